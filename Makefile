@@ -1,0 +1,50 @@
+# Greek Net Pulse. `make help` lists the targets.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PARAMS ?= params/local.yaml
+FROM ?=
+TO ?=
+ROWS ?= 1000000
+KERNEL := gnp
+STAMP := $(VENV)/.installed
+
+export PYSPARK_PYTHON := $(abspath $(PY))
+export SPARK_LOCAL_IP := 127.0.0.1
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml constraints.txt
+	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==25.3"
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Greek Net Pulse (venv)" >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies and the project kernel
+
+run: $(STAMP) ## Run the pipeline on PARAMS (default: sample source, local lakehouse); FROM=/TO= override dates
+	$(VENV)/bin/gnp run --params $(PARAMS) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
+
+live: PARAMS := params/live.yaml
+live: run ## Run on the real data.gov.gr API (needs HYPERION_TOKEN)
+
+test: $(STAMP) ## Run the whole test suite
+	$(VENV)/bin/pytest
+
+test-fast: $(STAMP) ## Unit tests only (no notebooks, browser or emulators)
+	$(VENV)/bin/pytest -m "not slow"
+
+lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
+
+fake-api: $(STAMP) ## Serve the fake data.gov.gr API on 127.0.0.1:8765 (sample data)
+	$(VENV)/bin/gnp fake-api --port 8765
+
+clean: ## Remove the local lakehouse, warehouse and run artifacts (.gnp/)
+	rm -rf .gnp
+
+.PHONY: help install run live test test-fast lab fake-api clean
