@@ -1,0 +1,18 @@
+"""Gold: business aggregates of Silver, one module per theme.
+
+Every transform is DataFrame -> DataFrame and ends with the select of its
+schemas.py spec. ``build`` wires them together; see its docstring for the order
+a stage notebook calls them in.
+"""
+
+from gnp.gold.build import UserDayReductions, gold_tables, reduce_measurements
+from gnp.gold.histogram import speed_bucket_edges
+from gnp.gold.privacy import suppressed_cells
+
+__all__ = [
+    "UserDayReductions",
+    "gold_tables",
+    "reduce_measurements",
+    "speed_bucket_edges",
+    "suppressed_cells",
+]

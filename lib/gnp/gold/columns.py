@@ -1,0 +1,43 @@
+"""Column helpers shared by the Gold transforms: the spec select and exact statistics."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from gnp.schemas import TableSpec
+
+QUARTILES = (0.25, 0.5, 0.75)
+
+
+def conform_to_spec(df: DataFrame, spec: TableSpec) -> DataFrame:
+    """Keep exactly the spec's columns, in its order, cast to its types."""
+    return df.select([F.col(c.name).cast(c.type).alias(c.name) for c in spec.columns])
+
+
+def exact_quantile(col: str | SparkColumn, q: float | tuple[float, ...]) -> SparkColumn:
+    """Exact, interpolated quantile (percentile_cont semantics), nulls ignored.
+
+    Exact rather than ``percentile_approx`` so a rerun gives the same figures and
+    DuckDB's ``quantile_cont`` reproduces them to the last bits: the groups here
+    (a user's tests of a day, the users of a cell) are small enough that the
+    exact aggregate costs little more. A tuple of quantiles shares one buffer
+    and returns an array.
+    """
+    return F.percentile(col, list(q) if isinstance(q, tuple) else q)
+
+
+def exact_median(col: str | SparkColumn) -> SparkColumn:
+    return exact_quantile(col, 0.5)
+
+
+def log_average(col: str | SparkColumn) -> SparkColumn:
+    """Geometric mean exp(avg(ln x)) over x > 0: zero and negative values are skipped, not zeroed."""
+    x = F.col(col) if isinstance(col, str) else col
+    return F.exp(F.avg(F.when(x > 0, F.ln(x))))
+
+
+def ratio(numerator: SparkColumn, denominator: SparkColumn) -> SparkColumn:
+    """numerator / denominator, null when the denominator is zero or null."""
+    return F.when(denominator > 0, numerator / denominator)

@@ -1,0 +1,66 @@
+"""Speed distribution: share of users per log-spaced download bucket, per month and periphery."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from gnp.gold.columns import conform_to_spec
+from gnp.gold.privacy import with_suppression
+from gnp.gold.user_days import median_col
+from gnp.schemas import SPEED_HISTOGRAM
+
+LOWEST_EDGE_MBPS = 1.0  # below it: one '<1 Mbps' bucket
+TOP_EDGE_MBPS = 10_000.0  # from it: one open top bucket (the plausibility limit of Silver)
+
+
+def speed_bucket_edges(buckets_per_decade: int) -> list[float]:
+    """Lower edges of the buckets: 0, then 1 Mbps and ``buckets_per_decade`` steps per decade up to 10 Gbps.
+
+    Bucket i is [edges[i], edges[i + 1]); the last is [edges[-1], open).
+    Computed once here, so Spark and SQL compare against the same literals.
+    """
+    decades = 0
+    while LOWEST_EDGE_MBPS * 10**decades < TOP_EDGE_MBPS:
+        decades += 1
+    steps = decades * buckets_per_decade
+    return [0.0] + [LOWEST_EDGE_MBPS * 10 ** (i / buckets_per_decade) for i in range(steps + 1)]
+
+
+def bucket_index(speed: SparkColumn, edges: list[float]) -> SparkColumn:
+    """Index of the bucket whose [lower, upper) holds ``speed``; null speed gives null."""
+    index = F.lit(0)
+    for i, lower in enumerate(edges[1:], start=1):
+        index = F.when(speed >= F.lit(lower), F.lit(i)).otherwise(index)
+    return F.when(speed.isNotNull(), index)
+
+
+def speed_histogram(user_months: DataFrame, buckets_per_decade: int, k: int) -> DataFrame:
+    """One row per month, periphery and bucket, empty buckets included.
+
+    Args:
+        user_months: ``per_user_month`` of download at the periphery grain.
+        buckets_per_decade: params.semantics.histogram_buckets_per_decade.
+        k: fewer users in the month and periphery than this suppresses all its buckets.
+    """
+    edges = speed_bucket_edges(buckets_per_decade)
+    speed = F.col(median_col("download_mbps"))
+    counted = (
+        user_months.withColumn("bucket_index", bucket_index(speed, edges))
+        .groupBy("month", "periphery_id", "bucket_index")
+        .agg(F.count(F.lit(1)).alias("users"))
+    )
+    totals = user_months.groupBy("month", "periphery_id").agg(F.count(F.lit(1)).alias("total_users"))
+    every_bucket = totals.withColumn("bucket_index", F.explode(F.sequence(F.lit(0), F.lit(len(edges) - 1))))
+    lowers = F.array(*[F.lit(e) for e in edges])
+    uppers = F.array(*[F.lit(e) for e in edges[1:]], F.lit(None).cast("double"))
+    cells = (
+        every_bucket.join(counted, on=["month", "periphery_id", "bucket_index"], how="left")
+        .withColumn("users", F.coalesce("users", F.lit(0)))
+        .withColumn("share_of_users", F.col("users") / F.col("total_users"))
+        .withColumn("bucket_lower_mbps", F.element_at(lowers, F.col("bucket_index") + 1))
+        .withColumn("bucket_upper_mbps", F.element_at(uppers, F.col("bucket_index") + 1))
+    )
+    suppressed = with_suppression(cells, "total_users", k, ["users", "share_of_users"])
+    return conform_to_spec(suppressed, SPEED_HISTOGRAM)

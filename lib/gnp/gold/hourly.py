@@ -1,0 +1,28 @@
+"""Time of day: median download per local hour, to show evening congestion."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from gnp.gold.columns import conform_to_spec, exact_median
+from gnp.gold.privacy import with_suppression
+from gnp.gold.user_days import DATE, HOUR, median_col
+from gnp.schemas import HOURLY_PROFILE
+
+
+def hourly_profile(hour_user_days: DataFrame, k: int) -> DataFrame:
+    """One row per measurement_date, periphery and local hour.
+
+    Args:
+        hour_user_days: ``per_user_day`` at the periphery-and-hour grain (one
+            value per user and hour: the median of the user's tests in it).
+        k: fewer distinct users than this suppresses the cell.
+    """
+    cells = hour_user_days.groupBy(DATE, "periphery_id", F.col(HOUR).alias("hour_local")).agg(
+        F.sum("tests").alias("tests"),
+        F.count(F.lit(1)).alias("users"),
+        exact_median(median_col("download_mbps")).alias("median_download_mbps"),
+    )
+    nulled = ["users", "median_download_mbps"]
+    return conform_to_spec(with_suppression(cells, "users", k, nulled), HOURLY_PROFILE)

@@ -1,0 +1,30 @@
+"""The frustration staircase: how sessions with more tests fare.
+
+Users who run many tests in one session tend to be the ones with a bad line;
+per behaviour bucket (1, 2-3, 4+ tests) this shows the sessions' typical
+quality. Each session contributes one value (its own median), so a session of
+ten tests does not count ten times.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from gnp.gold.columns import conform_to_spec, exact_median
+from gnp.gold.privacy import with_suppression
+from gnp.schemas import FRUSTRATION_STAIRCASE
+
+_MEDIANS = ("median_download_mbps", "median_loss_pct", "median_jitter_ms", "median_rtt_ms")
+
+
+def frustration_staircase(sessions: DataFrame, k: int) -> DataFrame:
+    """One row per session_date and behaviour bucket, from Silver sessions."""
+    cells = sessions.groupBy("session_date", "behaviour_bucket").agg(
+        F.count(F.lit(1)).alias("sessions"),
+        F.count_distinct("user_id").alias("users"),
+        *[exact_median(c).alias(c) for c in _MEDIANS],
+    )
+    return conform_to_spec(
+        with_suppression(cells, "users", k, ["users", *_MEDIANS]), FRUSTRATION_STAIRCASE
+    )
