@@ -1,0 +1,180 @@
+variable "project_id" {
+  description = "Google Cloud project that holds everything (buckets, datasets, job, dashboard)."
+  type        = string
+}
+
+variable "region" {
+  description = "Region for Cloud Run, Artifact Registry and the buckets."
+  type        = string
+  default     = "europe-west1"
+}
+
+variable "bigquery_location" {
+  description = "BigQuery location of the silver and gold datasets; must match warehouse.location in params/gcp.yaml."
+  type        = string
+  default     = "EU"
+}
+
+variable "name_prefix" {
+  description = "Short prefix for resource names; bucket names are <project_id>-<name_prefix>-<purpose>."
+  type        = string
+  default     = "gnp"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,11}$", var.name_prefix))
+    error_message = "name_prefix must be 2-12 lowercase letters, digits or dashes, starting with a letter."
+  }
+}
+
+variable "labels" {
+  description = "Extra labels added to every resource that takes labels."
+  type        = map(string)
+  default     = {}
+}
+
+variable "github_repository" {
+  description = "The only GitHub repository (owner/name) whose workflows may authenticate through Workload Identity Federation."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "github_repository must look like owner/name."
+  }
+}
+
+variable "github_deploy_ref" {
+  description = "Git ref whose workflows may impersonate the deployer (push images, update and execute the job). Other refs of the repository, pull requests included, only get the read-only planner."
+  type        = string
+  default     = "refs/heads/main"
+}
+
+variable "state_bucket" {
+  description = "Name of the bucket holding this configuration's remote state (created by hand before the first init); the planner gets read access to it."
+  type        = string
+}
+
+variable "bronze_nearline_after_days" {
+  description = "Age in days after which Bronze objects move to the Nearline storage class."
+  type        = number
+  default     = 30
+}
+
+variable "bronze_coldline_after_days" {
+  description = "Age in days after which Bronze objects move to the Coldline storage class."
+  type        = number
+  default     = 365
+}
+
+variable "bronze_delete_after_days" {
+  description = "Age in days after which Bronze objects (raw answers, which hold truncated client IPs) are deleted; 0 keeps them. Silver can only be rebuilt for days still in Bronze."
+  type        = number
+  default     = 0
+}
+
+variable "noncurrent_version_days" {
+  description = "Days a replaced or deleted object version is kept in the versioned buckets before it is deleted."
+  type        = number
+  default     = 30
+}
+
+variable "artifacts_nearline_after_days" {
+  description = "Age in days after which run artifacts (executed notebooks, manifests) move to Nearline."
+  type        = number
+  default     = 30
+}
+
+variable "silver_dataset" {
+  description = "BigQuery dataset for Silver tables; must match warehouse.silver_dataset in params/gcp.yaml."
+  type        = string
+  default     = "silver"
+}
+
+variable "gold_dataset" {
+  description = "BigQuery dataset for Gold tables; must match warehouse.gold_dataset in params/gcp.yaml."
+  type        = string
+  default     = "gold"
+}
+
+variable "hyperion_token_secret_id" {
+  description = "Secret Manager secret id that holds the data.gov.gr API token (the value is added outside Terraform)."
+  type        = string
+  default     = "hyperion-token"
+}
+
+variable "pseudonym_key_secret_id" {
+  description = "Secret Manager secret id that holds the HMAC key for IP pseudonyms (the value is added outside Terraform)."
+  type        = string
+  default     = "gnp-pseudonym-key"
+}
+
+variable "params_file" {
+  description = "Params file, relative to the image's working directory, that the job and the dashboard load (GNP_PARAMS)."
+  type        = string
+  default     = "params/gcp.yaml"
+}
+
+variable "pipeline_image" {
+  description = "Image of the pipeline job at creation. The image workflow then deploys each commit's tag, and Terraform leaves the image alone."
+  type        = string
+  default     = "us-docker.pkg.dev/cloudrun/container/job:latest"
+}
+
+variable "dashboard_image" {
+  description = "Image of the dashboard service at creation. The image workflow then deploys each commit's tag, and Terraform leaves the image alone."
+  type        = string
+  default     = "us-docker.pkg.dev/cloudrun/container/hello:latest"
+}
+
+variable "job_cpu" {
+  description = "vCPUs of the pipeline job task (Spark local mode uses them all)."
+  type        = string
+  default     = "4"
+}
+
+variable "job_memory" {
+  description = "Memory of the pipeline job task. Cloud Run's /tmp is in memory, so Spark's shuffle and spill files count against it too."
+  type        = string
+  default     = "16Gi"
+}
+
+variable "job_timeout" {
+  description = "Longest a pipeline task may run, as a duration in seconds (\"3600s\")."
+  type        = string
+  default     = "3600s"
+}
+
+variable "job_max_retries" {
+  description = "Retries of a failed pipeline task; 0 makes a failure visible at once in the workflow that waits for it."
+  type        = number
+  default     = 0
+}
+
+variable "dashboard_cpu" {
+  description = "vCPUs of one dashboard instance."
+  type        = string
+  default     = "1"
+}
+
+variable "dashboard_memory" {
+  description = "Memory of one dashboard instance (each visitor gets a Voila kernel)."
+  type        = string
+  default     = "2Gi"
+}
+
+variable "dashboard_max_instances" {
+  description = "Upper bound on dashboard instances; the lower bound is 0 so it scales to zero when unused."
+  type        = number
+  default     = 2
+}
+
+variable "dashboard_invokers" {
+  description = "Members allowed to open the dashboard, e.g. [\"allUsers\"] for a public page (Gold holds only k-anonymous aggregates) or [\"group:analysts@example.org\"]."
+  type        = list(string)
+  default     = []
+}
+
+variable "deletion_protection" {
+  description = "Protect the Cloud Run job and service from terraform destroy."
+  type        = bool
+  default     = true
+}
