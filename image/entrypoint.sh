@@ -1,0 +1,32 @@
+#!/bin/sh
+# Entrypoint of both images.
+#   pipeline  (default) run the notebooks for DATE_FROM..DATE_TO with the params
+#             in GNP_PARAMS; executed notebooks and the manifest go where the
+#             params' storage.artifacts says (a gs:// bucket in the cloud).
+#             Both dates default to yesterday in Athens, where the tests happen.
+#             GNP_STAGES, if set, limits the run to those stages.
+#   dashboard serve the dashboard notebook with Voila on $PORT.
+#   anything else is run as a command (a shell for debugging).
+set -eu
+
+case "${1:-pipeline}" in
+pipeline)
+  : "${GNP_PARAMS:?GNP_PARAMS must name the params file}"
+  yesterday="$(TZ=Europe/Athens date -d yesterday +%F)"
+  DATE_FROM="${DATE_FROM:-$yesterday}"
+  DATE_TO="${DATE_TO:-$DATE_FROM}"
+  echo "gnp run --params $GNP_PARAMS --from $DATE_FROM --to $DATE_TO${GNP_STAGES:+ --stages $GNP_STAGES}"
+  if [ -n "${GNP_STAGES:-}" ]; then
+    exec gnp run --params "$GNP_PARAMS" --from "$DATE_FROM" --to "$DATE_TO" --stages "$GNP_STAGES"
+  fi
+  exec gnp run --params "$GNP_PARAMS" --from "$DATE_FROM" --to "$DATE_TO"
+  ;;
+dashboard)
+  : "${GNP_PARAMS:?GNP_PARAMS must name the params file}"
+  exec voila notebooks/90_dashboard.ipynb --no-browser \
+    --Voila.ip=0.0.0.0 --port="${PORT:-8080}" --Voila.port_retries=0
+  ;;
+*)
+  exec "$@"
+  ;;
+esac
