@@ -176,3 +176,11 @@ def _maybe(rng: random.Random, value: float, zero_share: float = 0.0) -> float |
     if roll < 0.03 + zero_share:
         return 0.0
     return value
+
+
+def spec_frame(spark, spec, rows: list[dict]):
+    """A frame with exactly ``spec``'s columns and types; columns a row leaves out are null."""
+    unknown = {k for r in rows for k in r} - set(spec.column_names)
+    if unknown:
+        raise KeyError(f"not columns of {spec.name}: {sorted(unknown)}")
+    return spark.createDataFrame([tuple(r.get(c) for c in spec.column_names) for r in rows], spec.ddl())

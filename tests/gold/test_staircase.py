@@ -1,0 +1,29 @@
+import datetime as dt
+
+from chispa import assert_approx_df_equality
+
+from gnp.gold.staircase import frustration_staircase
+from gnp.schemas import FRUSTRATION_STAIRCASE
+from silver_factories import session, sessions_df, spec_frame
+
+D1 = dt.date(2025, 3, 3)
+
+
+def test_staircase_takes_medians_of_session_medians_per_bucket(spark):
+    rows = [
+        session("a", D1, 9, 1, "9", download=100.0, loss=0.0, jitter=1.0, rtt=10.0),
+        session("b", D1, 9, 1, "9", download=80.0, loss=1.0, jitter=3.0, rtt=30.0),
+        session("b", D1, 12, 1, None, download=None, loss=None, jitter=None, rtt=None),  # null row
+        session("c", D1, 9, 3, "2", download=20.0, loss=2.0, jitter=5.0, rtt=50.0),
+        session("d", D1, 9, 7, "2", download=5.0, loss=8.0, jitter=20.0, rtt=90.0),
+    ]
+
+    found = frustration_staircase(sessions_df(spark, rows), k=2)
+
+    expected = spec_frame(spark, FRUSTRATION_STAIRCASE, [
+        dict(session_date=D1, behaviour_bucket="1", sessions=3, users=2, median_download_mbps=90.0,
+             median_loss_pct=0.5, median_jitter_ms=2.0, median_rtt_ms=20.0, is_suppressed=False),
+        dict(session_date=D1, behaviour_bucket="2-3", sessions=1, is_suppressed=True),
+        dict(session_date=D1, behaviour_bucket="4+", sessions=1, is_suppressed=True),
+    ])
+    assert_approx_df_equality(found, expected, 1e-12, ignore_row_order=True, ignore_nullable=True)
