@@ -139,7 +139,7 @@ SESSIONS = TableSpec(
 
 _SPEED_STATS = (
     _c("tests", "bigint", "number of tests", nullable=False),
-    _c("users", "bigint", "distinct users", nullable=False),
+    _c("users", "bigint", "distinct users (null when suppressed)"),
     _c("sessions", "bigint", "sessions started"),
     _c("download_mean_test_mbps", "double", "mean download over raw tests (the original's figure)"),
     _c("download_p25_mbps", "double", "first quartile of per-user daily median download"),
@@ -218,7 +218,7 @@ COHORT_RETENTION = TableSpec(
     columns=(
         _c("cohort_week", "date", "Monday of the week of the users' first session", nullable=False),
         _c("weeks_since_first", "int", "0 for the first week", nullable=False),
-        _c("cohort_users", "bigint", "users first seen in the cohort week", nullable=False),
+        _c("cohort_users", "bigint", "users first seen in the cohort week (null when suppressed)"),
         _c("active_users", "bigint", "of those, users with a session in this week"),
         _c("retention_share", "double", "active_users / cohort_users"),
         _c("is_suppressed", "boolean", "fewer than k distinct users", nullable=False),
