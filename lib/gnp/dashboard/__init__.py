@@ -1,0 +1,1 @@
+"""The Voila dashboard: Gold queries, Altair charts, the ipywidgets app and a static report."""

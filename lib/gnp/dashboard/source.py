@@ -1,0 +1,87 @@
+"""Read-only access to Gold for the dashboard, whatever the warehouse.
+
+Queries are written once, in standard SQL with BigQuery-style named
+parameters (``@date_from``); a backend adapts only the placeholder syntax.
+Table ids always come from the registry, and only Gold tables can be named:
+the dashboard never scans Silver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pandas as pd
+
+from gnp.config import Params
+from gnp.registry import Registry
+from gnp.schemas import TABLES
+
+_PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
+GOLD_LAYER = "gold"
+
+
+class SilverAccessError(ValueError):
+    """A dashboard query named a table that is not in Gold."""
+
+
+class Executor(Protocol):
+    def __call__(self, sql: str, params: dict[str, Any]) -> pd.DataFrame: ...
+
+
+def to_duckdb_placeholders(sql: str) -> str:
+    """``@name`` -> ``$name``: DuckDB's spelling of a named parameter."""
+    return _PARAM.sub(r"$\1", sql)
+
+
+def used_params(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the parameters the text names: DuckDB rejects unused ones."""
+    names = set(_PARAM.findall(sql))
+    return {k: v for k, v in params.items() if k in names}
+
+
+@dataclass
+class GoldSource:
+    """Gold tables of one warehouse: ``table(name)`` for ids, ``frame(sql, params)`` to run."""
+
+    registry: Registry
+    execute: Executor
+    log: list[str] = field(default_factory=list)  # every statement run, for tests and timing
+
+    def table(self, name: str) -> str:
+        spec = TABLES.get(name)
+        if spec is None or spec.layer != GOLD_LAYER:
+            raise SilverAccessError(f"the dashboard reads only Gold tables; {name!r} is not one")
+        table_id = self.registry.table_id(name)
+        return f"`{table_id}`" if self.registry.warehouse_kind == "bigquery" else table_id
+
+    def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        self.log.append(sql)
+        return self.execute(sql, used_params(sql, params or {}))
+
+
+def duckdb_executor(con) -> Executor:
+    """Run the portable SQL text on a DuckDB connection."""
+
+    def run(sql: str, params: dict[str, Any]) -> pd.DataFrame:
+        return con.execute(to_duckdb_placeholders(sql), params).df()
+
+    return run
+
+
+@contextlib.contextmanager
+def open_gold(params: Params) -> Iterator[GoldSource]:
+    """A short-lived read-only connection: holding one would lock out the pipeline's writer."""
+    registry = Registry.from_params(params)
+    if registry.warehouse_kind != "duckdb":
+        raise NotImplementedError(f"dashboard backend {registry.warehouse_kind!r} is not wired yet")
+    import duckdb
+
+    con = duckdb.connect(registry.duckdb_path, read_only=True)
+    try:
+        yield GoldSource(registry, duckdb_executor(con))
+    finally:
+        con.close()
