@@ -1,0 +1,257 @@
+"""Altair chart builders: pure functions from a query's DataFrame to a chart.
+
+Every chart sets a font with Greek glyphs, shows tooltips, and marks
+suppressed cells (fewer than k users) as "suppressed" instead of drawing them
+as zero. Period "medians" are users-weighted means of daily medians and say so.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+FONT = "DejaVu Sans, Noto Sans, Arial, sans-serif"  # DejaVu Sans has every Greek glyph the API sends
+AREA_COLORS = alt.Scale(scheme="tableau20")
+WIDE, NARROW, HEIGHT = 980, 440, 240
+SUPPRESSED_TEXT = "suppressed"
+SUPPRESSED_COLOR = "#9a9a9a"
+BUCKET_ORDER = ["1", "2-3", "4+"]
+USER_TYPE_LABELS = {"returning": "Returning", "new_or_transient": "New or transient"}
+MEDIAN_NOTE = "≈ users-weighted mean of daily medians"
+SPEED_MEASURES = {"download_median_mbps": "Download", "upload_median_mbps": "Upload"}
+
+
+def _finish(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return (chart.configure(font=FONT)
+            .configure_legend(labelLimit=300, titleLimit=300)
+            .configure_axis(labelLimit=300)
+            .configure_view(strokeWidth=0))
+
+
+def _area_color(title: str = "Area") -> alt.Color:
+    return alt.Color("area:N", title=title, scale=AREA_COLORS, legend=alt.Legend(symbolLimit=40))
+
+
+def _date_x(title: str | None = None) -> alt.X:
+    return alt.X("measurement_date:T", title=title, axis=alt.Axis(format="%d %b"))
+
+
+def speeds_over_time(frame: pd.DataFrame) -> alt.TopLevelMixin:
+    """Download and upload per area, 7-day rolling mean; click a legend entry to isolate an area."""
+    long = frame.melt(id_vars=["measurement_date", "area", "users", "is_suppressed"],
+                      value_vars=list(SPEED_MEASURES), var_name="measure", value_name="mbps")
+    long["measure"] = long["measure"].map(SPEED_MEASURES)
+    isolate = alt.selection_point(fields=["area"], bind="legend")
+    lines = alt.Chart(long).transform_window(
+        smoothed_mbps="mean(mbps)", frame=[-6, 0], groupby=["area", "measure"], sort=[{"field": "measurement_date"}],
+    ).mark_line(interpolate="monotone").encode(
+        x=_date_x(),
+        y=alt.Y("smoothed_mbps:Q", title="Mbps (7-day mean of daily medians over users)"),
+        color=_area_color(),
+        opacity=alt.condition(isolate, alt.value(1.0), alt.value(0.1)),
+        tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("measurement_date:T", title="Day"),
+                 alt.Tooltip("smoothed_mbps:Q", title="7-day mean, Mbps", format=".1f"),
+                 alt.Tooltip("mbps:Q", title="Median over users that day, Mbps", format=".1f"),
+                 alt.Tooltip("users:Q", title="Users that day")],
+    ).add_params(isolate).properties(width=WIDE - 300, height=HEIGHT - 40)
+    return _finish(lines.facet(row=alt.Row("measure:N", title=None, sort=list(SPEED_MEASURES.values())))
+                   .resolve_scale(y="independent"))
+
+
+def tests_per_day(frame: pd.DataFrame) -> alt.TopLevelMixin:
+    bars = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("yearmonthdate(measurement_date):T", title=None, axis=alt.Axis(format="%d %b")),
+        y=alt.Y("sum(tests):Q", title="Tests per day"),
+        color=_area_color(),
+        tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("yearmonthdate(measurement_date):T", title="Day"),
+                 alt.Tooltip("sum(tests):Q", title="Tests"), alt.Tooltip("sum(users):Q", title="Users")],
+    ).properties(width=WIDE - 300, height=HEIGHT)
+    return _finish(bars)
+
+
+def rtt_vs_jitter(frame: pd.DataFrame) -> alt.TopLevelMixin:
+    points = alt.Chart(frame).transform_filter("isValid(datum.rtt_median_ms) && isValid(datum.jitter_median_ms)") \
+        .mark_circle(opacity=0.6).encode(
+            x=alt.X("rtt_median_ms:Q", title="Median RTT over users, ms"),
+            y=alt.Y("jitter_median_ms:Q", title="Median jitter over users, ms"),
+            color=_area_color(), size=alt.Size("users:Q", title="Users", legend=None),
+            tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("measurement_date:T", title="Day"),
+                     alt.Tooltip("rtt_median_ms:Q", title="RTT, ms", format=".1f"),
+                     alt.Tooltip("jitter_median_ms:Q", title="Jitter, ms", format=".1f"),
+                     alt.Tooltip("users:Q", title="Users")],
+        ).properties(width=NARROW, height=HEIGHT)
+    return _finish(points)
+
+
+def upload_vs_download(frame: pd.DataFrame) -> alt.TopLevelMixin:
+    """Each point an area-day; the dashed line is upload = download (symmetric service)."""
+    speeds = pd.concat([frame["download_median_mbps"], frame["upload_median_mbps"]]).dropna()
+    speeds = speeds[speeds > 0]
+    low, high = (speeds.min(), speeds.max()) if len(speeds) else (1.0, 100.0)
+    log = alt.Scale(type="log", domain=[low / 1.25, high * 1.25], nice=False)  # same on both axes: x=y at 45°
+    points = alt.Chart(frame).transform_filter(
+        "datum.download_median_mbps > 0 && datum.upload_median_mbps > 0").mark_circle(opacity=0.6).encode(
+        x=alt.X("download_median_mbps:Q", title="Median download over users, Mbps (log)", scale=log),
+        y=alt.Y("upload_median_mbps:Q", title="Median upload over users, Mbps (log)", scale=log),
+        color=_area_color(),
+        tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("measurement_date:T", title="Day"),
+                 alt.Tooltip("download_median_mbps:Q", title="Download, Mbps", format=".1f"),
+                 alt.Tooltip("upload_median_mbps:Q", title="Upload, Mbps", format=".1f")],
+    )
+    diagonal = alt.Chart(pd.DataFrame({"mbps": [low, high]})).mark_line(
+        strokeDash=[4, 4], color="#555").encode(x="mbps:Q", y="mbps:Q")
+    return _finish(alt.layer(points, diagonal).properties(width=NARROW, height=HEIGHT))
+
+
+def _suppressed_labels(frame: pd.DataFrame, category: str, horizontal: bool) -> alt.Chart:
+    """'suppressed' written where a suppressed category's mark would start."""
+    text = alt.Chart(frame).transform_filter("datum.is_suppressed").mark_text(
+        text=SUPPRESSED_TEXT, color=SUPPRESSED_COLOR, align="left", dx=4, angle=0 if horizontal else 270)
+    if horizontal:
+        return text.encode(y=alt.Y(f"{category}:N"), x=alt.datum(0))
+    return text.encode(x=alt.X(f"{category}:N", sort=BUCKET_ORDER), y=alt.value(HEIGHT))
+
+
+def frustration_staircase(frame: pd.DataFrame) -> alt.TopLevelMixin:
+    """Sessions per bucket as bars; median download and median loss as lines on their own axes."""
+    base = alt.Chart(frame).encode(x=alt.X("behaviour_bucket:N", title="Tests in the session", sort=BUCKET_ORDER,
+                                           axis=alt.Axis(labelAngle=0)))
+    tooltip = [alt.Tooltip("behaviour_bucket:N", title="Tests per session"),
+               alt.Tooltip("sessions:Q", title="Sessions"),
+               alt.Tooltip("median_download_mbps:Q", title=f"Median download, Mbps {MEDIAN_NOTE}", format=".1f"),
+               alt.Tooltip("median_loss_pct:Q", title=f"Median loss, % {MEDIAN_NOTE}", format=".2f")]
+    bars = base.mark_bar(color="#c9d7e8").encode(
+        y=alt.Y("sessions:Q", title="Sessions", axis=alt.Axis(titleColor="#5b7fa6")), tooltip=tooltip)
+    download = base.mark_line(color="#1f77b4", point=True).encode(
+        y=alt.Y("median_download_mbps:Q", title="Median download, Mbps",
+                axis=alt.Axis(orient="right", titleColor="#1f77b4")), tooltip=tooltip)
+    loss = base.mark_line(color="#d62728", point=True, strokeDash=[5, 3]).encode(
+        y=alt.Y("median_loss_pct:Q", title="Median loss, %",
+                axis=alt.Axis(orient="right", offset=58, titleColor="#d62728")), tooltip=tooltip)
+    layered = alt.layer(bars, download, loss, _suppressed_labels(frame, "behaviour_bucket", horizontal=False))
+    return _finish(layered.resolve_scale(y="independent").properties(width=NARROW - 60, height=HEIGHT))
+
+
+def retention(frame: pd.DataFrame) -> alt.TopLevelMixin:
+    labelled = frame.assign(user_type=frame["user_type"].map(USER_TYPE_LABELS).fillna(frame["user_type"]))
+    bars = alt.Chart(labelled).transform_filter("!datum.is_suppressed").mark_bar().encode(
+        x=alt.X("yearmonthdate(session_date):T", title=None, axis=alt.Axis(format="%d %b")),
+        y=alt.Y("sessions:Q", title="Sessions started", stack="zero"),
+        color=alt.Color("user_type:N", title="Session", sort=list(USER_TYPE_LABELS.values()),
+                        scale=alt.Scale(range=["#2a9d8f", "#e9c46a"])),
+        tooltip=[alt.Tooltip("yearmonthdate(session_date):T", title="Day"), alt.Tooltip("user_type:N", title="Type"),
+                 alt.Tooltip("sessions:Q", title="Sessions"), alt.Tooltip("users:Q", title="Users")],
+    ).properties(width=NARROW, height=HEIGHT)
+    return _finish(bars)
+
+
+def cohort_heatmap(frame: pd.DataFrame) -> alt.TopLevelMixin:
+    """Share of each weekly cohort active N weeks later; suppressed cells grey and labelled."""
+    base = alt.Chart(frame).encode(
+        x=alt.X("weeks_since_first:O", title="Weeks since first session", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("yearmonthdate(cohort_week):O", title="Cohort (week starting)",
+                axis=alt.Axis(format="%d %b %Y", formatType="time")),
+        tooltip=[alt.Tooltip("yearmonthdate(cohort_week):T", title="Cohort week"),
+                 alt.Tooltip("weeks_since_first:O", title="Weeks since first"),
+                 alt.Tooltip("cohort_users:Q", title="Cohort users"), alt.Tooltip("active_users:Q", title="Active"),
+                 alt.Tooltip("retention_share:Q", title="Retention", format=".0%"),
+                 alt.Tooltip("is_suppressed:N", title="Suppressed")],
+    )
+    cells = base.transform_filter("!datum.is_suppressed").mark_rect().encode(
+        color=alt.Color("retention_share:Q", title="Retention", scale=alt.Scale(scheme="blues", domain=[0, 1]),
+                        legend=alt.Legend(format=".0%")))
+    hidden = base.transform_filter("datum.is_suppressed").mark_rect(color="#e4e4e4")
+    labels = base.transform_calculate(
+        label=f"datum.is_suppressed ? '{SUPPRESSED_TEXT}' : format(datum.retention_share, '.0%')",
+    ).mark_text(fontSize=10).encode(
+        text="label:N",
+        color=alt.condition("datum.retention_share > 0.6", alt.value("white"), alt.value("#333")))
+    return _finish(alt.layer(cells, hidden, labels).properties(width=NARROW, height=HEIGHT))
+
+
+def _attainment(frame: pd.DataFrame, label_title: str, high_threshold: float, low_threshold: float):
+    sort = alt.EncodingSortField("share_reaching_high", order="descending")
+    base = alt.Chart(frame).encode(y=alt.Y("label:N", title=label_title, sort=sort))
+    tooltip = [alt.Tooltip("label:N", title=label_title),
+               alt.Tooltip("share_reaching_high:Q", title=f"User-days ≥ {high_threshold:.0%} of contract", format=".1%"),
+               alt.Tooltip("share_reaching_low:Q", title=f"User-days ≥ {low_threshold:.0%} of contract", format=".1%"),
+               alt.Tooltip("user_days:Q", title="User-days (unsuppressed)"),
+               alt.Tooltip("suppressed_cells:Q", title="Suppressed days")]
+    bars = base.transform_filter("!datum.is_suppressed").mark_bar().encode(
+        x=alt.X("share_reaching_high:Q", title=f"Share of user-days reaching {high_threshold:.0%} of contract "
+                f"(tick: {low_threshold:.0%})", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.condition("datum.is_selected", alt.value("#e76f51"), alt.value("#4c78a8")),
+        tooltip=tooltip)
+    ticks = base.transform_filter("!datum.is_suppressed").mark_tick(color="#222", thickness=2).encode(
+        x="share_reaching_low:Q", tooltip=tooltip)
+    return _finish(alt.layer(bars, ticks, _suppressed_labels(frame, "label", horizontal=True))
+                   .properties(width=NARROW - 160, height=alt.Step(18)))
+
+
+def attainment_by_periphery(frame: pd.DataFrame, high_threshold: float = 0.8, low_threshold: float = 0.5):
+    return _attainment(frame, "Periphery", high_threshold, low_threshold)
+
+
+def attainment_by_isp(frame: pd.DataFrame, high_threshold: float = 0.8, low_threshold: float = 0.5):
+    return _attainment(frame, "ISP", high_threshold, low_threshold)
+
+
+def hourly_profile(frame: pd.DataFrame) -> alt.TopLevelMixin:
+    """Median download by local hour: the evening dip is congestion."""
+    base = alt.Chart(frame).encode(x=alt.X("hour_local:O", title="Local hour (Europe/Athens)",
+                                           axis=alt.Axis(labelAngle=0)))
+    line = base.transform_filter("!datum.is_suppressed").mark_line(point=True, color="#264653").encode(
+        y=alt.Y("median_download_mbps:Q", title=f"Median download, Mbps", scale=alt.Scale(zero=False)),
+        tooltip=[alt.Tooltip("hour_local:O", title="Hour"),
+                 alt.Tooltip("median_download_mbps:Q", title=f"Median download, Mbps {MEDIAN_NOTE}", format=".1f"),
+                 alt.Tooltip("users:Q", title="User-hours (unsuppressed)"), alt.Tooltip("tests:Q", title="Tests")])
+    hidden = base.transform_filter("datum.is_suppressed").mark_text(
+        text="s", color=SUPPRESSED_COLOR, baseline="bottom").encode(
+        y=alt.value(HEIGHT), tooltip=[alt.Tooltip("hour_local:O", title="Hour suppressed (fewer than k users)")])
+    return _finish(alt.layer(line, hidden).properties(width=NARROW, height=HEIGHT))
+
+
+def speed_histogram(frame: pd.DataFrame) -> alt.TopLevelMixin:
+    """Share of users per log-spaced bucket of their monthly median download."""
+    edges = pd.concat([frame["bucket_lower_mbps"], frame["bucket_upper_drawn_mbps"]]).dropna()
+    domain = [edges.min(), edges.max()] if len(edges) else [1, 1000]
+    bars = alt.Chart(frame).transform_filter("isValid(datum.share_of_users)").mark_rect(
+        stroke="white", strokeWidth=0.5, color="#4c78a8").encode(
+        x=alt.X("bucket_lower_mbps:Q", title="Monthly median download per user, Mbps (log buckets)",
+                scale=alt.Scale(type="log", domain=domain, nice=False)),
+        x2="bucket_upper_drawn_mbps:Q",
+        y=alt.Y("share_of_users:Q", title="Share of users", axis=alt.Axis(format="%")),
+        y2=alt.datum(0),
+        tooltip=[alt.Tooltip("bucket_lower_mbps:Q", title="From, Mbps", format=".3~r"),
+                 alt.Tooltip("bucket_upper_mbps:Q", title="To, Mbps", format=".3~r"),
+                 alt.Tooltip("users:Q", title="Users"),
+                 alt.Tooltip("share_of_users:Q", title="Share", format=".1%")])
+    return _finish(bars.properties(width=NARROW, height=HEIGHT))
+
+
+def worst_regions_table(frame: pd.DataFrame, high_threshold: float = 0.8, low_threshold: float = 0.5):
+    """A small table: the peripheries with the lowest attainment, then the suppressed ones."""
+    columns = ["Periphery", f"≥ {high_threshold:.0%} of contract", f"≥ {low_threshold:.0%} of contract", "User-days"]
+
+    def cells(row) -> list[str]:
+        if row["is_suppressed"]:
+            return [row["label"], SUPPRESSED_TEXT, SUPPRESSED_TEXT, SUPPRESSED_TEXT]
+        return [row["label"], f"{row['share_reaching_high']:.1%}", f"{row['share_reaching_low']:.1%}",
+                f"{row['user_days']:,.0f}"]
+
+    def tone(row) -> str:
+        return "selected" if row["is_selected"] else SUPPRESSED_TEXT if row["is_suppressed"] else "ranked"
+
+    rows = [{"rank": i + 1, "column": col, "text": text, "tone": tone(r)}
+            for i, (_, r) in enumerate(frame.iterrows()) for col, text in zip(columns, cells(r))]
+    table = alt.Chart(pd.DataFrame(rows, columns=["rank", "column", "text", "tone"])) \
+        .mark_text(align="left", dx=-40).encode(
+        x=alt.X("column:N", sort=columns, title=None, axis=alt.Axis(orient="top", labelAngle=0, ticks=False,
+                                                                     domain=False, labelFontWeight="bold")),
+        y=alt.Y("rank:O", title=None, axis=None),
+        text="text:N",
+        color=alt.Color("tone:N", legend=None, scale=alt.Scale(
+            domain=["ranked", "selected", SUPPRESSED_TEXT], range=["#222", "#e76f51", SUPPRESSED_COLOR])),
+        tooltip=[alt.Tooltip("column:N", title="Column"), alt.Tooltip("text:N", title="Value")],
+    ).properties(width=NARROW + 100, height=alt.Step(20))
+    return _finish(table)

@@ -1,0 +1,41 @@
+"""Turning charts into something a page can show with no network at all.
+
+Static charts become SVG through vl-convert (Vega runs inside the Python
+package). Vega writes each mark's tooltip fields into its ``aria-label``;
+copying that into an SVG ``<title>`` gives the browser's own hover tooltip, so
+static charts keep their tooltips without any JavaScript. Interactive charts
+use Altair's JupyterChart with its JavaScript bundled offline by vl-convert.
+"""
+
+from __future__ import annotations
+
+import re
+
+import altair as alt
+import vl_convert as vlc
+
+_LABELLED_MARK = re.compile(r'<(path|rect|circle|line|text|symbol)([^>]*?)\saria-label="([^"]*)"([^>]*?)(/?)>')
+
+
+def with_native_tooltips(svg: str) -> str:
+    """Add a ``<title>`` (the browser's hover tooltip) to every SVG mark that has an aria-label."""
+
+    def titled(match: re.Match) -> str:
+        tag, before, label, after, self_closing = match.groups()
+        opening = f'<{tag}{before} aria-label="{label}"{after}>'
+        return f"{opening}<title>{label}</title></{tag}>" if self_closing else f"{opening}<title>{label}</title>"
+
+    return _LABELLED_MARK.sub(titled, svg)
+
+
+def chart_svg(chart: alt.TopLevelMixin) -> str:
+    """The chart as standalone SVG markup, with hover tooltips."""
+    from altair.utils._importers import vl_version_for_vl_convert
+
+    return with_native_tooltips(vlc.vegalite_to_svg(chart.to_dict(), vl_version=vl_version_for_vl_convert()))
+
+
+def interactive_widget(chart: alt.TopLevelMixin):
+    """A JupyterChart whose JavaScript comes from vl-convert, not a CDN; update it with ``.chart = new``."""
+    alt.JupyterChart.enable_offline()
+    return alt.JupyterChart(chart, embed_options={"renderer": "svg", "actions": False})
