@@ -1,0 +1,201 @@
+"""The ipywidgets dashboard that Voila serves: filters, headline figures and every chart.
+
+Interactive charts are offline JupyterCharts updated in place (``jc.chart =
+new``); static charts are vl-convert SVG inside ``widgets.HTML``. No Output
+widget: large outputs through it can stall Voila's executor. Nothing here lets
+an exception reach the page: failures become a one-line message, details go to
+the server log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import ipywidgets as widgets
+
+from gnp.config import Params, load_params
+from gnp.dashboard import figures as figs
+from gnp.dashboard import markup
+from gnp.dashboard.headline import headline
+from gnp.dashboard.queries import Filters
+from gnp.dashboard.render import chart_svg, interactive_widget
+from gnp.dashboard.report import render_static_html  # noqa: F401  (part of this module's interface)
+from gnp.dashboard.selection import Options, filter_options, has_data
+from gnp.dashboard.source import open_gold
+
+PARAMS_ENV = "GNP_PARAMS"  # when set, the params file to use (Voila, tests), over the notebook parameter
+ALL = ""  # dropdown value meaning "no filter"
+log = logging.getLogger(__name__)
+
+
+def load_dashboard_params(params_file: str) -> Params:
+    """The notebook's params file, unless GNP_PARAMS names another."""
+    return load_params(os.environ.get(PARAMS_ENV) or params_file)
+
+
+def _shown(widget: widgets.Widget, visible: bool) -> None:
+    widget.layout.display = None if visible else "none"
+
+
+class Panel:
+    """One figure on the page: title, chart (live or SVG), placeholder, caption."""
+
+    def __init__(self, figure: figs.Figure):
+        self.figure = figure
+        self.static = widgets.HTML()
+        self.live = None
+        self.caption = widgets.HTML()
+        self.box = widgets.VBox([widgets.HTML(f"<h3>{markup._e(figure.title)}</h3>"), self.static, self.caption],
+                                layout=widgets.Layout(grid_column="1 / -1" if figure.wide else None))
+        self.box.add_class("gnp-panel")
+        self.box.add_class(f"gnp-figure-{figure.key}")
+
+    def show(self, drawn: figs.Drawn, k: int, generation: int) -> None:
+        self.caption.value = markup.caption_html(drawn.caption)
+        if drawn.chart is None:
+            self.static.value = markup.placeholder_html(drawn.state, k)
+            _shown(self.static, True)
+            if self.live is not None:
+                _shown(self.live, False)
+        elif self.figure.interactive:
+            if self.live is None:
+                self.live = interactive_widget(drawn.chart)
+                self.live.add_class("gnp-live-chart")
+                self.box.children = (self.box.children[0], self.live, *self.box.children[1:])
+            else:
+                self.live.chart = drawn.chart
+            _shown(self.live, True)
+            _shown(self.static, False)
+        else:
+            self.static.value = markup.chart_html(chart_svg(drawn.chart), generation)
+            _shown(self.static, True)
+
+    def show_error(self) -> None:
+        self.static.value = markup.placeholder_html("error", 0)
+        _shown(self.static, True)
+        if self.live is not None:
+            _shown(self.live, False)
+
+
+class Dashboard:
+    """Filters -> queries -> charts; every filter change redraws everything."""
+
+    def __init__(self, params: Params, options: Options):
+        self.params, self.options, self.generation = params, options, 0
+        self.k = params.semantics.k_anonymity
+        self.names = {value: label for label, value in options.peripheries}
+        self.names |= {r.regional_unit_id: r.regional_unit for r in options.regional_units.itertuples()}
+        start = options.default_filters()
+        self.date_from = widgets.DatePicker(description="From", value=start.date_from)
+        self.date_to = widgets.DatePicker(description="To", value=start.date_to)
+        self.periphery = widgets.Dropdown(description="Periphery",
+                                          options=[("All of Greece", ALL), *options.peripheries], value=ALL)
+        self.regional_unit = widgets.Dropdown(description="Regional unit", options=[("All regional units", ALL)],
+                                              value=ALL, disabled=True)
+        self.isp = widgets.Dropdown(description="ISP", options=[("All ISPs", ALL), *options.isps], value=ALL)
+        for name in ("date_from", "date_to", "periphery", "regional_unit", "isp"):
+            getattr(self, name).add_class(f"gnp-filter-{name.replace('_', '-')}")
+        self.status, self.headline, self.message = widgets.HTML(), widgets.HTML(), widgets.HTML()
+        self.panels = [Panel(figure) for figure in figs.dashboard_figures(params)]
+        self.grid = widgets.GridBox([p.box for p in self.panels], layout=widgets.Layout(
+            grid_template_columns="repeat(auto-fill, minmax(600px, 1fr))", grid_gap="4px 24px"))
+        self._quiet = False
+        self.periphery.observe(self._on_periphery, names="value")
+        for control in (self.date_from, self.date_to, self.regional_unit, self.isp):
+            control.observe(self._on_filter, names="value")
+        self.refresh()
+
+    @property
+    def root(self) -> widgets.Widget:
+        header = widgets.HTML(markup.STYLE + "<h1>Greek Net Pulse</h1><p class='gnp-sub'>Internet quality across "
+                              "Greece, from EETT's Hyperion speed tests (Gold tables only).</p>")
+        filters = widgets.HBox([self.date_from, self.date_to, self.periphery, self.regional_unit, self.isp],
+                               layout=widgets.Layout(flex_flow="row wrap"))
+        root = widgets.VBox([header, filters, self.status, self.message, self.headline, self.grid])
+        root.add_class("gnp-root")
+        return root
+
+    def filters(self) -> Filters:
+        return Filters(self.date_from.value, self.date_to.value, self.periphery.value or None,
+                       self.regional_unit.value or None, self.isp.value or None)
+
+    def _on_periphery(self, change) -> None:
+        units = self.options.regional_units_of(change["new"] or None)
+        self._quiet = True
+        try:
+            self.regional_unit.options = [("All regional units", ALL), *units]
+            self.regional_unit.value = ALL
+            self.regional_unit.disabled = not units
+        finally:
+            self._quiet = False
+        self.refresh()
+
+    def _on_filter(self, _change) -> None:
+        if not self._quiet:
+            self.refresh()
+
+    def _show_charts(self, visible: bool) -> None:
+        _shown(self.grid, visible)
+        _shown(self.headline, visible)
+        _shown(self.message, not visible)
+
+    def refresh(self) -> None:
+        """Redraw the headline and every figure for the current filters."""
+        self.generation += 1
+        started, f = time.perf_counter(), self.filters()
+        self.status.value = markup.status_html("Loading…", busy=True, generation=self.generation)
+        try:
+            self._draw(f)
+        except Exception:  # the page must show a message, never a traceback
+            log.exception("dashboard refresh failed for %s", f)
+            self._show_charts(False)
+            self.message.value = markup.message_html("The dashboard could not load this selection.",
+                                                     "The server log has the details.")
+        elapsed = time.perf_counter() - started
+        self.status.value = markup.status_html(
+            f"Showing {markup.selection_text(f, self.names)} · drawn in {elapsed:.2f} s", generation=self.generation)
+
+    def _draw(self, f: Filters) -> None:
+        if not f.is_valid_period:
+            self._show_charts(False)
+            self.message.value = markup.message_html(markup.NO_DATA, "Choose a start date on or before the end date.")
+            return
+        with open_gold(self.params) as gold:
+            if not has_data(gold, f):
+                self._show_charts(False)
+                self.message.value = markup.message_html(
+                    markup.NO_DATA, f"Nothing in Gold for {markup.selection_text(f, self.names)}.")
+                return
+            self.headline.value = markup.headline_html(headline(gold, f, self.params.semantics.attainment_high))
+            for panel in self.panels:
+                try:
+                    panel.show(figs.draw(panel.figure, gold, f, self.k, live=True), self.k, self.generation)
+                except Exception:
+                    log.exception("figure %s failed for %s", panel.figure.key, f)
+                    panel.show_error()
+        self._show_charts(True)
+
+
+def _message(text: str, detail: str = "") -> widgets.Widget:
+    return widgets.HTML(markup.STYLE + markup.message_html(text, detail))
+
+
+def build_dashboard(params: Params | str) -> widgets.Widget:
+    """The dashboard's root widget, from params or a params file (GNP_PARAMS wins); a message if it cannot load."""
+    if isinstance(params, str):
+        try:
+            params = load_dashboard_params(params)
+        except Exception as exc:
+            log.exception("cannot load the dashboard's params")
+            return _message("The dashboard's params file could not be read.", str(exc).splitlines()[0])
+    try:
+        with open_gold(params) as gold:
+            options = filter_options(gold)
+    except Exception as exc:
+        log.exception("cannot read Gold")
+        return _message("No Gold data to show yet.", f"Run `make run` first. ({type(exc).__name__})")
+    if options.last_date is None:
+        return _message("No Gold data to show yet.", "Run `make run` first.")
+    return Dashboard(params, options).root

@@ -1,0 +1,113 @@
+"""HTML fragments shared by the live dashboard and the static report: pure string builders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+
+import pandas as pd
+
+from gnp.dashboard.queries import Filters
+
+STYLE = """
+<style>
+.gnp-root { font-family: "DejaVu Sans", "Noto Sans", Arial, sans-serif; color: #222; max-width: 1240px; }
+.gnp-root h1 { font-size: 1.6em; margin: 0.2em 0; }
+.gnp-root h3 { font-size: 1.1em; margin: 0.8em 0 0.3em; }
+.gnp-sub { color: #555; margin: 0 0 0.6em; }
+.gnp-status { color: #555; font-size: 0.9em; min-height: 1.4em; }
+.gnp-status.busy::before { content: "⏳ "; }
+.gnp-cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0 4px; }
+.gnp-card { border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; min-width: 170px; background: #fafafa; }
+.gnp-card .label { font-size: 0.85em; color: #555; }
+.gnp-card .value { font-size: 1.5em; font-weight: bold; }
+.gnp-card .change { font-size: 0.85em; color: #555; }
+.gnp-card .suppressed { color: #888; font-style: italic; }
+.gnp-footnote { font-size: 0.8em; color: #666; }
+.gnp-caption { font-size: 0.82em; color: #555; max-width: 980px; }
+.gnp-caption p { margin: 0.15em 0; }
+.gnp-placeholder { padding: 2em 1em; color: #666; background: #f4f4f4; border-radius: 6px; }
+.gnp-message { padding: 2em; font-size: 1.2em; background: #fff6e0; border: 1px solid #e9c46a; border-radius: 6px; }
+.gnp-panel { border-top: 1px solid #eee; padding-bottom: 8px; }
+</style>
+"""
+HEADLINE_FOOTNOTE = (
+    "≈ Medians over users for a period are approximated by the users-weighted mean of the daily medians "
+    "(a median cannot be rebuilt exactly from daily medians). Users are counted once per day they tested. "
+    "Change: against the previous period of the same length."
+)
+NO_DATA = "No data for this selection."
+
+
+def _e(text) -> str:
+    return html.escape(str(text))
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def format_value(value, unit: str) -> str:
+    if _missing(value):
+        return "–"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit:
+        return f"{value:,.1f} {unit}"
+    return f"{value:,.0f}"
+
+
+def format_change(change, change_unit: str) -> str:
+    if _missing(change):
+        return "no previous period to compare"
+    return f"{change:+.1f} {'pp' if change_unit == 'pp' else '%'} vs previous period"
+
+
+def headline_html(frame: pd.DataFrame) -> str:
+    cards = []
+    for row in frame.to_dict("records"):
+        if row["is_suppressed"]:
+            value, change = '<span class="suppressed">suppressed</span>', "fewer than k users"
+        else:
+            value, change = _e(format_value(row["value"], row["unit"])), _e(format_change(row["change"], row["change_unit"]))
+        cards.append(f'<div class="gnp-card" data-metric="{_e(row["metric"])}"><div class="label">{_e(row["label"])}'
+                     f'</div><div class="value">{value}</div><div class="change">{change}</div></div>')
+    return f'<div class="gnp-cards">{"".join(cards)}</div><div class="gnp-footnote">{_e(HEADLINE_FOOTNOTE)}</div>'
+
+
+def caption_html(lines: list[str]) -> str:
+    return '<div class="gnp-caption">' + "".join(f"<p>{_e(line)}</p>" for line in lines if line) + "</div>"
+
+
+def placeholder_html(state: str, k: int) -> str:
+    text = {"suppressed": f"Every cell of this figure is suppressed (fewer than {k} users).",
+            "error": "This figure could not be drawn (the server log has the details)."}.get(
+        state, "No data for this figure in this selection.")
+    return f'<div class="gnp-placeholder" data-state="{_e(state)}">{_e(text)}</div>'
+
+
+def chart_html(svg: str, generation: int) -> str:
+    return f'<div class="gnp-chart" data-generation="{generation}">{svg}</div>'
+
+
+def _day(value: dt.date | None) -> str:
+    return value.strftime("%d %b %Y") if value else "?"
+
+
+def selection_text(f: Filters, names: dict[str, str]) -> str:
+    """'08 Jan 2025 – 06 Feb 2025 · ΑΤΤΙΚΗΣ · Πειραιώς · all ISPs' (names maps ids to labels)."""
+    parts = [f"{_day(f.date_from)} – {_day(f.date_to)}"]
+    parts.append(names.get(f.periphery_id, f.periphery_id) if f.periphery_id else "all of Greece")
+    if f.regional_unit_id:
+        parts.append(names.get(f.regional_unit_id, f.regional_unit_id))
+    parts.append(f"ISP {f.isp}" if f.isp else "all ISPs")
+    return " · ".join(parts)
+
+
+def status_html(text: str, busy: bool = False, generation: int = 0) -> str:
+    return f'<div class="gnp-status{" busy" if busy else ""}" data-generation="{generation}">{_e(text)}</div>'
+
+
+def message_html(text: str, detail: str = "") -> str:
+    return f'<div class="gnp-message"><b>{_e(text)}</b>{"<br>" + _e(detail) if detail else ""}</div>'

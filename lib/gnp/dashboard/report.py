@@ -1,0 +1,51 @@
+"""A static HTML copy of the dashboard for a run's artifacts: the same figures, SVG only, no inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+
+from gnp import storage
+from gnp.config import Params
+from gnp.dashboard import figures as figs
+from gnp.dashboard import markup
+from gnp.dashboard.headline import headline
+from gnp.dashboard.queries import Filters
+from gnp.dashboard.render import chart_svg
+from gnp.dashboard.selection import filter_options, has_data
+from gnp.dashboard.source import open_gold
+
+
+def _figure_section(drawn: figs.Drawn, k: int) -> str:
+    body = markup.chart_html(chart_svg(drawn.chart), 0) if drawn.chart is not None \
+        else markup.placeholder_html(drawn.state, k)
+    return (f'<section class="gnp-panel gnp-figure-{drawn.figure.key}"><h3>{html.escape(drawn.figure.title)}</h3>'
+            f"{body}{markup.caption_html(drawn.caption)}</section>")
+
+
+def static_report_html(params: Params, filters: Filters | None = None) -> str:
+    """The whole report as one self-contained HTML document (no scripts, no external requests)."""
+    k = params.semantics.k_anonymity
+    with open_gold(params) as gold:
+        options = filter_options(gold)
+        f = filters or options.default_filters()
+        names = {value: label for label, value in options.peripheries}
+        title = f"Greek Net Pulse: {markup.selection_text(f, names)}" if f.is_valid_period else "Greek Net Pulse"
+        if not has_data(gold, f):
+            body = markup.message_html(markup.NO_DATA)
+        else:
+            sections = [_figure_section(figs.draw(fig, gold, f, k), k) for fig in figs.dashboard_figures(params)]
+            body = markup.headline_html(headline(gold, f, params.semantics.attainment_high)) + "".join(sections)
+    generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f'{markup.STYLE}</head><body class="gnp-root"><h1>{html.escape(title)}</h1>'
+            f'<p class="gnp-sub">Static report of the dashboard, generated {generated} from Gold '
+            f"({html.escape(params.env)}). Hover a mark for its values.</p>{body}</body></html>")
+
+
+def render_static_html(params: Params, out_path: str | Path, filters: Filters | None = None) -> str:
+    """Write the static report (default selection: the last 30 days with data) and return its location."""
+    location = str(out_path)
+    storage.write_bytes(location, static_report_html(params, filters).encode("utf-8"))
+    return location
