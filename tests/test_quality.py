@@ -1,0 +1,158 @@
+import datetime as dt
+from dataclasses import fields, replace
+
+import pytest
+from chispa import assert_df_equality
+
+from gnp.config import SemanticsParams
+from gnp.quality import (
+    CRITICAL,
+    WARNING,
+    CheckResult,
+    QualityError,
+    RunInfo,
+    accounting_check,
+    assert_critical_passed,
+    evaluate_checks,
+    gold_targets,
+    results_frame,
+    schema_drift_check,
+    silver_targets,
+)
+from gnp.schemas import HOURLY_PROFILE, QUALITY_RESULTS
+from silver_factories import measurement, measurements_df, session, sessions_df, spec_frame
+
+RUN = RunInfo("run-1", dt.date(2025, 3, 5), dt.datetime(2025, 3, 5, 6, 0, tzinfo=dt.timezone.utc))
+D1 = dt.date(2025, 3, 3)
+
+
+def _by_name(results):
+    return {r.check_name: r for r in results}
+
+
+def test_gold_key_checks_catch_duplicate_and_null_keys(spark):
+    good = spec_frame(
+        spark,
+        HOURLY_PROFILE,
+        [dict(measurement_date=D1, periphery_id="9", hour_local=h, tests=1, is_suppressed=True) for h in (8, 9)],
+    )
+    bad = spec_frame(
+        spark,
+        HOURLY_PROFILE,
+        [
+            dict(measurement_date=D1, periphery_id="9", hour_local=8, tests=1, is_suppressed=True),
+            dict(measurement_date=D1, periphery_id="9", hour_local=8, tests=2, is_suppressed=True),  # duplicate key
+            dict(measurement_date=D1, periphery_id=None, hour_local=8, tests=1, is_suppressed=False),  # null key
+            dict(measurement_date=D1, periphery_id=None, hour_local=8, tests=None, is_suppressed=False),  # and again
+        ],
+    )
+
+    results = _by_name(
+        evaluate_checks(
+            RUN,
+            "gold",
+            gold_targets({"hourly_profile": good}) | {"broken": (bad, HOURLY_PROFILE, [])},
+        )
+    )
+
+    assert results["hourly_profile.key_unique"].passed and results["hourly_profile.key_not_null"].passed
+    assert results["hourly_profile.required_columns_not_null"].passed
+    unique = results["broken.key_unique"]
+    assert (unique.passed, unique.observed, unique.expected) == (False, "2 of 4 rows", "0 rows"), f"found {unique}"
+    not_null = results["broken.key_not_null"]
+    assert (not_null.passed, not_null.observed) == (False, "2 of 4 rows"), f"found {not_null}"
+    assert {r.severity for r in results.values()} == {CRITICAL}
+
+
+def test_silver_checks_report_ranges_as_critical_and_null_shares_as_warnings(spark):
+    rows = [measurement(i, "u", D1, 9, "9", 10.0, upload=1.0, rtt=20.0, contract=50.0) for i in range(1, 19)]
+    rows.append(measurement(19, "u", D1, 9, None, 10.0, upload=1.0, rtt=20.0))
+    rows.append(measurement(20, "u", D1, 9, None, 20_000.0, upload=1.0, rtt=20.0, loss=101.0))
+    rows.append(measurement(20, "u", D1, 9, "9", None))  # duplicate id, and the null row
+    sessions = [session("u", D1, 9, 2, "9"), dict(session("v", D1, 9, 5, "9"), behaviour_bucket="2-3")]
+    semantics = SemanticsParams(max_download_mbps=10_000.0)
+
+    results = _by_name(
+        evaluate_checks(
+            RUN, "silver", silver_targets(measurements_df(spark, rows), sessions_df(spark, sessions), semantics)
+        )
+    )
+
+    failed = sorted(name for name, r in results.items() if not r.passed)
+    expected_failed = [
+        "measurements.download_mbps_in_range",
+        "measurements.key_unique",
+        "measurements.loss_pct_in_range",
+        "measurements.periphery_id_null_share",  # 2 of 21 > 0.05
+        "measurements.regional_unit_id_null_share",
+        "sessions.behaviour_bucket_matches_test_count",
+    ]
+    assert failed == expected_failed, f"expected failures {expected_failed}, found {failed}"
+    share = results["measurements.periphery_id_null_share"]
+    assert (share.severity, share.observed, share.expected) == (WARNING, "0.0952 (2 of 21 rows)", "<= 0.05")
+    assert results["measurements.download_mbps_null_share"].passed  # 1 of 21 is under 0.05
+    assert results["measurements.download_mbps_in_range"].severity == CRITICAL
+
+
+def test_accounting_and_drift_checks_from_numbers():
+    ok = accounting_check(RUN, bronze_records=10, silver_rows=7, quarantined=2, duplicates=1)
+    lost = accounting_check(RUN, bronze_records=10, silver_rows=7, quarantined=1, duplicates=1)
+    drift = schema_drift_check(RUN, unexpected_fields=["new_col"], missing_fields=[])
+    no_drift = schema_drift_check(RUN, [], [])
+
+    assert ok.passed and not lost.passed and lost.severity == CRITICAL
+    assert "= 9" in lost.observed, f"expected the accounted total in {lost.observed!r}"
+    assert (drift.passed, drift.severity) == (False, WARNING) and "new_col" in drift.observed
+    assert no_drift.passed
+
+
+def test_assert_critical_passed_lists_failed_critical_checks_only():
+    lost = accounting_check(RUN, 10, 7, 1, 1)
+    drift = schema_drift_check(RUN, ["new_col"], [])
+    unique = replace(lost, check_name="regional_metrics.key_unique", observed="3 of 9 rows", expected="0 rows")
+
+    assert_critical_passed([drift, accounting_check(RUN, 1, 1, 0, 0)])
+    with pytest.raises(QualityError) as failure:
+        assert_critical_passed([lost, drift, unique])
+
+    message = str(failure.value)
+    assert "2 critical" in message and "source_schema_drift" not in message
+    assert "regional_metrics.key_unique (silver): expected 0 rows, observed 3 of 9 rows" in message, message
+    assert "accounting_invariant" in message
+
+
+def test_results_frame_has_the_quality_results_schema(spark):
+    results = [accounting_check(RUN, 1, 1, 0, 0), schema_drift_check(RUN, [], ["ISP"])]
+
+    found = results_frame(spark, results)
+
+    assert [f.name for f in fields(CheckResult)] == QUALITY_RESULTS.column_names
+    expected = spec_frame(
+        spark,
+        QUALITY_RESULTS,
+        [
+            dict(
+                run_id="run-1",
+                run_date=RUN.run_date,
+                stage="silver",
+                check_name="accounting_invariant",
+                severity="critical",
+                passed=True,
+                observed=results[0].observed,
+                expected=results[0].expected,
+                checked_at=RUN.checked_at,
+            ),
+            dict(
+                run_id="run-1",
+                run_date=RUN.run_date,
+                stage="silver",
+                check_name="source_schema_drift",
+                severity="warning",
+                passed=False,
+                observed="unexpected fields: none; missing fields: ['ISP']",
+                expected=results[1].expected,
+                checked_at=RUN.checked_at,
+            ),
+        ],
+    )
+    assert_df_equality(found, expected, ignore_nullable=True)
