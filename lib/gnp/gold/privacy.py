@@ -28,7 +28,7 @@ def with_suppression(df: DataFrame, users_col: str, k: int, nulled: list[str]) -
 
 
 def suppressed_cells(tables: dict[str, DataFrame]) -> DataFrame:
-    """One row per table: cells and suppressed cells; a single Spark job when collected.
+    """One row per table: cells and suppressed cells; a single Spark action when collected.
 
     Tables without an ``is_suppressed`` column are skipped.
     """
