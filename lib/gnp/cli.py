@@ -1,0 +1,92 @@
+"""The ``gnp`` command: run the notebook book, serve the fake API, validate params."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gnp.config import ParamsError, load_params
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from gnp import runner
+
+    result = runner.run(
+        args.params,
+        date_from=args.date_from or "",
+        date_to=args.date_to or "",
+        stages=args.stages.split(",") if args.stages else None,
+        refetch=args.refetch,
+        run_id=args.run_id or "",
+    )
+    print()
+    print(f"run {result.run_id} {'succeeded' if result.ok else 'FAILED'}")
+    for line in runner.describe_locations(args.params, result):
+        print("  " + line)
+    return 0 if result.ok else 1
+
+
+def _cmd_stages(args: argparse.Namespace) -> int:
+    from gnp import runner
+
+    for stage in runner.discover_stages():
+        print(f"{stage.name:10s} {stage.notebook.name}{'  (spark)' if stage.needs_spark else ''}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    params = load_params(args.params)
+    print(f"{params.params_file}: ok ({params.env}, source {params.source.kind}, "
+          f"{params.dates.date_from}..{params.dates.date_to})")
+    return 0
+
+
+def _cmd_fake_api(args: argparse.Namespace) -> int:
+    from gnp import fake_api
+
+    fake_api.serve_forever(port=args.port, seed=args.seed, tests_per_day=args.tests_per_day)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gnp", description="Greek Net Pulse: the notebook book's command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute the stage notebooks in order with papermill")
+    run.add_argument("--params", default="params/local.yaml", help="params file (default: %(default)s)")
+    run.add_argument("--from", dest="date_from", help="first measurement day, YYYY-MM-DD (default: the params file's)")
+    run.add_argument("--to", dest="date_to", help="last measurement day, YYYY-MM-DD (default: the params file's)")
+    run.add_argument("--stages", help="comma-separated subset of stages, e.g. ingest,silver")
+    run.add_argument("--refetch", action="store_true", help="fetch every day again (Bronze keeps the old versions)")
+    run.add_argument("--run-id", help="use this run id instead of a new one")
+    run.set_defaults(func=_cmd_run)
+
+    stages = sub.add_parser("stages", help="list the stage notebooks the runner would execute")
+    stages.set_defaults(func=_cmd_stages)
+
+    validate = sub.add_parser("validate", help="check a params file")
+    validate.add_argument("--params", default="params/local.yaml")
+    validate.set_defaults(func=_cmd_validate)
+
+    fake = sub.add_parser("fake-api", help="serve a fake data.gov.gr Hyperion API with sample data on loopback")
+    fake.add_argument("--port", type=int, default=8765)
+    fake.add_argument("--seed", type=int, default=42)
+    fake.add_argument("--tests-per-day", type=int, default=2000)
+    fake.set_defaults(func=_cmd_fake_api)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ParamsError, ValueError) as exc:
+        print(f"gnp: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gnp: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

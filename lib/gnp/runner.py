@@ -1,0 +1,200 @@
+"""Run the stage notebooks in order with papermill, and keep every executed notebook.
+
+A stage is a notebook named ``NN_<stage>.ipynb`` in ``notebooks/`` with NN
+below 90 (``90_dashboard`` is served, not run). The runner runs whatever stage
+notebooks exist, so nothing pretends a stage exists that does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import papermill
+from jupyter_client.kernelspec import KernelSpecManager
+
+from gnp import manifest, storage
+from gnp.config import Params, load_params, require_secrets
+from gnp.registry import Registry, join
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+STAGE_PATTERN = re.compile(r"^(\d\d)_([a-z_]+)\.ipynb$")
+FIRST_SERVED_NUMBER = 90
+PROJECT_KERNEL = "gnp"
+
+
+class StageFailed(RuntimeError):
+    """A stage notebook raised; the message names the notebook and the cell."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    notebook: Path
+
+    @property
+    def needs_spark(self) -> bool:
+        meta = nbformat.read(self.notebook, as_version=4).metadata.get("gnp", {})
+        return bool(meta.get("spark", False))
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: str
+    ok: bool
+    manifest: dict = field(default_factory=dict)
+
+
+def discover_stages(notebooks: Path = NOTEBOOKS) -> list[Stage]:
+    stages = []
+    for path in sorted(notebooks.glob("*.ipynb")):
+        match = STAGE_PATTERN.match(path.name)
+        if match and int(match.group(1)) < FIRST_SERVED_NUMBER:
+            stages.append(Stage(match.group(2), path))
+    return stages
+
+
+def kernel_name() -> str:
+    """The kernel registered inside the venv by ``make install``, else the default one."""
+    return PROJECT_KERNEL if PROJECT_KERNEL in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+def _failed_cell(executed: Path) -> str:
+    with contextlib.suppress(Exception):
+        nb = nbformat.read(executed, as_version=4)
+        for index, cell in enumerate(nb.cells):
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                    return f"cell {index} ({first[:60]!r})"
+    return "an unknown cell"
+
+
+def _execute(stage: Stage, output: str, parameters: dict) -> None:
+    try:
+        papermill.execute_notebook(
+            str(stage.notebook),
+            output,
+            parameters=parameters,
+            kernel_name=kernel_name(),
+            cwd=str(stage.notebook.parent),
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=True,
+        )
+    except papermill.PapermillExecutionError as exc:
+        where = _failed_cell(Path(output)) if "://" not in output else f"cell {exc.exec_count}"
+        raise StageFailed(
+            f"stage {stage.name} failed in {stage.notebook.name}, {where}: {exc.ename}: {exc.evalue}. "
+            f"The executed notebook with the traceback is at {output}"
+        ) from None
+
+
+def run(
+    params_file: str,
+    date_from: str = "",
+    date_to: str = "",
+    stages: list[str] | None = None,
+    refetch: bool = False,
+    run_id: str = "",
+    log=print,
+) -> RunResult:
+    """Execute the stage notebooks in order and write the run manifest."""
+    params = load_params(params_file, {"dates.date_from": date_from, "dates.date_to": date_to})
+    require_secrets(params)
+    registry = Registry.from_params(params)
+    run_id = run_id or manifest.new_run_id()
+    run_dir = registry.run_dir(run_id)
+    selected = [s for s in discover_stages() if not stages or s.name in stages]
+    unknown = set(stages or []) - {s.name for s in discover_stages()}
+    if unknown:
+        known = ", ".join(s.name for s in discover_stages())
+        raise ValueError(f"unknown stage(s) {', '.join(sorted(unknown))}; the stages are: {known}")
+
+    record = {
+        "run_id": run_id,
+        "params_file": params.params_file,
+        "params": params.redacted(),
+        "date_from": params.dates.date_from.isoformat(),
+        "date_to": params.dates.date_to.isoformat(),
+        "git": manifest.git_commit(PROJECT_ROOT),
+        "packages": manifest.package_versions(),
+        "python": sys.version.split()[0],
+        "started_at": manifest.utc_now(),
+        "ended_at": None,
+        "status": "running",
+        "stages": [],
+        "outputs": [],
+    }
+    log(f"run {run_id}: {len(selected)} stage(s) {', '.join(s.name for s in selected)} "
+        f"for {params.dates.date_from}..{params.dates.date_to} ({params.env})")
+    parameters = {
+        "params_file": params.params_file,
+        "date_from": params.dates.date_from.isoformat(),
+        "date_to": params.dates.date_to.isoformat(),
+        "run_id": run_id,
+    }
+    failure: StageFailed | None = None
+    with contextlib.ExitStack() as stack:
+        spark_remote = ""
+        for number, stage in enumerate(selected, 1):
+            if stage.needs_spark and not spark_remote:
+                spark_remote = params.spark.remote or ""
+                if not spark_remote:
+                    log("starting the run's Spark Connect server (loopback) ...")
+                    spark_remote = stack.enter_context(_spark_server(params, run_dir))
+            stage_params = dict(parameters)
+            if stage.name == "ingest":
+                stage_params["refetch"] = refetch
+            if stage.needs_spark:
+                stage_params["spark_remote"] = spark_remote
+            output = join(run_dir, stage.notebook.name)
+            entry = {"stage": stage.name, "notebook": stage.notebook.name, "executed_notebook": output,
+                     "started_at": manifest.utc_now(), "status": "running"}
+            record["stages"].append(entry)
+            log(f"[{number}/{len(selected)}] {stage.name} ...")
+            started = time.monotonic()
+            try:
+                _execute(stage, output, stage_params)
+                entry["status"] = "succeeded"
+            except StageFailed as exc:
+                entry["status"], entry["error"] = "failed", str(exc)
+                failure = exc
+            entry["ended_at"] = manifest.utc_now()
+            entry["duration_s"] = round(time.monotonic() - started, 1)
+            for out in manifest.read_outputs(registry, run_id, stage.name):
+                record["outputs"].append({"stage": stage.name, **out})
+            log(f"[{number}/{len(selected)}] {stage.name} {entry['status']} in {entry['duration_s']} s")
+            if failure:
+                break
+    record["status"] = "failed" if failure else "succeeded"
+    record["ended_at"] = manifest.utc_now()
+    storage.write_json(join(run_dir, "manifest.json"), record)
+    if failure:
+        log(f"run {run_id} FAILED: {failure}")
+    return RunResult(run_id=run_id, run_dir=run_dir, ok=failure is None, manifest=record)
+
+
+def _spark_server(params: Params, run_dir: str):
+    from gnp.spark import connect_server
+
+    # The server's log sits beside the executed notebooks when they are local.
+    return connect_server(params, log_dir=run_dir if "://" not in run_dir else None)
+
+
+def describe_locations(params_file: str, result: RunResult) -> list[str]:
+    params = load_params(params_file)
+    registry = Registry.from_params(params)
+    return [
+        f"lakehouse:          {registry.lake}",
+        f"warehouse:          {registry.duckdb_path if registry.warehouse_kind == 'duckdb' else registry.table_id('measurements').rsplit('.', 2)[0]}",
+        f"executed notebooks: {result.run_dir}",
+        f"manifest:           {join(result.run_dir, 'manifest.json')}",
+    ]
