@@ -1,0 +1,74 @@
+"""Params files: every bad input gives one line naming the file and the key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from gnp.config import ParamsError, load_params, require_secrets
+
+PARAMS_DIR = Path(__file__).resolve().parents[1] / "params"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PARAMS_DIR.glob("*.yaml")))
+def test_every_shipped_params_file_validates(name):
+    params = load_params(PARAMS_DIR / name)
+    assert params.dates.date_from <= params.dates.date_to
+
+
+def test_relative_paths_resolve_against_the_params_file(tmp_path):
+    params = load_params(write(tmp_path, "env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\n"))
+    assert params.resolve("../lake") == str((tmp_path.parent / "lake").resolve())
+    assert params.resolve("gs://bucket/lake") == "gs://bucket/lake"
+
+
+def test_overrides_use_dotted_keys_and_ignore_empty_values(tmp_path):
+    path = write(tmp_path, "env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-09}\n")
+    params = load_params(path, {"dates.date_from": "2025-01-05", "dates.date_to": ""})
+    assert (params.dates.date_from, params.dates.date_to) == (dt.date(2025, 1, 5), dt.date(2025, 1, 9))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\nsorce: {}\n", "sorce: unknown key"),
+        ("env: t\ndates: {date_from: 2025-13-01, date_to: 2025-01-02}\n", "dates.date_from:"),
+        ("env: t\ndates: {date_from: 2025-01-05, date_to: 2025-01-02}\n", "is before date_from"),
+        ("env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\nsource: {kind: ftp}\n", "source.kind:"),
+        ("env: t\n", "dates: Field required"),
+        ("env: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_params_name_the_file_and_key(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ParamsError) as info:
+        load_params(path)
+    message = str(info.value)
+    assert str(path) in message and expected in message, f"expected {expected!r} and the path in: {message}"
+    assert "\n" not in message.strip(), f"expected one line, found: {message}"
+
+
+def test_missing_token_for_the_api_source_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("GNP_TEST_TOKEN", raising=False)
+    path = write(
+        tmp_path,
+        "env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\nsource: {kind: api, token_env: GNP_TEST_TOKEN}\n",
+    )
+    params = load_params(path)
+    with pytest.raises(ParamsError, match=r"source.token_env: environment variable GNP_TEST_TOKEN is not set"):
+        require_secrets(params)
+    monkeypatch.setenv("GNP_TEST_TOKEN", "x")
+    require_secrets(params)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ParamsError, match="params file not found"):
+        load_params(tmp_path / "nope.yaml")
