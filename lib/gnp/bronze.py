@@ -1,0 +1,242 @@
+"""Bronze: every fetched measurement day exactly as received, gzip-compressed, append-only.
+
+One folder per measurement day (``Registry.bronze_day``). Each fetch adds a
+version: ``<fetched-at UTC>-<sha256 prefix>.json.gz`` and, written last, its
+manifest ``<same name>.manifest.json``. A version without a manifest is an
+interrupted write and is ignored. Nothing is ever overwritten or deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gzip
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import pandas as pd
+
+from gnp import fake_api, storage
+from gnp.config import Params, secret
+from gnp.hyperion import DayFetch, HyperionClient, HyperionFetchError
+from gnp.registry import Registry, join
+
+DATA_SUFFIX = ".json.gz"
+MANIFEST_SUFFIX = ".manifest.json"
+MANIFEST_FORMAT = 1
+FETCHED_AT_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+CHECKSUM_CHARS = 12
+
+
+class BronzeError(RuntimeError):
+    """Bronze refused a write (it would overwrite) or holds something unreadable."""
+
+
+@dataclass(frozen=True)
+class BronzeVersion:
+    """One stored fetch of one day."""
+
+    day: dt.date
+    name: str  # "<fetched-at>-<sha256 prefix>"
+    folder: str
+
+    @property
+    def data_path(self) -> str:
+        return join(self.folder, self.name + DATA_SUFFIX)
+
+    @property
+    def manifest_path(self) -> str:
+        return join(self.folder, self.name + MANIFEST_SUFFIX)
+
+    @property
+    def fetched_at(self) -> dt.datetime:
+        stamp = self.name.split("-", 1)[0]
+        return dt.datetime.strptime(stamp, FETCHED_AT_FORMAT).replace(tzinfo=dt.timezone.utc)
+
+    def manifest(self) -> dict:
+        return storage.read_json(self.manifest_path)
+
+    def read_body(self) -> bytes:
+        """The body as received; fails if it does not match the manifest's checksum."""
+        body = gzip.decompress(storage.read_bytes(self.data_path))
+        expected = self.manifest()["sha256"]
+        if hashlib.sha256(body).hexdigest() != expected:
+            raise BronzeError(f"{self.data_path}: checksum does not match its manifest (expected sha256 {expected})")
+        return body
+
+
+def version_name(fetched_at: dt.datetime, sha256: str) -> str:
+    return f"{fetched_at.astimezone(dt.timezone.utc).strftime(FETCHED_AT_FORMAT)}-{sha256[:CHECKSUM_CHARS]}"
+
+
+def list_versions(registry: Registry, day: dt.date) -> list[BronzeVersion]:
+    """Complete versions of a day (those with a manifest), oldest first."""
+    folder = registry.bronze_day(day)
+    names = storage.listdir(folder)
+    complete = [n[: -len(MANIFEST_SUFFIX)] for n in names if n.endswith(MANIFEST_SUFFIX)]
+    return [BronzeVersion(day, n, folder) for n in sorted(complete) if n + DATA_SUFFIX in names]
+
+
+def latest_version(registry: Registry, day: dt.date) -> BronzeVersion | None:
+    versions = list_versions(registry, day)
+    return versions[-1] if versions else None
+
+
+def build_manifest(fetch: DayFetch, data_file: str, stored_bytes: int, source_kind: str, run_id: str) -> dict:
+    """The sidecar of one version. It holds the request without the token, never the token."""
+    return {
+        "format": MANIFEST_FORMAT,
+        "measurement_date": fetch.day.isoformat(),
+        "data_file": data_file,
+        "compression": "gzip",
+        "request_url": fetch.url,
+        "status": fetch.status,
+        "bytes": len(fetch.body),
+        "stored_bytes": stored_bytes,
+        "sha256": fetch.sha256,
+        "record_count": fetch.record_count,
+        "records_outside_day": fetch.records_outside_day,
+        "fields": list(fetch.fields),
+        "fetched_at": fetch.fetched_at.isoformat(),
+        "elapsed_s": fetch.elapsed_s,
+        "attempts": fetch.attempts,
+        "response_sha256": fetch.response_sha256,
+        "source_kind": source_kind,
+        "run_id": run_id or None,
+    }
+
+
+def write_version(
+    registry: Registry, fetch: DayFetch, source_kind: str, run_id: str = ""
+) -> tuple[BronzeVersion, dict]:
+    """Store one fetched day as a new version, data first, manifest last; returns both."""
+    version = BronzeVersion(fetch.day, version_name(fetch.fetched_at, fetch.sha256), registry.bronze_day(fetch.day))
+    for path in (version.data_path, version.manifest_path):
+        if storage.exists(path):
+            raise BronzeError(f"{path} already exists: Bronze is append-only and never overwrites")
+    # mtime=0 keeps the stored bytes a function of the body alone.
+    stored = gzip.compress(fetch.body, compresslevel=6, mtime=0)
+    storage.write_bytes(version.data_path, stored)
+    manifest = build_manifest(fetch, version.name + DATA_SUFFIX, len(stored), source_kind, run_id)
+    storage.write_json(version.manifest_path, manifest)
+    return version, manifest
+
+
+def plan_days(
+    registry: Registry, date_from: dt.date, date_to: dt.date, lookback_days: int = 0, refetch: bool = False
+) -> tuple[list[dt.date], list[dt.date]]:
+    """Split a range into days to fetch and days to skip.
+
+    A day is fetched when asked to refetch, when it has no complete version yet,
+    or when it is among the last ``lookback_days`` days up to ``date_to`` (late data).
+    """
+    lookback_start = date_to - dt.timedelta(days=lookback_days - 1) if lookback_days else None
+    fetch, skip = [], []
+    for i in range((date_to - date_from).days + 1):
+        day = date_from + dt.timedelta(days=i)
+        recent = lookback_start is not None and day >= lookback_start
+        (fetch if refetch or recent or not list_versions(registry, day) else skip).append(day)
+    return fetch, skip
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest did, one row per day of the range."""
+
+    rows: list[dict] = field(default_factory=list)
+
+    def add(self, day: dt.date, action: str, manifest: dict, versions: int, location: str) -> None:
+        self.rows.append(
+            {
+                "measurement_date": day,
+                "action": action,
+                "records": manifest["record_count"],
+                "bytes": manifest["bytes"],
+                "stored_bytes": manifest["stored_bytes"],
+                "sha256": manifest["sha256"][:CHECKSUM_CHARS],
+                "status": manifest["status"],
+                "attempts": manifest["attempts"],
+                "fetched_at": manifest["fetched_at"],
+                "versions": versions,
+                "location": location,
+            }
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per day, sorted by day."""
+        frame = pd.DataFrame(self.rows)
+        return frame.sort_values("measurement_date", ignore_index=True) if len(frame) else frame
+
+    def totals(self) -> pd.DataFrame:
+        """One row per action (fetched, skipped): days, records, bytes."""
+        frame = self.to_frame()
+        if frame.empty:
+            return pd.DataFrame(columns=["action", "days", "records", "bytes", "stored_bytes"])
+        grouped = frame.groupby("action", as_index=False).agg(
+            days=("measurement_date", "count"),
+            records=("records", "sum"),
+            bytes=("bytes", "sum"),
+            stored_bytes=("stored_bytes", "sum"),
+        )
+        return grouped
+
+    def outputs(self) -> list[dict]:
+        """Bronze objects this ingest wrote, with their record counts (for the run manifest)."""
+        return [{"location": r["location"], "rows": r["records"]} for r in self.rows if r["action"] == "fetched"]
+
+
+@contextlib.contextmanager
+def open_source(params: Params, *, progress: bool = True) -> Iterator[HyperionClient]:
+    """A client for ``params.source.kind``.
+
+    ``api`` reads the token from the environment variable ``source.token_env``.
+    ``sample`` starts the fake data.gov.gr server on loopback with a random
+    token, so the sample travels the same HTTP path as real data.
+    """
+    source = params.source
+    if source.kind == "api":
+        token = secret(source.token_env, "data.gov.gr API token")
+        with HyperionClient.from_source(source, token, progress=progress) as client:
+            yield client
+        return
+    token = secrets.token_urlsafe(24)
+    sample = {"seed": source.sample_seed, "tests_per_day": source.sample_tests_per_day, "users": source.sample_users}
+    with (
+        fake_api.serving(token, **sample) as api,
+        HyperionClient.from_source(source, token, base_url=api.base_url, progress=progress) as client,
+    ):
+        yield client
+
+
+def ingest_range(
+    params: Params, registry: Registry, client: HyperionClient | None = None, *, run_id: str = "", progress: bool = True
+) -> IngestSummary:
+    """Fetch the params' date range into Bronze; days already there are skipped (see ``plan_days``).
+
+    Without a client, one is opened for ``params.source``. If some days fail
+    every retry, the others are stored first, then HyperionFetchError names them.
+    """
+    dates = params.dates
+    to_fetch, to_skip = plan_days(registry, dates.date_from, dates.date_to, dates.lookback_days, dates.refetch)
+    summary = IngestSummary()
+    for day in to_skip:
+        versions = list_versions(registry, day)
+        summary.add(day, "skipped", versions[-1].manifest(), len(versions), versions[-1].data_path)
+    if not to_fetch:
+        return summary
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(open_source(params, progress=progress))
+        try:
+            for fetch in client.fetch_days(to_fetch):
+                version, manifest = write_version(registry, fetch, client.source_kind, run_id)
+                summary.add(fetch.day, "fetched", manifest, len(list_versions(registry, fetch.day)), version.data_path)
+        except HyperionFetchError as exc:
+            stored = sum(r["action"] == "fetched" for r in summary.rows)
+            raise HyperionFetchError(
+                f"{exc} ({stored} other days were stored in Bronze; running again fetches only the missing ones)",
+                exc.days,
+            ) from None
+    return summary

@@ -1,0 +1,218 @@
+import datetime as dt
+import gzip
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gnp import bronze, fake_api, storage
+from gnp.config import ParamsError, load_params
+from gnp.hyperion import DayFetch, HyperionAuthError, HyperionFetchError
+from gnp.registry import Registry
+
+CANARY = "canary-token-0b5e11"
+TOKEN_ENV = "GNP_TEST_HYPERION_TOKEN"
+DAY = dt.date(2025, 10, 26)
+FIRST, LAST = dt.date(2025, 10, 24), dt.date(2025, 10, 28)
+SAMPLE = {"seed": 11, "tests_per_day": 120, "users": 100}
+FAST_SOURCE = {"timeout_s": 2.0, "max_retries": 2, "backoff_s": 0.01, "max_backoff_s": 0.05, "concurrency": 2}
+
+
+def make_params(tmp_path: Path, source: dict, **dates):
+    data = {
+        "env": "test",
+        "source": {"token_env": TOKEN_ENV, **FAST_SOURCE, **source},
+        "dates": {"date_from": str(FIRST), "date_to": str(LAST), "lookback_days": 1, **dates},
+        "storage": {"lake": str(tmp_path / "lake"), "artifacts": str(tmp_path / "artifacts")},
+        "warehouse": {"duckdb_path": str(tmp_path / "warehouse.duckdb")},
+        "privacy": {"pseudonym_key_file": str(tmp_path / "secrets" / "pseudonym.key")},
+    }
+    path = tmp_path / "params" / "test.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data))
+    return load_params(path)
+
+
+def a_fetch(day=DAY, body=b'[{"measurement_id": 1, "measurement_time": "2025-10-26 03:15:00"}]', second=0):
+    return DayFetch(
+        day=day, body=body, status=200, url=f"http://127.0.0.1:1/api/v1/query/hyperion?date_from={day}&date_to={day}",
+        fetched_at=dt.datetime(2025, 11, 1, 12, 0, second, 123456, tzinfo=dt.timezone.utc), elapsed_s=0.2,
+        attempts=1, record_count=1, records_outside_day=0, fields=("measurement_id", "measurement_time"),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def registry(tmp_path):
+    return Registry.from_params(make_params(tmp_path, {"kind": "sample"}))
+
+
+@pytest.fixture
+def api():
+    with fake_api.serving(CANARY, **SAMPLE) as server:
+        yield server
+
+
+@pytest.fixture
+def api_params(tmp_path, api, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, CANARY)
+    return make_params(tmp_path, {"kind": "api", "base_url": api.base_url})
+
+
+def every_file_bytes(root: Path):
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            yield path, data
+            if path.suffix == ".gz":
+                yield path, gzip.decompress(data)
+
+
+def assert_no_canary(root: Path, *texts: str):
+    for path, data in every_file_bytes(root):
+        assert CANARY.encode() not in data, f"the token leaked into {path}"
+    for text in texts:
+        assert CANARY not in text, f"the token leaked into: {text[:300]}"
+
+
+def test_a_version_is_the_exact_body_gzipped_with_a_manifest(registry):
+    fetch = a_fetch()
+    version, manifest = bronze.write_version(registry, fetch, "api", run_id="run-1")
+    digest = hashlib.sha256(fetch.body).hexdigest()
+    assert version.folder == registry.bronze_day(DAY)
+    assert version.name == f"20251101T120000.123456Z-{digest[:12]}"
+    assert gzip.decompress(storage.read_bytes(version.data_path)) == fetch.body
+    assert version.read_body() == fetch.body and version.fetched_at == fetch.fetched_at
+    assert storage.read_json(version.manifest_path) == manifest == {
+        "format": 1, "measurement_date": "2025-10-26", "data_file": version.name + ".json.gz",
+        "compression": "gzip", "request_url": fetch.url, "status": 200, "bytes": len(fetch.body),
+        "stored_bytes": len(storage.read_bytes(version.data_path)), "sha256": digest, "record_count": 1,
+        "records_outside_day": 0, "fields": ["measurement_id", "measurement_time"],
+        "fetched_at": "2025-11-01T12:00:00.123456+00:00", "elapsed_s": 0.2, "attempts": 1,
+        "response_sha256": None, "source_kind": "api", "run_id": "run-1",
+    }  # fmt: skip
+
+
+def test_refetch_adds_a_version_and_leaves_the_old_one_untouched(registry):
+    old, _ = bronze.write_version(registry, a_fetch(second=0), "api")
+    old_bytes, old_mtime = storage.read_bytes(old.data_path), os.stat(old.data_path).st_mtime_ns
+    new, _ = bronze.write_version(registry, a_fetch(body=b"[]", second=5), "api")
+    assert [v.name for v in bronze.list_versions(registry, DAY)] == [old.name, new.name]
+    assert bronze.latest_version(registry, DAY) == new
+    assert storage.read_bytes(old.data_path) == old_bytes and os.stat(old.data_path).st_mtime_ns == old_mtime
+
+
+def test_an_existing_version_is_never_overwritten(registry):
+    bronze.write_version(registry, a_fetch(), "api")
+    with pytest.raises(bronze.BronzeError, match="append-only"):
+        bronze.write_version(registry, a_fetch(), "api")
+
+
+def test_a_version_without_manifest_is_an_interrupted_write_and_ignored(registry):
+    version, _ = bronze.write_version(registry, a_fetch(), "api")
+    storage.write_bytes(f"{registry.bronze_day(DAY)}/20251102T000000.000000Z-abcdefabcdef.json.gz", b"partial")
+    assert bronze.list_versions(registry, DAY) == [version]
+    assert bronze.latest_version(registry, DAY + dt.timedelta(days=1)) is None
+
+
+def test_a_tampered_body_fails_its_checksum(registry):
+    version, _ = bronze.write_version(registry, a_fetch(), "api")
+    Path(version.data_path).write_bytes(gzip.compress(b"[]"))
+    with pytest.raises(bronze.BronzeError, match="checksum"):
+        version.read_body()
+
+
+@pytest.mark.parametrize(
+    "present, lookback, refetch, expected_fetch",
+    [
+        ([], 0, False, [24, 25, 26, 27, 28]),
+        ([24, 25, 26, 27, 28], 0, False, []),
+        ([24, 25, 26, 27, 28], 2, False, [27, 28]),
+        ([24, 26], 1, False, [25, 27, 28]),
+        ([24, 25, 26, 27, 28], 0, True, [24, 25, 26, 27, 28]),
+    ],
+)
+def test_plan_days_skips_present_days_but_refetches_the_lookback(registry, present, lookback, refetch, expected_fetch):
+    for d in present:
+        bronze.write_version(registry, a_fetch(day=dt.date(2025, 10, d)), "api")
+    fetch, skip = bronze.plan_days(registry, FIRST, LAST, lookback, refetch)
+    assert [d.day for d in fetch] == expected_fetch, f"expected to fetch {expected_fetch}, found {fetch}"
+    assert sorted(fetch + skip) == [FIRST + dt.timedelta(days=i) for i in range(5)]
+
+
+def test_ingest_is_idempotent_and_the_token_appears_in_no_file(tmp_path, api, api_params):
+    registry = Registry.from_params(api_params)
+    first = bronze.ingest_range(api_params, registry, run_id="r1", progress=False)
+    assert first.totals().set_index("action")["days"].to_dict() == {"fetched": 5}
+    assert all(api.requests_per_day[FIRST + dt.timedelta(days=i)] == 1 for i in range(5))
+    for row in first.to_frame().itertuples():
+        version = bronze.latest_version(registry, row.measurement_date)
+        assert len(json.loads(version.read_body())) == row.records == version.manifest()["record_count"]
+    again = bronze.ingest_range(api_params, registry, run_id="r2", progress=False)
+    assert again.totals().set_index("action")["days"].to_dict() == {"fetched": 1, "skipped": 4}
+    assert [len(bronze.list_versions(registry, FIRST + dt.timedelta(days=i))) for i in range(5)] == [1, 1, 1, 1, 2]
+    refetched = again.to_frame().query("action == 'fetched'").iloc[0]
+    assert refetched.measurement_date == LAST
+    assert again.outputs() == [{"location": bronze.latest_version(registry, LAST).data_path, "rows": refetched.records}]
+    refetch = api_params.model_copy(update={"dates": api_params.dates.model_copy(update={"refetch": True})})
+    bronze.ingest_range(refetch, registry, progress=False)
+    assert len(bronze.list_versions(registry, FIRST)) == 2
+    assert_no_canary(tmp_path, repr(first.rows), repr(again.to_frame()))
+
+
+def test_a_refused_token_stops_with_a_clear_error_and_writes_nothing(tmp_path, monkeypatch):
+    with fake_api.serving("the-real-token", **SAMPLE) as other:
+        monkeypatch.setenv(TOKEN_ENV, CANARY)
+        params = make_params(tmp_path, {"kind": "api", "base_url": other.base_url})
+        with pytest.raises(HyperionAuthError) as error:
+            bronze.ingest_range(params, Registry.from_params(params), progress=False)
+    assert TOKEN_ENV in str(error.value)
+    assert not (tmp_path / "lake").exists()
+    assert_no_canary(tmp_path, str(error.value), repr(error.value))
+
+
+def test_a_missing_token_names_the_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    params = make_params(tmp_path, {"kind": "api", "base_url": "http://127.0.0.1:9/api/v1"})
+    with pytest.raises(ParamsError, match=TOKEN_ENV):
+        bronze.ingest_range(params, Registry.from_params(params), progress=False)
+
+
+def test_failed_days_are_named_the_rest_stored_and_a_rerun_fills_the_gap(tmp_path, api, api_params):
+    registry = Registry.from_params(api_params)
+    api.set_faults(broken_days=frozenset({DAY}))
+    with pytest.raises(HyperionFetchError, match="2025-10-26.*4 other days were stored") as error:
+        bronze.ingest_range(api_params, registry, progress=False)
+    assert error.value.days == (DAY,)
+    assert [bool(bronze.list_versions(registry, FIRST + dt.timedelta(days=i))) for i in range(5)] == [
+        True, True, False, True, True,
+    ]  # fmt: skip
+    api.set_faults(broken_days=frozenset())
+    rerun = bronze.ingest_range(api_params, registry, progress=False).to_frame()
+    assert rerun.loc[rerun.action == "fetched", "measurement_date"].tolist() == [DAY, LAST]
+    assert_no_canary(tmp_path, str(error.value))
+
+
+def test_multi_day_requests_still_land_one_folder_per_day(tmp_path, api, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, CANARY)
+    params = make_params(tmp_path, {"kind": "api", "base_url": api.base_url, "days_per_request": 3})
+    registry = Registry.from_params(params)
+    summary = bronze.ingest_range(params, registry, progress=False)
+    assert api.requests_total == 2
+    expected = [f"measurement_date={FIRST + dt.timedelta(days=i)}" for i in range(5)]
+    assert storage.listdir(registry.bronze_root) == expected
+    manifests = [bronze.latest_version(registry, d).manifest() for d in summary.to_frame().measurement_date]
+    assert all(m["response_sha256"] and m["request_url"].count("date_from") == 1 for m in manifests)
+
+
+def test_the_sample_source_travels_the_same_http_path(tmp_path):
+    params = make_params(tmp_path, {"kind": "sample", "sample_tests_per_day": 50, "sample_users": 40})
+    registry = Registry.from_params(params)
+    frame = bronze.ingest_range(params, registry, progress=False).to_frame()
+    assert frame.action.tolist() == ["fetched"] * 5 and (frame.records >= 50).all()
+    manifest = bronze.latest_version(registry, DAY).manifest()
+    assert manifest["source_kind"] == "sample" and manifest["request_url"].startswith("http://127.0.0.1:")
+    with bronze.open_source(params, progress=False) as client:
+        assert client.source_kind == "sample" and client.url.startswith("http://127.0.0.1:")
