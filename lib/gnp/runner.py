@@ -105,6 +105,7 @@ def run(
     refetch: bool = False,
     run_id: str = "",
     log=print,
+    notebooks: Path = NOTEBOOKS,
 ) -> RunResult:
     """Execute the stage notebooks in order and write the run manifest."""
     params = load_params(params_file, {"dates.date_from": date_from, "dates.date_to": date_to})
@@ -112,10 +113,11 @@ def run(
     registry = Registry.from_params(params)
     run_id = run_id or manifest.new_run_id()
     run_dir = registry.run_dir(run_id)
-    selected = [s for s in discover_stages() if not stages or s.name in stages]
-    unknown = set(stages or []) - {s.name for s in discover_stages()}
+    available = discover_stages(notebooks)
+    selected = [s for s in available if not stages or s.name in stages]
+    unknown = set(stages or []) - {s.name for s in available}
     if unknown:
-        known = ", ".join(s.name for s in discover_stages())
+        known = ", ".join(s.name for s in available)
         raise ValueError(f"unknown stage(s) {', '.join(sorted(unknown))}; the stages are: {known}")
 
     record = {
