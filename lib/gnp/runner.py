@@ -66,14 +66,16 @@ def kernel_name() -> str:
     return PROJECT_KERNEL if PROJECT_KERNEL in KernelSpecManager().find_kernel_specs() else "python3"
 
 
-def _failed_cell(executed: Path) -> str:
+def _failed_cell(source: Path, executed: Path) -> str:
+    """Where the error is, counted in the committed notebook (papermill adds cells of its own)."""
     with contextlib.suppress(Exception):
         nb = nbformat.read(executed, as_version=4)
-        for index, cell in enumerate(nb.cells):
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "error":
-                    first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-                    return f"cell {index} ({first[:60]!r})"
+        for cell in nb.cells:
+            if any(out.get("output_type") == "error" for out in cell.get("outputs", [])):
+                original = [c.source for c in nbformat.read(source, as_version=4).cells]
+                number = original.index(cell.source) + 1 if cell.source in original else "?"
+                first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                return f"cell {number} ({first[:60]!r})"
     return "an unknown cell"
 
 
@@ -90,7 +92,7 @@ def _execute(stage: Stage, output: str, parameters: dict) -> None:
             request_save_on_cell_execute=True,
         )
     except papermill.PapermillExecutionError as exc:
-        where = _failed_cell(Path(output)) if "://" not in output else f"cell {exc.exec_count}"
+        where = _failed_cell(stage.notebook, Path(output)) if "://" not in output else f"cell {exc.exec_count}"
         raise StageFailed(
             f"stage {stage.name} failed in {stage.notebook.name}, {where}: {exc.ename}: {exc.evalue}. "
             f"The executed notebook with the traceback is at {output}"
@@ -143,6 +145,7 @@ def run(
         "date_to": params.dates.date_to.isoformat(),
         "run_id": run_id,
     }
+    storage.ensure_dir(run_dir)
     failure: StageFailed | None = None
     with contextlib.ExitStack() as stack:
         spark_remote = ""

@@ -30,6 +30,11 @@ def listdir(location: str) -> list[str]:
     return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(location, detail=False))
 
 
+def ensure_dir(location: str) -> None:
+    """Create a folder (object stores have none: a no-op there)."""
+    filesystem(location).makedirs(location, exist_ok=True)
+
+
 def read_bytes(location: str) -> bytes:
     with fsspec.open(location, "rb") as fh:
         return fh.read()
