@@ -35,6 +35,10 @@ def load_dashboard_params(params_file: str) -> Params:
     return load_params(os.environ.get(PARAMS_ENV) or params_file)
 
 
+def _labelled() -> dict:
+    return {"style": {"description_width": "initial"}, "layout": widgets.Layout(margin="2px 18px 2px 0")}
+
+
 def _shown(widget: widgets.Widget, visible: bool) -> None:
     widget.layout.display = None if visible else "none"
 
@@ -48,7 +52,7 @@ class Panel:
         self.live = None
         self.caption = widgets.HTML()
         self.box = widgets.VBox([widgets.HTML(f"<h3>{markup._e(figure.title)}</h3>"), self.static, self.caption],
-                                layout=widgets.Layout(grid_column="1 / -1" if figure.wide else None))
+                                layout=widgets.Layout(width="100%" if figure.wide else "50%", min_width="600px"))
         self.box.add_class("gnp-panel")
         self.box.add_class(f"gnp-figure-{figure.key}")
 
@@ -88,19 +92,19 @@ class Dashboard:
         self.names = {value: label for label, value in options.peripheries}
         self.names |= {r.regional_unit_id: r.regional_unit for r in options.regional_units.itertuples()}
         start = options.default_filters()
-        self.date_from = widgets.DatePicker(description="From", value=start.date_from)
-        self.date_to = widgets.DatePicker(description="To", value=start.date_to)
-        self.periphery = widgets.Dropdown(description="Periphery",
-                                          options=[("All of Greece", ALL), *options.peripheries], value=ALL)
+        self.date_from = widgets.DatePicker(description="From", value=start.date_from, **_labelled())
+        self.date_to = widgets.DatePicker(description="To", value=start.date_to, **_labelled())
+        self.periphery = widgets.Dropdown(description="Periphery", value=ALL, **_labelled(),
+                                          options=[("All of Greece", ALL), *options.peripheries])
         self.regional_unit = widgets.Dropdown(description="Regional unit", options=[("All regional units", ALL)],
-                                              value=ALL, disabled=True)
-        self.isp = widgets.Dropdown(description="ISP", options=[("All ISPs", ALL), *options.isps], value=ALL)
+                                              value=ALL, disabled=True, **_labelled())
+        self.isp = widgets.Dropdown(description="ISP", options=[("All ISPs", ALL), *options.isps], value=ALL,
+                                    **_labelled())
         for name in ("date_from", "date_to", "periphery", "regional_unit", "isp"):
             getattr(self, name).add_class(f"gnp-filter-{name.replace('_', '-')}")
         self.status, self.headline, self.message = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.panels = [Panel(figure) for figure in figs.dashboard_figures(params)]
-        self.grid = widgets.GridBox([p.box for p in self.panels], layout=widgets.Layout(
-            grid_template_columns="repeat(auto-fill, minmax(600px, 1fr))", grid_gap="4px 24px"))
+        self.grid = widgets.Box([p.box for p in self.panels], layout=widgets.Layout(flex_flow="row wrap"))
         self._quiet = False
         self.periphery.observe(self._on_periphery, names="value")
         for control in (self.date_from, self.date_to, self.regional_unit, self.isp):

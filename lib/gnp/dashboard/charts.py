@@ -28,8 +28,11 @@ def _finish(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
             .configure_view(strokeWidth=0))
 
 
-def _area_color(title: str = "Area") -> alt.Color:
-    return alt.Color("area:N", title=title, scale=AREA_COLORS, legend=alt.Legend(symbolLimit=40))
+def _area_color(below: bool = False) -> alt.Color:
+    """One colour per area, the same in every chart; narrow charts keep their legend below the plot."""
+    legend = alt.Legend(orient="bottom", columns=2, labelLimit=210, symbolLimit=40) if below \
+        else alt.Legend(symbolLimit=40)
+    return alt.Color("area:N", title="Area", scale=AREA_COLORS, legend=legend)
 
 
 def _date_x(title: str | None = None) -> alt.X:
@@ -46,7 +49,7 @@ def speeds_over_time(frame: pd.DataFrame) -> alt.TopLevelMixin:
         smoothed_mbps="mean(mbps)", frame=[-6, 0], groupby=["area", "measure"], sort=[{"field": "measurement_date"}],
     ).mark_line(interpolate="monotone").encode(
         x=_date_x(),
-        y=alt.Y("smoothed_mbps:Q", title="Mbps (7-day mean of daily medians over users)"),
+        y=alt.Y("smoothed_mbps:Q", title="Mbps, 7-day mean"),
         color=_area_color(),
         opacity=alt.condition(isolate, alt.value(1.0), alt.value(0.1)),
         tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("measurement_date:T", title="Day"),
@@ -74,7 +77,7 @@ def rtt_vs_jitter(frame: pd.DataFrame) -> alt.TopLevelMixin:
         .mark_circle(opacity=0.6).encode(
             x=alt.X("rtt_median_ms:Q", title="Median RTT over users, ms"),
             y=alt.Y("jitter_median_ms:Q", title="Median jitter over users, ms"),
-            color=_area_color(), size=alt.Size("users:Q", title="Users", legend=None),
+            color=_area_color(below=True), size=alt.Size("users:Q", title="Users", legend=None),
             tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("measurement_date:T", title="Day"),
                      alt.Tooltip("rtt_median_ms:Q", title="RTT, ms", format=".1f"),
                      alt.Tooltip("jitter_median_ms:Q", title="Jitter, ms", format=".1f"),
@@ -93,7 +96,7 @@ def upload_vs_download(frame: pd.DataFrame) -> alt.TopLevelMixin:
         "datum.download_median_mbps > 0 && datum.upload_median_mbps > 0").mark_circle(opacity=0.6).encode(
         x=alt.X("download_median_mbps:Q", title="Median download over users, Mbps (log)", scale=log),
         y=alt.Y("upload_median_mbps:Q", title="Median upload over users, Mbps (log)", scale=log),
-        color=_area_color(),
+        color=_area_color(below=True),
         tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("measurement_date:T", title="Day"),
                  alt.Tooltip("download_median_mbps:Q", title="Download, Mbps", format=".1f"),
                  alt.Tooltip("upload_median_mbps:Q", title="Upload, Mbps", format=".1f")],
@@ -103,13 +106,11 @@ def upload_vs_download(frame: pd.DataFrame) -> alt.TopLevelMixin:
     return _finish(alt.layer(points, diagonal).properties(width=NARROW, height=HEIGHT))
 
 
-def _suppressed_labels(frame: pd.DataFrame, category: str, horizontal: bool) -> alt.Chart:
-    """'suppressed' written where a suppressed category's mark would start."""
-    text = alt.Chart(frame).transform_filter("datum.is_suppressed").mark_text(
+def _suppressed_labels(base: alt.Chart, horizontal: bool) -> alt.Chart:
+    """'suppressed' written where a suppressed category's mark would start (base holds the category axis)."""
+    text = base.transform_filter("datum.is_suppressed").mark_text(
         text=SUPPRESSED_TEXT, color=SUPPRESSED_COLOR, align="left", dx=4, angle=0 if horizontal else 270)
-    if horizontal:
-        return text.encode(y=alt.Y(f"{category}:N"), x=alt.datum(0))
-    return text.encode(x=alt.X(f"{category}:N", sort=BUCKET_ORDER), y=alt.value(HEIGHT))
+    return text.encode(x=alt.datum(0)) if horizontal else text.encode(y=alt.value(HEIGHT))
 
 
 def frustration_staircase(frame: pd.DataFrame) -> alt.TopLevelMixin:
@@ -128,7 +129,7 @@ def frustration_staircase(frame: pd.DataFrame) -> alt.TopLevelMixin:
     loss = base.mark_line(color="#d62728", point=True, strokeDash=[5, 3]).encode(
         y=alt.Y("median_loss_pct:Q", title="Median loss, %",
                 axis=alt.Axis(orient="right", offset=58, titleColor="#d62728")), tooltip=tooltip)
-    layered = alt.layer(bars, download, loss, _suppressed_labels(frame, "behaviour_bucket", horizontal=False))
+    layered = alt.layer(bars, download, loss, _suppressed_labels(base, horizontal=False))
     return _finish(layered.resolve_scale(y="independent").properties(width=NARROW - 60, height=HEIGHT))
 
 
@@ -170,8 +171,9 @@ def cohort_heatmap(frame: pd.DataFrame) -> alt.TopLevelMixin:
 
 
 def _attainment(frame: pd.DataFrame, label_title: str, high_threshold: float, low_threshold: float):
-    sort = alt.EncodingSortField("share_reaching_high", order="descending")
-    base = alt.Chart(frame).encode(y=alt.Y("label:N", title=label_title, sort=sort))
+    # an explicit order: layers with different filters cannot share a field-based sort
+    order = frame.sort_values(["is_suppressed", "share_reaching_high"], ascending=[True, False])["label"].tolist()
+    base = alt.Chart(frame).encode(y=alt.Y("label:N", title=None, sort=order))
     tooltip = [alt.Tooltip("label:N", title=label_title),
                alt.Tooltip("share_reaching_high:Q", title=f"User-days ≥ {high_threshold:.0%} of contract", format=".1%"),
                alt.Tooltip("share_reaching_low:Q", title=f"User-days ≥ {low_threshold:.0%} of contract", format=".1%"),
@@ -184,7 +186,7 @@ def _attainment(frame: pd.DataFrame, label_title: str, high_threshold: float, lo
         tooltip=tooltip)
     ticks = base.transform_filter("!datum.is_suppressed").mark_tick(color="#222", thickness=2).encode(
         x="share_reaching_low:Q", tooltip=tooltip)
-    return _finish(alt.layer(bars, ticks, _suppressed_labels(frame, "label", horizontal=True))
+    return _finish(alt.layer(bars, ticks, _suppressed_labels(base, horizontal=True))
                    .properties(width=NARROW - 160, height=alt.Step(18)))
 
 

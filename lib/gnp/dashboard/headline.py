@@ -17,7 +17,7 @@ _SELECTION_METRICS = (
     ("download_median_mbps", "Median download over users ≈", "Mbps"),
     ("upload_median_mbps", "Median upload over users ≈", "Mbps"),
 )
-_STATISTICS = {"download_median_mbps", "upload_median_mbps", "share_reaching_high"}
+_STATISTICS = {"user_days", "download_median_mbps", "upload_median_mbps", "share_reaching_high"}  # null when suppressed
 
 
 def _period_value(frame: pd.DataFrame, period: str, column: str) -> tuple[float | None, bool]:

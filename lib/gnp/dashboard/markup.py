@@ -13,6 +13,7 @@ from gnp.dashboard.queries import Filters
 STYLE = """
 <style>
 .gnp-root { font-family: "DejaVu Sans", "Noto Sans", Arial, sans-serif; color: #222; max-width: 1240px; }
+.gnp-root .widget-html-content { line-height: 1.4; }
 .gnp-root h1 { font-size: 1.6em; margin: 0.2em 0; }
 .gnp-root h3 { font-size: 1.1em; margin: 0.8em 0 0.3em; }
 .gnp-sub { color: #555; margin: 0 0 0.6em; }
@@ -34,7 +35,8 @@ STYLE = """
 """
 HEADLINE_FOOTNOTE = (
     "≈ Medians over users for a period are approximated by the users-weighted mean of the daily medians "
-    "(a median cannot be rebuilt exactly from daily medians). Users are counted once per day they tested. "
+    "(a median cannot be rebuilt exactly from daily medians). Users are counted once per day they tested; "
+    "suppressed cells (too few users) are left out of users and medians, not of tests. "
     "Change: against the previous period of the same length."
 )
 NO_DATA = "No data for this selection."

@@ -1,0 +1,59 @@
+"""Serve the dashboard notebook with Voila on 127.0.0.1: ``python -m gnp.dashboard.serve --params FILE``.
+
+The page uses this package's Voila template (``gnp``: no CDN stylesheet, a
+loading message), found through JUPYTER_PATH; the kernel finds its params
+through GNP_PARAMS. The browser test starts Voila with ``voila_command`` too,
+so it checks exactly what ``make dashboard`` serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gnp.dashboard.app import PARAMS_ENV
+
+DEFAULT_NOTEBOOK = "notebooks/90_dashboard.ipynb"
+DEFAULT_PORT = 8866
+HOST = "127.0.0.1"
+TEMPLATE = "gnp"
+TEMPLATES_ROOT = Path(__file__).resolve().parent.parent / "templates"  # holds voila/templates/gnp
+
+
+def voila_command(notebook: str | Path, port: int, preheat: bool = False) -> list[str]:
+    """Voila's argv: loopback only, a fixed port (no silent move to another), our template."""
+    command = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
+               f"--Voila.ip={HOST}", "--Voila.port_retries=0", f"--template={TEMPLATE}", "--theme=light"]
+    if preheat:
+        command += ["--preheat_kernel=True", "--pool_size=1"]
+    return command
+
+
+def voila_env(params_file: str | Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for Voila and its kernels: absolute params path, template root first."""
+    env = dict(os.environ if base is None else base)
+    env[PARAMS_ENV] = str(Path(params_file).resolve())
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATES_ROOT), env.get("JUPYTER_PATH", "")) if p)
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve the Greek Net Pulse dashboard with Voila.")
+    parser.add_argument("--params", default="params/local.yaml", help="params file whose warehouse holds Gold")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--notebook", default=DEFAULT_NOTEBOOK)
+    parser.add_argument("--preheat", action=argparse.BooleanOptionalAction, default=False,
+                        help="keep one kernel that has already run the notebook (faster first paint)")
+    args = parser.parse_args(argv)
+    print(f"Greek Net Pulse dashboard: http://{HOST}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    try:
+        return subprocess.call(voila_command(args.notebook, args.port, args.preheat), env=voila_env(args.params))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
