@@ -1,0 +1,147 @@
+"""Offline checks of .github/workflows: actionlint (with shellcheck on every
+`run:` script), checkov, and the properties the design asks of each workflow."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from .tools import REPO, WORKFLOWS_DIR, checkov_failures, checkov_unjustified_skips, stages, tool, tool_env
+
+WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))
+ACTION_MAJORS = {
+    "actions/checkout": "v5",
+    "actions/setup-python": "v6",
+    "google-github-actions/auth": "v3",
+    "google-github-actions/setup-gcloud": "v3",
+}
+
+
+def load(name: str) -> dict:
+    workflow = yaml.safe_load((WORKFLOWS_DIR / name).read_text(encoding="utf-8"))
+    # YAML 1.1 reads the key `on` as the boolean True.
+    workflow["on"] = workflow.pop(True, workflow.get("on"))
+    return workflow
+
+
+def steps(workflow: dict) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def run_text(workflow: dict) -> str:
+    return "\n".join(step.get("run", "") for step in steps(workflow))
+
+
+def test_the_expected_workflows_exist():
+    names = {p.name for p in WORKFLOWS}
+    assert names == {"ci.yml", "pipeline.yml", "image.yml", "terraform.yml", "diagram.yml"}, f"found {sorted(names)}"
+
+
+def test_actionlint_passes_and_checks_run_scripts():
+    proc = subprocess.run(
+        [tool("actionlint"), "-no-color", "-verbose", f"-shellcheck={tool('shellcheck')}", *map(str, WORKFLOWS)],
+        cwd=REPO,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, f"expected actionlint clean, found:\n{proc.stdout}"
+    assert 'Rule "shellcheck" was disabled' not in proc.stderr, (
+        f"expected shellcheck to check run: scripts, found: {proc.stderr[-500:]}"
+    )
+
+
+def test_actions_are_on_the_current_majors():
+    for path in WORKFLOWS:
+        for step in steps(load(path.name)):
+            action, _, ref = step.get("uses", "").partition("@")
+            if action in ACTION_MAJORS:
+                assert ref == ACTION_MAJORS[action], (
+                    f"{path.name}: expected {action}@{ACTION_MAJORS[action]}, found @{ref}"
+                )
+
+
+def test_id_token_only_where_google_auth_runs():
+    for path in WORKFLOWS:
+        workflow = load(path.name)
+        assert workflow.get("permissions") == {"contents": "read"}, (
+            f"{path.name}: expected top-level permissions contents: read, found {workflow.get('permissions')}"
+        )
+        for name, job in workflow["jobs"].items():
+            authenticates = any(
+                s.get("uses", "").startswith("google-github-actions/auth@") for s in job.get("steps", [])
+            )
+            has_token = job.get("permissions", {}).get("id-token") == "write"
+            assert authenticates == has_token, (
+                f"{path.name}:{name}: expected id-token: write exactly when it authenticates to Google, "
+                f"found auth={authenticates} id-token={has_token}"
+            )
+
+
+def test_no_workflow_uses_a_key_file():
+    for path in WORKFLOWS:
+        text = path.read_text(encoding="utf-8")
+        assert "credentials_json" not in text and "GOOGLE_CREDENTIALS" not in text, (
+            f"{path.name}: expected Workload Identity, found a key"
+        )
+
+
+def test_pipeline_runs_daily_and_on_demand_with_a_date_range():
+    workflow = load("pipeline.yml")
+    crons = [entry["cron"] for entry in workflow["on"]["schedule"]]
+    assert len(crons) == 1 and len(crons[0].split()) == 5, f"expected one daily cron, found {crons}"
+    inputs = workflow["on"]["workflow_dispatch"]["inputs"]
+    assert set(inputs) == {"date_from", "date_to"}, f"expected date_from/date_to inputs, found {sorted(inputs)}"
+
+
+def test_pipeline_authenticates_with_workload_identity():
+    auth = [s for s in steps(load("pipeline.yml")) if s.get("uses", "").startswith("google-github-actions/auth@")]
+    assert len(auth) == 1, f"expected one google auth step, found {len(auth)}"
+    assert set(auth[0]["with"]) == {"workload_identity_provider", "service_account"}
+    assert all(v.startswith("${{ vars.") for v in auth[0]["with"].values()), (
+        f"expected repository variables, found {auth[0]['with']}"
+    )
+
+
+def test_pipeline_ingests_then_waits_for_the_job():
+    workflow = load("pipeline.yml")
+    runs = [s.get("run", "") for s in steps(workflow)]
+    ingest = next(i for i, r in enumerate(runs) if re.search(r"gnp run --params \"\$PARAMS\" --stages ingest", r))
+    execute = next(i for i, r in enumerate(runs) if "gcloud run jobs execute" in r)
+    assert ingest < execute, "expected ingest before the Cloud Run job"
+    assert "--wait" in runs[execute], "expected the workflow to wait for the job (and fail with it)"
+    assert workflow["env"]["PARAMS"] == "params/gcp.yaml"
+    assert "DATE_FROM=$DATE_FROM" in runs[execute] and "DATE_TO=$DATE_TO" in runs[execute]
+
+
+def test_image_workflow_builds_existing_targets_and_deploys_the_commit_tag():
+    text = run_text(load("image.yml"))
+    targets = set(re.findall(r"--target (\w+)", text))
+    assert targets == {"pipeline", "dashboard"} and targets <= set(stages()), (
+        f"expected the Dockerfile's targets, found {targets}"
+    )
+    assert re.search(r"pipeline:\$GITHUB_SHA", text), "expected images tagged by commit"
+    assert "gcloud run jobs update" in text and "gcloud run services update" in text
+
+
+def test_terraform_workflow_checks_pull_requests():
+    workflow = load("terraform.yml")
+    assert "terraform/**" in workflow["on"]["pull_request"]["paths"]
+    text = run_text(workflow)
+    for command in ("terraform fmt -check", "terraform init", "terraform validate", "terraform plan -lock=false"):
+        assert command in text, f"expected `{command}` in terraform.yml"
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in run_text(load("ci.yml"))
+
+
+@pytest.mark.slow
+def test_checkov_passes_on_the_workflows(checkov):
+    report = checkov["github_actions"]
+    assert checkov_failures(report) == [], "expected no failed checkov check"
+    assert checkov_unjustified_skips(report) == [], "expected a reason on every #checkov:skip"
