@@ -155,7 +155,14 @@ def test_ingest_is_idempotent_and_the_token_appears_in_no_file(tmp_path, api, ap
     assert [len(bronze.list_versions(registry, FIRST + dt.timedelta(days=i))) for i in range(5)] == [1, 1, 1, 1, 2]
     refetched = again.to_frame().query("action == 'fetched'").iloc[0]
     assert refetched.measurement_date == LAST
-    assert again.outputs() == [{"location": bronze.latest_version(registry, LAST).data_path, "rows": refetched.records}]
+    assert again.outputs() == [
+        {
+            "name": "bronze.hyperion",
+            "measurement_date": "2025-10-28",
+            "location": bronze.latest_version(registry, LAST).data_path,
+            "rows": refetched.records,
+        }
+    ]
     refetch = api_params.model_copy(update={"dates": api_params.dates.model_copy(update={"refetch": True})})
     bronze.ingest_range(refetch, registry, progress=False)
     assert len(bronze.list_versions(registry, FIRST)) == 2
@@ -187,8 +194,12 @@ def test_failed_days_are_named_the_rest_stored_and_a_rerun_fills_the_gap(tmp_pat
         bronze.ingest_range(api_params, registry, progress=False)
     assert error.value.days == (DAY,)
     assert [bool(bronze.list_versions(registry, FIRST + dt.timedelta(days=i))) for i in range(5)] == [
-        True, True, False, True, True,
-    ]  # fmt: skip
+        True,
+        True,
+        False,
+        True,
+        True,
+    ]
     api.set_faults(broken_days=frozenset())
     rerun = bronze.ingest_range(api_params, registry, progress=False).to_frame()
     assert rerun.loc[rerun.action == "fetched", "measurement_date"].tolist() == [DAY, LAST]

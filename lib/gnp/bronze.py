@@ -28,6 +28,7 @@ MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_FORMAT = 1
 FETCHED_AT_FORMAT = "%Y%m%dT%H%M%S.%fZ"
 CHECKSUM_CHARS = 12
+BRONZE_OUTPUT_NAME = "bronze.hyperion"
 
 
 class BronzeError(RuntimeError):
@@ -183,8 +184,17 @@ class IngestSummary:
         return grouped
 
     def outputs(self) -> list[dict]:
-        """Bronze objects this ingest wrote, with their record counts (for the run manifest)."""
-        return [{"location": r["location"], "rows": r["records"]} for r in self.rows if r["action"] == "fetched"]
+        """Bronze objects this ingest wrote, with their record counts (for ``manifest.record_outputs``)."""
+        return [
+            {
+                "name": BRONZE_OUTPUT_NAME,
+                "measurement_date": r["measurement_date"].isoformat(),
+                "location": r["location"],
+                "rows": r["records"],
+            }
+            for r in self.rows
+            if r["action"] == "fetched"
+        ]
 
 
 @contextlib.contextmanager
