@@ -1,0 +1,120 @@
+"""The ingest notebook executed end to end by papermill on the project kernel, on tiny data."""
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+import yaml
+from jupyter_client.kernelspec import KernelSpecManager
+
+from gnp import bronze, fake_api
+from gnp.config import load_params
+from gnp.registry import Registry
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "10_ingest.ipynb"
+CI_PARAMS = ROOT / "params" / "ci.yaml"
+KERNEL = "gnp"
+CANARY = "canary-token-notebook-5d1c"
+TOKEN_ENV = "GNP_NOTEBOOK_TEST_TOKEN"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def project_kernel():
+    if KERNEL not in KernelSpecManager().find_kernel_specs():
+        pytest.fail(f"kernel {KERNEL!r} is not registered in the venv: run `make install`")
+
+
+def ci_params_in(tmp_path: Path, **source) -> Path:
+    """ci.yaml with every location moved under tmp_path (absolute), plus source overrides."""
+    data = yaml.safe_load(CI_PARAMS.read_text())
+    data["storage"] = {"lake": str(tmp_path / "lake"), "artifacts": str(tmp_path / "artifacts")}
+    data["warehouse"]["duckdb_path"] = str(tmp_path / "warehouse.duckdb")
+    data["privacy"] = {"pseudonym_key_file": str(tmp_path / "secrets" / "pseudonym.key")}
+    data["source"].update(source)
+    path = tmp_path / "params" / "ci.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
+
+
+def execute(params_file: Path, output: Path, **parameters) -> nbformat.NotebookNode:
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(output),
+        parameters={"params_file": str(params_file), **parameters},
+        kernel_name=KERNEL,
+        cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+    )
+    return nbformat.read(output, as_version=4)
+
+
+def output_text(nb: nbformat.NotebookNode) -> str:
+    return json.dumps([cell.get("outputs", []) for cell in nb.cells])
+
+
+def assert_canary_nowhere(root: Path) -> None:
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert CANARY.encode() not in data, f"the token leaked into {path}"
+            if path.suffix == ".gz":
+                assert CANARY.encode() not in gzip.decompress(data), f"the token leaked into {path} (decompressed)"
+
+
+def test_the_notebook_is_committed_thin_and_without_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code[0].metadata.get("tags") == ["parameters"], "the first code cell must be tagged parameters"
+    assert all(not c.outputs and c.execution_count is None for c in code), "commit the notebook without outputs"
+    assert not [c for c in code if "def " in c.source or "class " in c.source], "no def/class in notebooks"
+
+
+def test_ingest_on_ci_params_writes_bronze_and_is_idempotent(tmp_path):
+    params_file = ci_params_in(tmp_path)
+    first = execute(params_file, tmp_path / "first.ipynb", run_id="run-1")
+    registry = Registry.from_params(load_params(params_file))
+    days = [dt.date(2025, 10, 25) + dt.timedelta(days=i) for i in range(4)]
+    for day in days:
+        [version] = bronze.list_versions(registry, day)
+        manifest = version.manifest()
+        assert manifest["source_kind"] == "sample" and manifest["run_id"] == "run-1"
+        assert manifest["record_count"] == len(json.loads(version.read_body())) >= 300
+    assert "fetched" in output_text(first)
+    outputs = json.loads((tmp_path / "artifacts" / "runs" / "run-1" / "outputs" / "ingest.json").read_text())
+    assert sorted(o["measurement_date"] for o in outputs) == [str(d) for d in days]
+
+    execute(params_file, tmp_path / "second.ipynb", run_id="run-2")
+    versions = [len(bronze.list_versions(registry, day)) for day in days]
+    assert versions == [1, 1, 1, 2], f"expected only the lookback day refetched, found versions {versions}"
+
+
+def test_ingest_from_the_api_never_writes_the_token(tmp_path, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, CANARY)
+    with fake_api.serving(CANARY, seed=1, tests_per_day=80, users=60) as api:
+        params_file = ci_params_in(tmp_path, kind="api", base_url=api.base_url, token_env=TOKEN_ENV)
+        nb = execute(params_file, tmp_path / "api.ipynb", run_id="run-api")
+        assert api.requests_total == 4
+    registry = Registry.from_params(load_params(params_file))
+    assert bronze.latest_version(registry, dt.date(2025, 10, 26)).manifest()["source_kind"] == "api"
+    assert "fetched" in output_text(nb)
+    assert_canary_nowhere(tmp_path)
+
+
+def test_a_refused_token_fails_the_notebook_with_what_to_do_and_no_token(tmp_path, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, CANARY)
+    with fake_api.serving("another-token", seed=1, tests_per_day=80, users=60) as api:
+        params_file = ci_params_in(tmp_path, kind="api", base_url=api.base_url, token_env=TOKEN_ENV)
+        with pytest.raises(papermill.PapermillExecutionError) as error:
+            execute(params_file, tmp_path / "refused.ipynb")
+    assert "HyperionAuthError" in error.value.ename and TOKEN_ENV in error.value.evalue
+    assert CANARY not in str(error.value)
+    assert (tmp_path / "refused.ipynb").exists(), "papermill keeps the partial executed notebook"
+    assert_canary_nowhere(tmp_path)
