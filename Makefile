@@ -8,6 +8,8 @@ TO ?=
 ROWS ?= 1000000
 KERNEL := gnp
 STAMP := $(VENV)/.installed
+# checkov pins a parser that clashes with python-hcl2 8, so it gets its own venv.
+CHECKOV_VENV := .gnp/tools/checkov-venv
 
 export PYSPARK_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP := 127.0.0.1
@@ -33,7 +35,12 @@ run: $(STAMP) ## Run the pipeline on PARAMS (default: sample source, local lakeh
 live: PARAMS := params/live.yaml
 live: run ## Run on the real data.gov.gr API (needs HYPERION_TOKEN)
 
-test: $(STAMP) ## Run the whole test suite
+$(CHECKOV_VENV)/bin/checkov: tests/infra/checkov-requirements.txt
+	python3.11 -m venv $(CHECKOV_VENV) || python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r tests/infra/checkov-requirements.txt
+	touch $@
+
+test: $(STAMP) $(CHECKOV_VENV)/bin/checkov ## Run the whole test suite
 	$(VENV)/bin/pytest
 
 test-fast: $(STAMP) ## Unit tests only (no notebooks, browser or emulators)
@@ -45,7 +52,10 @@ lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel
 fake-api: $(STAMP) ## Serve the fake data.gov.gr API on 127.0.0.1:8765 (sample data)
 	$(VENV)/bin/gnp fake-api --port 8765
 
+diagram: $(STAMP) ## Render terraform/architecture.d2 to terraform/architecture.svg
+	$(VENV)/bin/d2 terraform/architecture.d2 terraform/architecture.svg
+
 clean: ## Remove the local lakehouse, warehouse and run artifacts (.gnp/)
 	rm -rf .gnp
 
-.PHONY: help install run live test test-fast lab fake-api clean
+.PHONY: help install run live test test-fast lab fake-api diagram clean

@@ -26,10 +26,10 @@ def test_local_paths(tmp_path):
 def test_gcs_paths_and_bigquery_ids(tmp_path):
     reg = registry_for(
         tmp_path,
-        "storage: {lake: 'gs://gnp-lake/', artifacts: 'gs://gnp-artifacts'}\n",
+        "storage: {lake: 'gs://gnp-lake/', bronze: 'gs://gnp-bronze', artifacts: 'gs://gnp-artifacts'}\n",
         "warehouse: {kind: bigquery, project: proj, silver_dataset: gnp_silver, gold_dataset: gnp_gold}\n",
     )
-    assert reg.bronze_day(dt.date(2025, 1, 1)) == "gs://gnp-lake/bronze/hyperion/measurement_date=2025-01-01"
+    assert reg.bronze_day(dt.date(2025, 1, 1)) == "gs://gnp-bronze/hyperion/measurement_date=2025-01-01"
     assert reg.table_path("quarantine") == "gs://gnp-lake/silver/quarantine"
     assert reg.run_dir("r1") == "gs://gnp-artifacts/runs/r1"
     assert reg.table_id("frustration_staircase") == "proj.gnp_gold.frustration_staircase"

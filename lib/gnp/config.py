@@ -72,6 +72,7 @@ class DateParams(_Strict):
 
 class StorageParams(_Strict):
     lake: str = "../.gnp/lake"  # local folder (relative to the params file) or gs:// URI
+    bronze: str | None = None  # Bronze's own location (a bucket with retention); default <lake>/bronze
     artifacts: str = "../.gnp/artifacts"  # executed notebooks and run manifests
 
 

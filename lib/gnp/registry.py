@@ -23,6 +23,7 @@ def join(base: str, *parts: str) -> str:
 @dataclass(frozen=True)
 class Registry:
     lake: str
+    bronze: str
     artifacts: str
     duckdb_path: str
     bigquery_project: str | None
@@ -33,8 +34,10 @@ class Registry:
     @classmethod
     def from_params(cls, params: Params) -> "Registry":
         wh = params.warehouse
+        lake = params.resolve(params.storage.lake)
         return cls(
-            lake=params.resolve(params.storage.lake),
+            lake=lake,
+            bronze=params.resolve(params.storage.bronze) or join(lake, "bronze"),
             artifacts=params.resolve(params.storage.artifacts),
             duckdb_path=params.resolve(wh.duckdb_path),
             bigquery_project=wh.project,
@@ -46,7 +49,7 @@ class Registry:
     # Bronze ------------------------------------------------------------
     @property
     def bronze_root(self) -> str:
-        return join(self.lake, "bronze", BRONZE_DATASET)
+        return join(self.bronze, BRONZE_DATASET)
 
     def bronze_day(self, day: dt.date) -> str:
         """Folder holding every fetched version of one measurement day."""
