@@ -1,0 +1,110 @@
+"""The widget app in-process (real widgets, real DuckDB), the static report, captions and the Voila command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import ipywidgets as widgets
+import pandas as pd
+
+from gnp.dashboard import app, figures
+from gnp.dashboard.queries import Filters
+from gnp.dashboard.selection import filter_options
+from gnp.dashboard.serve import TEMPLATE, voila_command, voila_env
+from gnp.dashboard.source import open_gold
+
+D = dt.date
+
+
+def dashboard(params) -> app.Dashboard:
+    with open_gold(params) as gold:
+        return app.Dashboard(params, filter_options(gold))
+
+
+def static_charts(dash: app.Dashboard) -> dict[str, str]:
+    return {p.figure.key: p.static.value for p in dash.panels}
+
+
+def test_filters_redraw_every_figure_and_the_regional_units_follow_the_periphery(gold_params):
+    dash = dashboard(gold_params)
+    assert "all of Greece" in dash.status.value and dash.regional_unit.disabled
+    before = static_charts(dash)
+    dash.periphery.value = "9"
+    assert "ΑΤΤΙΚΗΣ" in dash.status.value and 'data-generation="2"' in dash.status.value
+    assert [label for label, _ in dash.regional_unit.options][1:] == ["Ανατολικής Αττικής", "Κεντρικού Τομέα Αθηνών",
+                                                                      "Πειραιώς"]
+    after = static_charts(dash)
+    assert after["tests_per_day"] != before["tests_per_day"] and "Πειραιώς" in after["tests_per_day"]
+    live = next(p for p in dash.panels if p.figure.key == "speeds_over_time").live
+    assert set(pd.DataFrame(next(iter(live.chart.to_dict()["datasets"].values())))["area"]) == {
+        "Ανατολικής Αττικής", "Κεντρικού Τομέα Αθηνών", "Πειραιώς"}
+    dash.regional_unit.value = "0903"
+    assert "Πειραιώς" in dash.status.value and "Ανατολικής Αττικής" not in static_charts(dash)["tests_per_day"]
+    dash.isp.value = "Nova"
+    assert "Gold has no ISP split" in next(p for p in dash.panels if p.figure.key == "tests_per_day").caption.value
+
+
+def test_an_empty_or_reversed_selection_shows_the_message_not_an_error(gold_params):
+    dash = dashboard(gold_params)
+    dash.date_from.value, dash.date_to.value = D(2020, 1, 1), D(2020, 1, 31)
+    assert "No data for this selection" in dash.message.value
+    assert dash.grid.layout.display == "none" and dash.message.layout.display is None
+    dash.date_from.value = D(2025, 2, 1)
+    assert "start date on or before the end date" in dash.message.value
+    dash.date_to.value = D(2025, 2, 6)
+    assert dash.grid.layout.display is None and dash.message.layout.display == "none"
+
+
+def test_a_suppressed_selection_says_so_in_the_headline_and_the_figures(gold_params):
+    dash = dashboard(gold_params)
+    dash.periphery.value = "11"
+    assert dash.headline.value.count(">suppressed<") == 4, "expected users, both medians and attainment suppressed"
+    hourly = next(p for p in dash.panels if p.figure.key == "hourly_profile")
+    assert 'data-state="suppressed"' in hourly.static.value and hourly.live.layout.display == "none"
+
+
+def test_build_dashboard_turns_missing_params_or_gold_into_a_message(tmp_path, gold_params, monkeypatch):
+    monkeypatch.delenv(app.PARAMS_ENV, raising=False)
+    missing = app.build_dashboard(str(tmp_path / "nope.yaml"))
+    assert isinstance(missing, widgets.HTML) and "params file could not be read" in missing.value
+    no_gold = gold_params.model_copy(update={"warehouse": gold_params.warehouse.model_copy(
+        update={"duckdb_path": str(tmp_path / "absent.duckdb")})})
+    assert "No Gold data to show yet" in app.build_dashboard(no_gold).value
+    assert isinstance(app.build_dashboard(gold_params), widgets.VBox)
+
+
+def test_the_environment_variable_names_the_params_file(gold_params_file, monkeypatch):
+    monkeypatch.setenv(app.PARAMS_ENV, str(gold_params_file))
+    assert app.load_dashboard_params("../params/local.yaml").env == "dashboard-test"
+
+
+def test_static_report_has_every_figure_as_svg_and_no_script_or_external_reference(gold_params, tmp_path):
+    out = app.render_static_html(gold_params, tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert out.endswith("report.html") and "<script" not in page and "<input" not in page
+    assert page.count('class="gnp-chart"') == len(figures.dashboard_figures(gold_params))
+    assert "ΑΤΤΙΚΗΣ" in page and ">suppressed<" in page
+    urls = set(re.findall(r"https?://[^\"'\s)]+", page)) - {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    assert urls == set(), f"expected no external reference, found {urls}"
+    assert "Click a legend entry" not in page, "expected no interaction hint in a static page"
+
+
+def test_captions_say_which_filters_gold_cannot_follow(gold_params):
+    staircase = next(f for f in figures.dashboard_figures(gold_params) if f.key == "frustration_staircase")
+    f = Filters(D(2025, 1, 8), D(2025, 1, 9), periphery_id="9", regional_unit_id="0903", isp="Nova")
+    frame = pd.DataFrame({"cells": [2], "suppressed_cells": [1], "is_suppressed": [False]})
+    lines = figures.caption(staircase, f, frame, k=5)
+    assert lines[2:] == ["Gold holds this figure for the whole country only: the area filter does not apply.",
+                         "Gold has no ISP split for this figure: it shows all ISPs.",
+                         "1 of 2 Gold cells suppressed (fewer than 5 users): left out, shown as gaps or marked "
+                         "'suppressed', never as zero."]
+
+
+def test_voila_serves_on_loopback_with_the_gnp_template(gold_params_file):
+    command = voila_command("notebooks/90_dashboard.ipynb", 8899)
+    assert "--Voila.ip=127.0.0.1" in command and "--Voila.port_retries=0" in command
+    assert f"--template={TEMPLATE}" in command and "--port=8899" in command
+    env = voila_env(gold_params_file, base={"PATH": "/bin"})
+    assert env[app.PARAMS_ENV] == str(gold_params_file.resolve())
+    assert env["JUPYTER_PATH"].endswith("lib/gnp/templates")

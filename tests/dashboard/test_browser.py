@@ -1,0 +1,190 @@
+"""The dashboard served by Voila (as ``make dashboard`` serves it), driven in Debian's headless Chromium.
+
+Needs /usr/bin/chromium (``apt-get install -y chromium``; never ``playwright
+install``). Prints the time from navigation to every chart drawn and the time
+each filter change takes to redraw; saves full-page screenshots under
+``.gnp/test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from dashboard.synthetic_gold import ALWAYS_SUPPRESSED_PERIPHERY, PERIPHERIES
+from gnp.dashboard.serve import DEFAULT_NOTEBOOK, HOST, voila_command, voila_env
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / ".gnp" / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOCAL_SCHEMES = {"blob", "data"}  # anywidget loads each chart's bundled module from a blob: URL
+KNOWN_EXTERNAL: set[str] = set()  # the gnp template removed the lab template's FontAwesome CDN stylesheets
+FIGURES = 12
+PAGE_TIMEOUT_MS = 180_000
+ALL_DRAWN = """(n) => {
+  const panels = [...document.querySelectorAll('.gnp-panel')];
+  const status = document.querySelector('.gnp-status');
+  if (panels.length < n || !status || status.classList.contains('busy')) return false;
+  return panels.every(p => {
+    const svg = p.querySelector('svg.marks, .vega-embed svg');
+    const canvas = p.querySelector('canvas');
+    return (svg && svg.querySelectorAll('path, rect, text').length > 5) || (canvas && canvas.width > 0);
+  });
+}"""
+REDRAWN = """([text, generation]) => {
+  const status = document.querySelector('.gnp-status');
+  if (!status || status.classList.contains('busy') || !status.textContent.includes(text)) return false;
+  if (Number(status.dataset.generation) < generation) return false;
+  return [...document.querySelectorAll('.gnp-chart')].every(c => Number(c.dataset.generation) >= generation);
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"voila exited with {proc.returncode}; expected it to serve. Log:\n{log.read_text()}")
+        with socket.socket() as s:
+            if s.connect_ex((HOST, port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"voila did not listen on {port} within {timeout} s. Log:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def voila_url(gold_params_file, tmp_path_factory):
+    port, log = _free_port(), tmp_path_factory.mktemp("voila") / "voila.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(voila_command(REPO / DEFAULT_NOTEBOOK, port), env=voila_env(gold_params_file),
+                                cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, proc, log)
+        yield f"http://{HOST}:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert "Traceback" not in log.read_text(), f"expected no traceback in the voila log, found:\n{log.read_text()}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _screenshot(page, name: str) -> Path:
+    """Voila scrolls inside #rendered_cells, so grow the viewport to the content before shooting."""
+    height = page.evaluate("() => { const c = document.getElementById('rendered_cells');"
+                           " return Math.max(document.body.scrollHeight, c ? c.scrollHeight : 0); }")
+    page.set_viewport_size({"width": 1320, "height": int(height) + 40})
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1320, "height": 900})
+    return path
+
+
+def _generation(page) -> int:
+    return int(page.get_attribute(".gnp-status", "data-generation"))
+
+
+def _redraw(page, action, expect_text: str) -> float:
+    """Run a filter action; seconds until the status names the new selection and every SVG chart is redrawn."""
+    generation = _generation(page) + 1
+    started = time.perf_counter()
+    action()
+    page.wait_for_function(REDRAWN, arg=[expect_text, generation], timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_function(ALL_DRAWN, arg=FIGURES, timeout=PAGE_TIMEOUT_MS)
+    return time.perf_counter() - started
+
+
+def _panel_text(page, key: str) -> str:
+    return page.inner_text(f".gnp-figure-{key}") + page.eval_on_selector(
+        f".gnp-figure-{key}", "el => [...el.querySelectorAll('svg text')].map(t => t.textContent).join(' ')")
+
+
+def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser):
+    page = browser.new_page(viewport={"width": 1320, "height": 900})
+    errors, requests = [], []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("request", lambda req: requests.append(req.url))
+
+    started = time.perf_counter()
+    page.goto(voila_url, timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_function(ALL_DRAWN, arg=FIGURES, timeout=PAGE_TIMEOUT_MS)
+    first_paint = time.perf_counter() - started
+    page.wait_for_timeout(500)
+    shot = _screenshot(page, "dashboard.png")
+
+    body = page.inner_text("body")
+    assert "Traceback" not in body and "Error" not in body, f"expected no error on the page, found:\n{body[:2000]}"
+    assert "import gnp" not in body, "expected no code on the page, found the notebook's source"
+    attica = PERIPHERIES["9"][0]
+    assert attica in _panel_text(page, "attainment_by_periphery"), f"expected {attica} drawn in the chart"
+    assert "suppressed" in _panel_text(page, "attainment_by_periphery"), \
+        f"expected {PERIPHERIES[ALWAYS_SUPPRESSED_PERIPHERY][0]} shown as suppressed"
+
+    timings = {}
+    timings["periphery"] = _redraw(page, lambda: page.select_option(".gnp-filter-periphery select", label=attica),
+                                   attica)
+    assert "Πειραιώς" in _panel_text(page, "speeds_over_time"), "expected Attica's regional units in the legend"
+    timings["regional unit"] = _redraw(
+        page, lambda: page.select_option(".gnp-filter-regional-unit select", label="Πειραιώς"), "Πειραιώς")
+    tests_text = _panel_text(page, "tests_per_day")
+    assert "Πειραιώς" in tests_text and "Ανατολικής Αττικής" not in tests_text, \
+        f"expected only Πειραιώς in tests per day, found: {tests_text[:300]}"
+    timings["isp"] = _redraw(page, lambda: page.select_option(".gnp-filter-isp select", label="Nova"), "ISP Nova")
+    assert "Gold has no ISP split" in page.inner_text(".gnp-figure-tests_per_day"), \
+        "expected tests per day to say it cannot follow the ISP filter"
+    timings["date from"] = _redraw(page, lambda: page.fill(".gnp-filter-date-from input", "2025-01-20"),
+                                   "20 Jan 2025")
+
+    generation = _generation(page) + 2
+    page.fill(".gnp-filter-date-from input", "2020-01-01")
+    page.fill(".gnp-filter-date-to input", "2020-01-31")
+    page.wait_for_function("(g) => Number(document.querySelector('.gnp-status').dataset.generation) >= g "
+                           "&& !document.querySelector('.gnp-status').classList.contains('busy')",
+                           arg=generation, timeout=PAGE_TIMEOUT_MS)
+    assert page.is_visible("text=No data for this selection"), "expected the no-data message for January 2020"
+    assert not page.is_visible(".gnp-figure-tests_per_day"), "expected the charts hidden for an empty selection"
+    _screenshot(page, "dashboard-empty-selection.png")
+
+    timings["back to data"] = _redraw(page, lambda: page.fill(".gnp-filter-date-to input", "2025-02-06"),
+                                      "06 Feb 2025")
+    assert not page.is_visible("text=No data for this selection"), "expected the message gone once data is back"
+
+    external = sorted({url for url in requests if urlparse(url).scheme not in LOCAL_SCHEMES
+                       and urlparse(url).hostname != HOST} - KNOWN_EXTERNAL)
+    print(f"\nnavigation to all {FIGURES} charts drawn: {first_paint:.2f} s")
+    for name, seconds in timings.items():
+        print(f"filter change ({name}) to redrawn: {seconds:.2f} s")
+    print(f"screenshot: {shot}")
+    assert external == [], f"expected no request to leave {HOST}, found: {external}"
+    assert errors == [], f"expected no uncaught JavaScript error, found: {errors}"
+    page.close()
