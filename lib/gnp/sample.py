@@ -154,8 +154,11 @@ def population(seed: int, count: int) -> Users:
     tier = rng.choice(len(CONTRACT_TIERS), count, p=CONTRACT_TIER_WEIGHTS)
     bad = rng.random(count) < BAD_LINE_SHARE
     # Gigabit lines are mostly tested over Wi-Fi and rarely reach their contract.
-    ceiling = np.where(np.array([t[0] for t in CONTRACT_TIERS])[tier] >= 1000, 0.55, 0.9)
-    quality = np.where(bad, rng.beta(2.0, 6.0, count), rng.beta(9.0, 2.0, count)) * ceiling / 0.82
+    typical = np.where(np.array([t[0] for t in CONTRACT_TIERS])[tier] >= 1000, 0.55, 0.9)
+    # Off-peak share of contract: a good line averages `typical` (Beta(9, 2) has mean 9/11), a bad one a third of it.
+    good = rng.beta(9.0, 2.0, count) / (9.0 / 11.0)
+    poor = rng.beta(2.0, 6.0, count) / (9.0 / 11.0)
+    quality = np.where(bad, poor, good) * typical
     island = np.isin(geo.periphery_id[place], ISLAND_PERIPHERY_IDS)
     activity = rng.lognormal(0.0, 0.6, count) * np.where(bad, 1.5, 1.0)
     return Users(
