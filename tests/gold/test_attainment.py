@@ -35,3 +35,16 @@ def test_attainment_shares_and_median_per_periphery_and_isp(spark):
              dimension_label="ΚΕΝΤΡΙΚΗΣ ΜΑΚΕΔΟΝΙΑΣ", is_suppressed=True),
     ])
     assert_approx_df_equality(found, expected, 1e-12, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_a_user_at_exactly_the_threshold_reaches_it_despite_float_noise(spark):
+    # 10.1 / 12.625 is exactly 0.8, but in doubles it is 0.7999999999999999.
+    rows = [measurement(i, u, D1, 9, "9", 10.1, contract=12.625, isp="Nova") for i, u in enumerate("abc", start=1)]
+    m = measurements_df(spark, rows)
+    by_place = per_user_day(m, PERIPHERY_GRAIN, medians=("download_mbps",), with_contract=True)
+    by_isp = per_user_day(m, ISP_GRAIN, medians=("download_mbps",), means=(), with_contract=True)
+
+    found = contract_attainment(by_place, by_isp, low=0.5, high=0.8, k=1).collect()
+
+    shares = sorted((r.dimension, r.share_reaching_high) for r in found)
+    assert shares == [("isp", 1.0), ("periphery", 1.0)], f"expected every user to reach 80%, found {shares}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import conform_to_spec, exact_median, ratio
+from gnp.gold.columns import conform_to_spec, exact_median, ratio, without_float_noise
 from gnp.gold.privacy import with_suppression
 from gnp.gold.user_days import CONTRACT, DATE, USER, median_col
 from gnp.schemas import CONTRACT_ATTAINMENT
@@ -54,12 +54,13 @@ def _attainment_cells(
     ).where(F.col("attainment").isNotNull())
     # At this grain a user has one row per day, so distinct users equal user-days.
     user_days_n = F.count(F.lit(1))
+    compared = without_float_noise(F.col("attainment"))
     cells = rated.groupBy(DATE, "dimension_value").agg(
         F.max("dimension_label").alias("dimension_label"),
         user_days_n.alias("user_days"),
         user_days_n.alias("users"),
-        (F.count(F.when(F.col("attainment") >= low, True)) / user_days_n).alias("share_reaching_low"),
-        (F.count(F.when(F.col("attainment") >= high, True)) / user_days_n).alias("share_reaching_high"),
+        (F.count(F.when(compared >= low, True)) / user_days_n).alias("share_reaching_low"),
+        (F.count(F.when(compared >= high, True)) / user_days_n).alias("share_reaching_high"),
         exact_median("attainment").alias("median_attainment"),
     )
     return cells.withColumn("dimension", F.lit(dimension))

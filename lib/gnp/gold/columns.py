@@ -9,6 +9,11 @@ from pyspark.sql import functions as F
 from gnp.schemas import TableSpec
 
 QUARTILES = (0.25, 0.5, 0.75)
+# Values compared with a threshold are first rounded to this many decimals: an
+# interpolated median can land one ulp below the exact value (39.99999999999999
+# for 40), and that noise must not decide whether 40/50 reaches 80%. Engines
+# also interpolate with different rounding, so this keeps Spark and DuckDB in step.
+THRESHOLD_DECIMALS = 9
 
 
 def conform_to_spec(df: DataFrame, spec: TableSpec) -> DataFrame:
@@ -36,6 +41,11 @@ def log_average(col: str | SparkColumn) -> SparkColumn:
     """Geometric mean exp(avg(ln x)) over x > 0: zero and negative values are skipped, not zeroed."""
     x = F.col(col) if isinstance(col, str) else col
     return F.exp(F.avg(F.when(x > 0, F.ln(x))))
+
+
+def without_float_noise(col: SparkColumn) -> SparkColumn:
+    """``col`` rounded to THRESHOLD_DECIMALS, for comparisons with thresholds and bucket edges."""
+    return F.round(col, THRESHOLD_DECIMALS)
 
 
 def ratio(numerator: SparkColumn, denominator: SparkColumn) -> SparkColumn:

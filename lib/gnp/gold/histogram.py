@@ -6,7 +6,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import conform_to_spec
+from gnp.gold.columns import conform_to_spec, without_float_noise
 from gnp.gold.privacy import with_suppression
 from gnp.gold.user_days import median_col
 from gnp.schemas import SPEED_HISTOGRAM
@@ -30,9 +30,10 @@ def speed_bucket_edges(buckets_per_decade: int) -> list[float]:
 
 def bucket_index(speed: SparkColumn, edges: list[float]) -> SparkColumn:
     """Index of the bucket whose [lower, upper) holds ``speed``; null speed gives null."""
+    compared = without_float_noise(speed)
     index = F.lit(0)
     for i, lower in enumerate(edges[1:], start=1):
-        index = F.when(speed >= F.lit(lower), F.lit(i)).otherwise(index)
+        index = F.when(compared >= F.lit(lower), F.lit(i)).otherwise(index)
     return F.when(speed.isNotNull(), index)
 
 
