@@ -61,7 +61,10 @@ def test_a_suppressed_selection_says_so_in_the_headline_and_the_figures(gold_par
     dash.periphery.value = "11"
     assert dash.headline.value.count(">suppressed<") == 4, "expected users, both medians and attainment suppressed"
     hourly = next(p for p in dash.panels if p.figure.key == "hourly_profile")
-    assert 'data-state="suppressed"' in hourly.static.value and hourly.live.layout.display == "none"
+    assert 'data-state="suppressed"' in hourly.static.value
+    scatter = next(p for p in dash.panels if p.figure.key == "rtt_vs_jitter")
+    assert 'data-state="suppressed"' in scatter.static.value and scatter.live.layout.display == "none", \
+        "expected the live chart hidden behind the suppressed placeholder"
 
 
 def test_build_dashboard_turns_missing_params_or_gold_into_a_message(tmp_path, gold_params, monkeypatch):

@@ -1,4 +1,4 @@
-"""The dashboard served by Voila (as ``make dashboard`` serves it), driven in Debian's headless Chromium.
+"""The dashboard served by Voila (as ``make dashboard`` serves it, pre-heated kernel included), in headless Chromium.
 
 Needs /usr/bin/chromium (``apt-get install -y chromium``; never ``playwright
 install``). Prints the time from navigation to every chart drawn and the time
@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import psutil
 import pytest
 
 from dashboard.synthetic_gold import ALWAYS_SUPPRESSED_PERIPHERY, PERIPHERIES
@@ -31,6 +32,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 LOCAL_SCHEMES = {"blob", "data"}  # anywidget loads each chart's bundled module from a blob: URL
 KNOWN_EXTERNAL: set[str] = set()  # the gnp template removed the lab template's FontAwesome CDN stylesheets
 FIGURES = 12
+POOL_FILLED = "is filled with 1 kernel(s)"
 PAGE_TIMEOUT_MS = 180_000
 ALL_DRAWN = """(n) => {
   const panels = [...document.querySelectorAll('.gnp-panel')];
@@ -56,16 +58,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+def _kernels_cpu_seconds(proc: subprocess.Popen) -> float:
+    children = psutil.Process(proc.pid).children(recursive=True)
+    return sum(sum(c.cpu_times()[:2]) for c in children if c.is_running())
+
+
+def _wait_until_heated(proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    """Until the pre-heated kernel has run the notebook, the state a visitor normally meets.
+
+    Voila logs when the pool's kernel has started, not when it has run the notebook; a kernel that
+    stays idle for a second after that has finished.
+    """
+    deadline, idle_since, last = time.monotonic() + timeout, None, -1.0
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"voila exited with {proc.returncode}; expected it to serve. Log:\n{log.read_text()}")
-        with socket.socket() as s:
-            if s.connect_ex((HOST, port)) == 0:
+        if POOL_FILLED in log.read_text():
+            used = _kernels_cpu_seconds(proc)
+            idle_since = (idle_since or time.monotonic()) if used - last < 0.02 else None
+            last = used
+            if idle_since and time.monotonic() - idle_since >= 1.0:
                 return
-        time.sleep(0.2)
-    raise AssertionError(f"voila did not listen on {port} within {timeout} s. Log:\n{log.read_text()}")
+        time.sleep(0.25)
+    raise AssertionError(f"expected a heated kernel within {timeout} s. Log:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +90,7 @@ def voila_url(gold_params_file, tmp_path_factory):
         proc = subprocess.Popen(voila_command(REPO / DEFAULT_NOTEBOOK, port), env=voila_env(gold_params_file),
                                 cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_for_port(port, proc, log)
+        _wait_until_heated(proc, log)
         yield f"http://{HOST}:{port}/"
     finally:
         proc.terminate()

@@ -20,7 +20,7 @@ from gnp.dashboard import figures as figs
 from gnp.dashboard import markup
 from gnp.dashboard.headline import headline
 from gnp.dashboard.queries import Filters
-from gnp.dashboard.render import chart_svg, interactive_widget
+from gnp.dashboard.render import charts_svg, interactive_widget
 from gnp.dashboard.report import render_static_html  # noqa: F401  (part of this module's interface)
 from gnp.dashboard.selection import Options, filter_options, has_data
 from gnp.dashboard.source import open_gold
@@ -56,7 +56,10 @@ class Panel:
         self.box.add_class("gnp-panel")
         self.box.add_class(f"gnp-figure-{figure.key}")
 
-    def show(self, drawn: figs.Drawn, k: int, generation: int) -> None:
+    def needs_svg(self, drawn: figs.Drawn) -> bool:
+        return drawn.chart is not None and not self.figure.interactive
+
+    def show(self, drawn: figs.Drawn, k: int, generation: int, svg: str | None = None) -> None:
         self.caption.value = markup.caption_html(drawn.caption)
         if drawn.chart is None:
             self.static.value = markup.placeholder_html(drawn.state, k)
@@ -73,7 +76,7 @@ class Panel:
             _shown(self.live, True)
             _shown(self.static, False)
         else:
-            self.static.value = markup.chart_html(chart_svg(drawn.chart), generation)
+            self.static.value = markup.chart_html(svg, generation)
             _shown(self.static, True)
 
     def show_error(self) -> None:
@@ -173,13 +176,23 @@ class Dashboard:
                     markup.NO_DATA, f"Nothing in Gold for {markup.selection_text(f, self.names)}.")
                 return
             self.headline.value = markup.headline_html(headline(gold, f, self.params.semantics.attainment_high))
-            for panel in self.panels:
-                try:
-                    panel.show(figs.draw(panel.figure, gold, f, self.k, live=True), self.k, self.generation)
-                except Exception:
-                    log.exception("figure %s failed for %s", panel.figure.key, f)
-                    panel.show_error()
+            drawn = {panel.figure.key: self._drawn(panel, gold, f) for panel in self.panels}
+        static = [p for p in self.panels if drawn[p.figure.key] is not None and p.needs_svg(drawn[p.figure.key])]
+        svgs = dict(zip((p.figure.key for p in static), charts_svg([drawn[p.figure.key].chart for p in static])))
+        for panel in self.panels:
+            if drawn[panel.figure.key] is None:
+                panel.show_error()
+            else:
+                panel.show(drawn[panel.figure.key], self.k, self.generation, svgs.get(panel.figure.key))
         self._show_charts(True)
+
+    def _drawn(self, panel: Panel, gold, f: Filters) -> figs.Drawn | None:
+        """The figure's data and chart, or None (logged) when it fails: one figure never blanks the page."""
+        try:
+            return figs.draw(panel.figure, gold, f, self.k, live=True)
+        except Exception:
+            log.exception("figure %s failed for %s", panel.figure.key, f)
+            return None
 
 
 def _message(text: str, detail: str = "") -> widgets.Widget:

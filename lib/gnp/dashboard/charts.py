@@ -22,10 +22,9 @@ SPEED_MEASURES = {"download_median_mbps": "Download", "upload_median_mbps": "Upl
 
 
 def _finish(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    return (chart.configure(font=FONT)
-            .configure_legend(labelLimit=300, titleLimit=300)
-            .configure_axis(labelLimit=300)
-            .configure_view(strokeWidth=0))
+    """The shared look, set in one call: every configure_* call copies the whole chart."""
+    return chart.configure(font=FONT, legend=alt.LegendConfig(labelLimit=300, titleLimit=300),
+                           axis=alt.AxisConfig(labelLimit=300), view=alt.ViewConfig(strokeWidth=0))
 
 
 def _area_color(below: bool = False) -> alt.Color:
@@ -74,7 +73,7 @@ def tests_per_day(frame: pd.DataFrame) -> alt.TopLevelMixin:
 
 def rtt_vs_jitter(frame: pd.DataFrame) -> alt.TopLevelMixin:
     points = alt.Chart(frame).transform_filter("isValid(datum.rtt_median_ms) && isValid(datum.jitter_median_ms)") \
-        .mark_circle(opacity=0.6).encode(
+        .mark_circle(opacity=0.6, clip=True).encode(
             x=alt.X("rtt_median_ms:Q", title="Median RTT over users, ms"),
             y=alt.Y("jitter_median_ms:Q", title="Median jitter over users, ms"),
             color=_area_color(below=True), size=alt.Size("users:Q", title="Users", legend=None),
@@ -82,7 +81,7 @@ def rtt_vs_jitter(frame: pd.DataFrame) -> alt.TopLevelMixin:
                      alt.Tooltip("rtt_median_ms:Q", title="RTT, ms", format=".1f"),
                      alt.Tooltip("jitter_median_ms:Q", title="Jitter, ms", format=".1f"),
                      alt.Tooltip("users:Q", title="Users")],
-        ).properties(width=NARROW, height=HEIGHT)
+        ).interactive().properties(width=NARROW, height=HEIGHT)
     return _finish(points)
 
 
@@ -93,14 +92,14 @@ def upload_vs_download(frame: pd.DataFrame) -> alt.TopLevelMixin:
     low, high = (speeds.min(), speeds.max()) if len(speeds) else (1.0, 100.0)
     log = alt.Scale(type="log", domain=[low / 1.25, high * 1.25], nice=False)  # same on both axes: x=y at 45°
     points = alt.Chart(frame).transform_filter(
-        "datum.download_median_mbps > 0 && datum.upload_median_mbps > 0").mark_circle(opacity=0.6).encode(
+        "datum.download_median_mbps > 0 && datum.upload_median_mbps > 0").mark_circle(opacity=0.6, clip=True).encode(
         x=alt.X("download_median_mbps:Q", title="Median download over users, Mbps (log)", scale=log),
         y=alt.Y("upload_median_mbps:Q", title="Median upload over users, Mbps (log)", scale=log),
         color=_area_color(below=True),
         tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("measurement_date:T", title="Day"),
                  alt.Tooltip("download_median_mbps:Q", title="Download, Mbps", format=".1f"),
                  alt.Tooltip("upload_median_mbps:Q", title="Upload, Mbps", format=".1f")],
-    )
+    ).interactive()
     diagonal = alt.Chart(pd.DataFrame({"mbps": [low, high]})).mark_line(
         strokeDash=[4, 4], color="#555").encode(x="mbps:Q", y="mbps:Q")
     return _finish(alt.layer(points, diagonal).properties(width=NARROW, height=HEIGHT))

@@ -20,6 +20,7 @@ from gnp.dashboard.queries import Filters
 PERIPHERY, REGIONAL_UNIT, ISP = "periphery", "regional_unit", "isp"
 STATE_OK, STATE_EMPTY, STATE_SUPPRESSED = "ok", "empty", "suppressed"
 GEOGRAPHY = frozenset({PERIPHERY, REGIONAL_UNIT})
+ZOOM_HINT = "Drag to pan, scroll to zoom, double-click to reset; hover a point for its values."
 _NOT_FOLLOWED = {
     REGIONAL_UNIT: "Gold has no regional-unit split for this figure: it shows the whole periphery.",
     PERIPHERY: "Gold holds this figure for the whole country only: the area filter does not apply.",
@@ -52,10 +53,10 @@ def dashboard_figures(params: Params) -> tuple[Figure, ...]:
         Figure("tests_per_day", "Tests per day", queries.tests_per_day, charts.tests_per_day, GEOGRAPHY, False,
                "Stacked by area.", wide=True),
         Figure("rtt_vs_jitter", "Round-trip time against jitter", queries.rtt_vs_jitter, charts.rtt_vs_jitter,
-               GEOGRAPHY, True, "One point per area and day; size is the number of users."),
+               GEOGRAPHY, True, "One point per area and day; size is the number of users.", hint=ZOOM_HINT),
         Figure("upload_vs_download", "Upload against download", queries.upload_vs_download,
                charts.upload_vs_download, GEOGRAPHY, True,
-               "One point per area and day, log scales; the dashed line is upload = download."),
+               "One point per area and day, log scales; the dashed line is upload = download.", hint=ZOOM_HINT),
         Figure("frustration_staircase", "The frustration staircase", queries.frustration_staircase,
                charts.frustration_staircase, frozenset(), False,
                "Sessions by number of tests in the session; lines: median download and median loss of those "
@@ -75,7 +76,7 @@ def dashboard_figures(params: Params) -> tuple[Figure, ...]:
                partial(charts.attainment_by_isp, high_threshold=high, low_threshold=low),
                frozenset({ISP}), False, "The selected ISP is highlighted."),
         Figure("hourly_profile", "Median download by local hour", queries.hourly_profile, charts.hourly_profile,
-               frozenset({PERIPHERY}), True,
+               frozenset({PERIPHERY}), False,
                f"Evening dips are congestion ({charts.MEDIAN_NOTE}); 's' marks a suppressed hour."),
         Figure("speed_histogram", "Speed distribution", queries.speed_histogram, charts.speed_histogram,
                frozenset({PERIPHERY}), False,

@@ -12,14 +12,13 @@ from gnp.dashboard import figures as figs
 from gnp.dashboard import markup
 from gnp.dashboard.headline import headline
 from gnp.dashboard.queries import Filters
-from gnp.dashboard.render import chart_svg
+from gnp.dashboard.render import charts_svg
 from gnp.dashboard.selection import filter_options, has_data
 from gnp.dashboard.source import open_gold
 
 
-def _figure_section(drawn: figs.Drawn, k: int) -> str:
-    body = markup.chart_html(chart_svg(drawn.chart), 0) if drawn.chart is not None \
-        else markup.placeholder_html(drawn.state, k)
+def _figure_section(drawn: figs.Drawn, svg: str | None, k: int) -> str:
+    body = markup.chart_html(svg, 0) if drawn.chart is not None else markup.placeholder_html(drawn.state, k)
     return (f'<section class="gnp-panel gnp-figure-{drawn.figure.key}"><h3>{html.escape(drawn.figure.title)}</h3>'
             f"{body}{markup.caption_html(drawn.caption)}</section>")
 
@@ -35,7 +34,9 @@ def static_report_html(params: Params, filters: Filters | None = None) -> str:
         if not has_data(gold, f):
             body = markup.message_html(markup.NO_DATA)
         else:
-            sections = [_figure_section(figs.draw(fig, gold, f, k), k) for fig in figs.dashboard_figures(params)]
+            drawn = [figs.draw(fig, gold, f, k) for fig in figs.dashboard_figures(params)]
+            svgs = iter(charts_svg([d.chart for d in drawn if d.chart is not None]))
+            sections = [_figure_section(d, next(svgs) if d.chart is not None else None, k) for d in drawn]
             body = markup.headline_html(headline(gold, f, params.semantics.attainment_high)) + "".join(sections)
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
