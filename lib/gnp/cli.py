@@ -17,6 +17,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         date_to=args.date_to or "",
         stages=args.stages.split(",") if args.stages else None,
         refetch=args.refetch,
+        full_refresh=args.full_refresh,
         run_id=args.run_id or "",
     )
     print()
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--to", dest="date_to", help="last measurement day, YYYY-MM-DD (default: the params file's)")
     run.add_argument("--stages", help="comma-separated subset of stages, e.g. ingest,silver")
     run.add_argument("--refetch", action="store_true", help="fetch every day again (Bronze keeps the old versions)")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild Silver and Gold from all of Bronze")
     run.add_argument("--run-id", help="use this run id instead of a new one")
     run.set_defaults(func=_cmd_run)
 

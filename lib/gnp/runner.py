@@ -105,6 +105,7 @@ def run(
     date_to: str = "",
     stages: list[str] | None = None,
     refetch: bool = False,
+    full_refresh: bool = False,
     run_id: str = "",
     log=print,
     notebooks: Path = NOTEBOOKS,
@@ -160,6 +161,7 @@ def run(
                 stage_params["refetch"] = refetch
             if stage.needs_spark:
                 stage_params["spark_remote"] = spark_remote
+                stage_params["full_refresh"] = full_refresh
             output = join(run_dir, stage.notebook.name)
             entry = {"stage": stage.name, "notebook": stage.notebook.name, "executed_notebook": output,
                      "started_at": manifest.utc_now(), "status": "running"}

@@ -1,0 +1,120 @@
+"""The Gold stage's edges: which Silver partitions to read, which Gold partitions to rewrite.
+
+A run rewrites the Gold dates that Silver rewrote (the run's range and the day
+before it, see ``silver.stage``). Two tables need more than those days: the
+speed histogram is monthly, so the months touched are recomputed from their
+whole Silver months; the cohort table follows users from their first week, so
+it is rebuilt from every session (two narrow columns of the smallest Silver table).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from gnp import lakehouse
+from gnp.config import Params
+from gnp.gold.build import UserDayReductions, gold_tables, reduce_measurements
+from gnp.gold.retention import cohort_retention
+from gnp.registry import Registry
+from gnp.schemas import MEASUREMENTS, SESSIONS, TABLES
+from gnp.silver.stage import SilverPlan, days_between
+
+MONTHLY = {"speed_histogram"}
+WHOLE_HISTORY = {"cohort_retention"}
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+@dataclass(frozen=True)
+class GoldPlan:
+    days: tuple[dt.date, ...]  # daily Gold partitions rewritten
+    months: tuple[dt.date, ...]  # monthly partitions rewritten (first day of each month)
+    full_refresh: bool
+
+    @property
+    def read_days(self) -> list[dt.date]:
+        """Silver days to read: whole months, for the monthly table."""
+        if not self.days:
+            return []
+        return days_between(self.months[0], self.days[-1])
+
+    def describe(self) -> str:
+        kind = "full refresh" if self.full_refresh else "incremental"
+        if not self.days:
+            return f"{kind}: nothing to rewrite"
+        return f"{kind}: days {self.days[0]}..{self.days[-1]}, months {', '.join(m.strftime('%Y-%m') for m in self.months)}"
+
+
+def plan(silver_plan: SilverPlan) -> GoldPlan:
+    """Gold rewrites what Silver rewrote: the session window covers the measurement days too."""
+    days = days_between(silver_plan.sessions_rewrite_from, silver_plan.sessions_rewrite_to)
+    months = sorted({month_start(d) for d in days})
+    return GoldPlan(tuple(days), tuple(months), silver_plan.full_refresh)
+
+
+def build(
+    spark: SparkSession, params: Params, registry: Registry, gold_plan: GoldPlan
+) -> tuple[dict[str, DataFrame], UserDayReductions]:
+    """Every Gold table (but quality_results) for the plan, and the shared reductions to unpersist after writing."""
+    measurements = lakehouse.read_table(
+        spark, registry.table_path(MEASUREMENTS.name), MEASUREMENTS, only=gold_plan.read_days
+    )
+    sessions_path = registry.table_path(SESSIONS.name)
+    sessions = lakehouse.read_table(spark, sessions_path, SESSIONS, only=gold_plan.days)
+    reductions = reduce_measurements(measurements).persist()
+    tables = gold_tables(reductions, sessions, params.semantics)
+    tables["cohort_retention"] = cohort_retention(
+        lakehouse.read_table(spark, sessions_path, SESSIONS), params.semantics.k_anonymity
+    )
+    return tables, reductions
+
+
+def _partitions_of(name: str, gold_plan: GoldPlan) -> list[dt.date] | None:
+    if name in WHOLE_HISTORY:
+        return None
+    return list(gold_plan.months if name in MONTHLY else gold_plan.days)
+
+
+def write(tables: dict[str, DataFrame], registry: Registry, gold_plan: GoldPlan) -> None:
+    """Commit each table's rewritten partitions; the rest of each table stays as it was."""
+    for name, frame in tables.items():
+        spec = TABLES[name]
+        only = _partitions_of(name, gold_plan)
+        if only is None or gold_plan.full_refresh:
+            lakehouse.overwrite(frame, spec, registry.table_path(name))
+        else:
+            kept = frame.where(F.col(spec.partition_by).isin(only))
+            lakehouse.replace_partitions(kept, spec, registry.table_path(name), drop=only)
+
+
+def written(spark: SparkSession, registry: Registry, gold_plan: GoldPlan) -> dict[str, DataFrame]:
+    """The committed partitions this run rewrote, table by table, for the quality checks."""
+    return {
+        name: lakehouse.read_table(spark, registry.table_path(name), TABLES[name], only=_partitions_of(name, gold_plan))
+        for name in TABLES
+        if TABLES[name].layer == "gold" and name != "quality_results"
+    }
+
+
+def outputs(registry: Registry, gold_plan: GoldPlan) -> list[dict]:
+    """Run-manifest entries: each Gold table with the rows of the partitions this run wrote."""
+    from gnp.results import table_output
+
+    return [
+        table_output(registry, name, _partitions_of(name, gold_plan))
+        for name in TABLES
+        if TABLES[name].layer == "gold" and name != "quality_results"
+    ]
+
+
+def suppressed(written_tables: dict[str, DataFrame]):
+    """Cells and suppressed cells per table (fewer than k users), as pandas."""
+    from gnp.gold.privacy import suppressed_cells
+
+    return suppressed_cells(written_tables).toPandas()
