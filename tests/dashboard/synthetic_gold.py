@@ -87,7 +87,7 @@ def _users(rng, periphery_id: str, population: int, share: float = 1.0) -> int:
 
 def _speed_stats(rng, users: int, median: float) -> dict:
     if users < K:  # Gold keeps the test count of a suppressed cell and nulls everything about users
-        return {name: None for name in _STATS} | {"users": None, "sessions": None, "is_suppressed": True}
+        return {name: None for name in _STATS} | {"users": None, "is_suppressed": True}
     down = median * rng.lognormal(0, 0.12)
     up = down * rng.uniform(0.08, 0.2)
     rtt = rng.uniform(14, 45)
@@ -144,7 +144,7 @@ def _retention_rows(rng):
                         "session_date": day,
                         "periphery_id": area,
                         "user_type": user_type,
-                        "sessions": users + users // 5 if ok else None,
+                        "sessions": users + users // 5,
                         "users": users if ok else None,
                         "is_suppressed": not ok,
                     }
@@ -183,7 +183,7 @@ def _staircase_rows(rng):
                 {
                     "session_date": day,
                     "behaviour_bucket": bucket,
-                    "sessions": n if ok else None,
+                    "sessions": n,
                     "users": users if ok else None,
                     "median_download_mbps": down * rng.uniform(0.9, 1.1) if ok else None,
                     "median_loss_pct": loss * rng.uniform(0.8, 1.2) if ok else None,

@@ -62,6 +62,8 @@ def test_a_suppressed_selection_says_so_in_the_headline_and_the_figures(gold_par
     assert dash.headline.value.count(">suppressed<") == 4, "expected users, both medians and attainment suppressed"
     hourly = next(p for p in dash.panels if p.figure.key == "hourly_profile")
     assert 'data-state="suppressed"' in hourly.static.value
+    tests = next(p for p in dash.panels if p.figure.key == "tests_per_day")
+    assert 'class="gnp-chart"' in tests.static.value, "expected test counts, which Gold keeps, still drawn"
     scatter = next(p for p in dash.panels if p.figure.key == "rtt_vs_jitter")
     assert 'data-state="suppressed"' in scatter.static.value and scatter.live.layout.display == "none", \
         "expected the live chart hidden behind the suppressed placeholder"
@@ -100,8 +102,8 @@ def test_captions_say_which_filters_gold_cannot_follow(gold_params):
     lines = figures.caption(staircase, f, frame, k=5)
     assert lines[2:] == ["Gold holds this figure for the whole country only: the area filter does not apply.",
                          "Gold has no ISP split for this figure: it shows all ISPs.",
-                         "1 of 2 Gold cells suppressed (fewer than 5 users): left out, shown as gaps or marked "
-                         "'suppressed', never as zero."]
+                         "1 of 2 Gold cells suppressed (fewer than 5 users): their users and statistics are left "
+                         "out (gaps, or marked 'suppressed'), never shown as zero."]
 
 
 def test_voila_serves_on_loopback_with_the_gnp_template(gold_params_file):

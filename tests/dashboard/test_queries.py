@@ -148,19 +148,19 @@ def test_period_median_is_the_users_weighted_mean_of_unsuppressed_daily_medians(
     assert_frame_equal(found.reset_index(drop=True), expected, check_dtype=False)
 
 
-def test_staircase_weights_by_sessions_and_flags_an_all_suppressed_bucket(tiny_gold):
+def test_staircase_weights_by_sessions_keeps_session_counts_and_flags_a_suppressed_bucket(tiny_gold):
     row = {"session_date": D(2025, 1, 8), "median_jitter_ms": 1.0, "median_rtt_ms": 10.0, "users": 9}
     gold = tiny_gold({"frustration_staircase": spec_frame("frustration_staircase", [
         row | {"behaviour_bucket": "1", "sessions": 30, "median_download_mbps": 60.0, "median_loss_pct": 0.1,
                "is_suppressed": False},
         row | {"behaviour_bucket": "1", "session_date": D(2025, 1, 9), "sessions": 10, "median_download_mbps": 20.0,
                "median_loss_pct": 0.5, "is_suppressed": False},
-        row | {"behaviour_bucket": "4+", "sessions": None, "users": None, "median_download_mbps": None,
+        row | {"behaviour_bucket": "4+", "sessions": 3, "users": None, "median_download_mbps": None,
                "median_loss_pct": None, "median_jitter_ms": None, "median_rtt_ms": None, "is_suppressed": True},
     ])})
     found = q.frustration_staircase(gold, q.Filters(D(2025, 1, 8), D(2025, 1, 9)))
     expected = pd.DataFrame({
-        "behaviour_bucket": ["1", "4+"], "sessions": [40.0, None], "users": [18.0, None],
+        "behaviour_bucket": ["1", "4+"], "sessions": [40, 3], "users": [18.0, None],
         "median_download_mbps": [50.0, None], "median_loss_pct": [0.2, None], "median_jitter_ms": [1.0, None],
         "median_rtt_ms": [10.0, None], "cells": [2, 1], "suppressed_cells": [0, 1], "is_suppressed": [False, True]})
     assert_frame_equal(found, expected, check_dtype=False)

@@ -134,13 +134,14 @@ def frustration_staircase(frame: pd.DataFrame) -> alt.TopLevelMixin:
 
 def retention(frame: pd.DataFrame) -> alt.TopLevelMixin:
     labelled = frame.assign(user_type=frame["user_type"].map(USER_TYPE_LABELS).fillna(frame["user_type"]))
-    bars = alt.Chart(labelled).transform_filter("!datum.is_suppressed").mark_bar().encode(
+    bars = alt.Chart(labelled).mark_bar().encode(  # Gold publishes sessions even for suppressed cells
         x=alt.X("yearmonthdate(session_date):T", title=None, axis=alt.Axis(format="%d %b")),
         y=alt.Y("sessions:Q", title="Sessions started", stack="zero"),
         color=alt.Color("user_type:N", title="Session", sort=list(USER_TYPE_LABELS.values()),
                         scale=alt.Scale(range=["#2a9d8f", "#e9c46a"])),
         tooltip=[alt.Tooltip("yearmonthdate(session_date):T", title="Day"), alt.Tooltip("user_type:N", title="Type"),
-                 alt.Tooltip("sessions:Q", title="Sessions"), alt.Tooltip("users:Q", title="Users")],
+                 alt.Tooltip("sessions:Q", title="Sessions"), alt.Tooltip("users:Q", title="Users"),
+                 alt.Tooltip("is_suppressed:N", title="Users suppressed")],
     ).properties(width=NARROW, height=HEIGHT)
     return _finish(bars)
 

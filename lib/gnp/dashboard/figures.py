@@ -39,6 +39,7 @@ class Figure:
     note: str
     wide: bool = False
     hint: str = ""  # how to interact: shown on the live page only
+    plots_counts_only: bool = False  # tests or sessions, which Gold keeps even in suppressed cells
 
 
 def dashboard_figures(params: Params) -> tuple[Figure, ...]:
@@ -51,7 +52,7 @@ def dashboard_figures(params: Params) -> tuple[Figure, ...]:
                "Daily median over users per area, smoothed as a 7-day rolling mean.", wide=True,
                hint="Click a legend entry to isolate an area (shift-click for several, click elsewhere to reset)."),
         Figure("tests_per_day", "Tests per day", queries.tests_per_day, charts.tests_per_day, GEOGRAPHY, False,
-               "Stacked by area.", wide=True),
+               "Stacked by area.", wide=True, plots_counts_only=True),
         Figure("rtt_vs_jitter", "Round-trip time against jitter", queries.rtt_vs_jitter, charts.rtt_vs_jitter,
                GEOGRAPHY, True, "One point per area and day; size is the number of users.", hint=ZOOM_HINT),
         Figure("upload_vs_download", "Upload against download", queries.upload_vs_download,
@@ -63,7 +64,8 @@ def dashboard_figures(params: Params) -> tuple[Figure, ...]:
                f"sessions ({charts.MEDIAN_NOTE}, weighted by sessions)."),
         Figure("retention", "New or transient against returning sessions", queries.retention, charts.retention,
                frozenset({PERIPHERY}), False,
-               f"Returning: the user's previous session ended at most {window} days earlier."),
+               f"Returning: the user's previous session ended at most {window} days earlier.",
+               plots_counts_only=True),
         Figure("cohort_retention", "Weekly cohorts", queries.cohort_retention, charts.cohort_heatmap,
                frozenset(), False,
                "Users first seen in a week (rows, weeks starting in the period) still active N weeks later."),
@@ -88,10 +90,10 @@ def dashboard_figures(params: Params) -> tuple[Figure, ...]:
     )
 
 
-def figure_state(frame: pd.DataFrame) -> str:
+def figure_state(frame: pd.DataFrame, plots_counts_only: bool = False) -> str:
     if frame.empty:
         return STATE_EMPTY
-    if "is_suppressed" in frame and frame["is_suppressed"].all():
+    if not plots_counts_only and "is_suppressed" in frame and frame["is_suppressed"].all():
         return STATE_SUPPRESSED
     return STATE_OK
 
@@ -106,8 +108,8 @@ def suppression_note(frame: pd.DataFrame, k: int) -> str | None:
         return None
     if hidden == 0:
         return None
-    return (f"{hidden} of {total} Gold cells suppressed (fewer than {k} users): left out, "
-            f"shown as gaps or marked 'suppressed', never as zero.")
+    return (f"{hidden} of {total} Gold cells suppressed (fewer than {k} users): their users and statistics "
+            f"are left out (gaps, or marked 'suppressed'), never shown as zero.")
 
 
 def set_filters(f: Filters) -> set[str]:
@@ -139,6 +141,6 @@ class Drawn:
 
 def draw(figure: Figure, gold, f: Filters, k: int, live: bool = False) -> Drawn:
     frame = figure.query(gold, f)
-    state = figure_state(frame)
+    state = figure_state(frame, figure.plots_counts_only)
     chart = figure.chart(frame) if state == STATE_OK else None
     return Drawn(figure, state, frame, chart, caption(figure, f, frame, k, live))

@@ -8,9 +8,10 @@ Statistics over a period are re-aggregated from daily Gold cells, which hold
 medians over users. A median of a union cannot be rebuilt from the medians of
 its parts, so period "medians" here are the users-weighted mean of the daily
 medians (sessions-weighted for the staircase). The UI labels them as such.
-Suppressed cells (fewer than k users) carry null statistics: they are left out
-of every weighted figure and counted, and a figure whose cells are all
-suppressed reports ``is_suppressed`` instead of a number.
+Suppressed cells (fewer than k users) carry null user counts and statistics
+but keep their activity counts (tests, sessions): they are left out of every
+users-based figure and counted, and a figure whose cells are all suppressed
+reports ``is_suppressed`` instead of a number.
 """
 
 from __future__ import annotations
@@ -213,7 +214,7 @@ def worst_attainment_regions(gold: GoldSource, f: Filters) -> pd.DataFrame:
 
 def frustration_staircase(gold: GoldSource, f: Filters) -> pd.DataFrame:
     """Per behaviour bucket over the period. Gold holds the staircase for the whole country only."""
-    sql = (f"SELECT behaviour_bucket, {kept_sum('sessions')} AS sessions, {kept_sum('users')} AS users, "
+    sql = (f"SELECT behaviour_bucket, SUM(sessions) AS sessions, {kept_sum('users')} AS users, "
            f"{weighted_mean('median_download_mbps', 'sessions')} AS median_download_mbps, "
            f"{weighted_mean('median_loss_pct', 'sessions')} AS median_loss_pct, "
            f"{weighted_mean('median_jitter_ms', 'sessions')} AS median_jitter_ms, "
