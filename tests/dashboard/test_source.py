@@ -1,4 +1,4 @@
-"""Opening Gold: read-only, and patient with a pipeline that holds DuckDB's write lock for a moment."""
+"""Opening Gold: read-only, patient with a pipeline holding the write lock, and through gnp.warehouse's views."""
 
 from __future__ import annotations
 
@@ -9,10 +9,16 @@ import time
 
 import duckdb
 import pytest
+from pandas.testing import assert_frame_equal
 
 from dashboard.synthetic_gold import write_params
+from gnp import warehouse
 from gnp.config import load_params
+from gnp.dashboard.headline import headline
+from gnp.dashboard.queries import speeds_over_time
+from gnp.dashboard.selection import filter_options
 from gnp.dashboard.source import open_gold
+from gnp.registry import Registry
 
 HOLD_LOCK = "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(1.5)"
 
@@ -43,3 +49,22 @@ def test_opening_waits_while_another_process_holds_the_write_lock(own_copy):
     finally:
         writer.wait(timeout=30)
     assert int(rows["n"].iloc[0]) == 780 and waited > 0.5, f"expected a wait then 780 rows, found {waited:.2f} s"
+
+
+def test_the_dashboard_reads_the_views_gnp_warehouse_builds_over_parquet(tmp_path, gold_frames, gold_params):
+    """Same figures from the real warehouse layer (views over Parquet) as from plain typed tables."""
+    params = load_params(write_params(tmp_path, tmp_path / "warehouse.duckdb"))
+    files = {}
+    for name, frame in gold_frames.items():
+        folder = tmp_path / "gold" / name
+        folder.mkdir(parents=True)
+        frame.to_parquet(folder / "part-0.parquet", index=False)
+        files[name] = [str(folder)]
+    warehouse.refresh_duckdb(Registry.from_params(params), files)
+    results = []
+    for source_params in (params, gold_params):
+        with open_gold(source_params) as gold:
+            f = filter_options(gold).default_filters()
+            results.append((headline(gold, f), speeds_over_time(gold, f)))
+    for from_views, from_tables in zip(*results):
+        assert_frame_equal(from_views, from_tables, check_dtype=False)
