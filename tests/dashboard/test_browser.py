@@ -9,7 +9,6 @@ each filter change takes to redraw; saves full-page screenshots under
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time

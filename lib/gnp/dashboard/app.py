@@ -51,7 +51,7 @@ class Panel:
         self.static = widgets.HTML()
         self.live = None
         self.caption = widgets.HTML()
-        self.box = widgets.VBox([widgets.HTML(f"<h3>{markup._e(figure.title)}</h3>"), self.static, self.caption],
+        self.box = widgets.VBox([widgets.HTML(f"<h3>{markup.escape(figure.title)}</h3>"), self.static, self.caption],
                                 layout=widgets.Layout(width="100%" if figure.wide else "50%", min_width="600px"))
         self.box.add_class("gnp-panel")
         self.box.add_class(f"gnp-figure-{figure.key}")

@@ -42,7 +42,7 @@ HEADLINE_FOOTNOTE = (
 NO_DATA = "No data for this selection."
 
 
-def _e(text) -> str:
+def escape(text) -> str:
     return html.escape(str(text))
 
 
@@ -72,21 +72,21 @@ def headline_html(frame: pd.DataFrame) -> str:
         if row["is_suppressed"]:
             value, change = '<span class="suppressed">suppressed</span>', "fewer than k users"
         else:
-            value, change = _e(format_value(row["value"], row["unit"])), _e(format_change(row["change"], row["change_unit"]))
-        cards.append(f'<div class="gnp-card" data-metric="{_e(row["metric"])}"><div class="label">{_e(row["label"])}'
+            value, change = escape(format_value(row["value"], row["unit"])), escape(format_change(row["change"], row["change_unit"]))
+        cards.append(f'<div class="gnp-card" data-metric="{escape(row["metric"])}"><div class="label">{escape(row["label"])}'
                      f'</div><div class="value">{value}</div><div class="change">{change}</div></div>')
-    return f'<div class="gnp-cards">{"".join(cards)}</div><div class="gnp-footnote">{_e(HEADLINE_FOOTNOTE)}</div>'
+    return f'<div class="gnp-cards">{"".join(cards)}</div><div class="gnp-footnote">{escape(HEADLINE_FOOTNOTE)}</div>'
 
 
 def caption_html(lines: list[str]) -> str:
-    return '<div class="gnp-caption">' + "".join(f"<p>{_e(line)}</p>" for line in lines if line) + "</div>"
+    return '<div class="gnp-caption">' + "".join(f"<p>{escape(line)}</p>" for line in lines if line) + "</div>"
 
 
 def placeholder_html(state: str, k: int) -> str:
     text = {"suppressed": f"Every cell of this figure is suppressed (fewer than {k} users).",
             "error": "This figure could not be drawn (the server log has the details)."}.get(
         state, "No data for this figure in this selection.")
-    return f'<div class="gnp-placeholder" data-state="{_e(state)}">{_e(text)}</div>'
+    return f'<div class="gnp-placeholder" data-state="{escape(state)}">{escape(text)}</div>'
 
 
 def chart_html(svg: str, generation: int) -> str:
@@ -108,8 +108,8 @@ def selection_text(f: Filters, names: dict[str, str]) -> str:
 
 
 def status_html(text: str, busy: bool = False, generation: int = 0) -> str:
-    return f'<div class="gnp-status{" busy" if busy else ""}" data-generation="{generation}">{_e(text)}</div>'
+    return f'<div class="gnp-status{" busy" if busy else ""}" data-generation="{generation}">{escape(text)}</div>'
 
 
 def message_html(text: str, detail: str = "") -> str:
-    return f'<div class="gnp-message"><b>{_e(text)}</b>{"<br>" + _e(detail) if detail else ""}</div>'
+    return f'<div class="gnp-message"><b>{escape(text)}</b>{"<br>" + escape(detail) if detail else ""}</div>'
