@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import altair as alt
 import pandas as pd
 import pytest
 
 from gnp.dashboard import charts
 from gnp.dashboard import queries as q
-from gnp.dashboard.render import chart_svg, with_native_tooltips
+from gnp.dashboard.render import chart_svg, charts_svg, with_native_tooltips
 
 D = dt.date
 PERIOD = q.Filters(D(2025, 1, 8), D(2025, 2, 6))
@@ -136,3 +137,11 @@ def test_rendered_svg_keeps_greek_text_and_hover_titles():
         "rtt_median_ms": [20.0], "jitter_median_ms": [3.0], "is_suppressed": [False]})))
     titles = [part.split("</title>")[0] for part in svg.split("<title>")[1:]]
     assert ">ΑΤΤΙΚΗΣ<" in svg and any("Area: ΑΤΤΙΚΗΣ" in t and "RTT, ms: 20.0" in t for t in titles), titles
+
+
+def test_a_chart_that_would_fetch_data_is_refused_alone():
+    good = charts.retention(pd.DataFrame({"session_date": pd.to_datetime(["2025-01-08"]), "user_type": ["returning"],
+                                          "sessions": [12], "users": [9], "is_suppressed": [False]}))
+    fetching = alt.Chart("https://example.invalid/data.csv").mark_point().encode(x="a:Q")
+    found = charts_svg([good, fetching])
+    assert found[0].startswith("<svg") and found[1] is None, "expected the remote-data chart refused, the other drawn"

@@ -180,10 +180,11 @@ class Dashboard:
         static = [p for p in self.panels if drawn[p.figure.key] is not None and p.needs_svg(drawn[p.figure.key])]
         svgs = dict(zip((p.figure.key for p in static), charts_svg([drawn[p.figure.key].chart for p in static])))
         for panel in self.panels:
-            if drawn[panel.figure.key] is None:
+            figure = drawn[panel.figure.key]
+            if figure is None or (panel.needs_svg(figure) and svgs[panel.figure.key] is None):
                 panel.show_error()
             else:
-                panel.show(drawn[panel.figure.key], self.k, self.generation, svgs.get(panel.figure.key))
+                panel.show(figure, self.k, self.generation, svgs.get(panel.figure.key))
         self._show_charts(True)
 
     def _drawn(self, panel: Panel, gold, f: Filters) -> figs.Drawn | None:

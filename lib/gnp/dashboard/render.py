@@ -9,6 +9,7 @@ use Altair's JupyterChart with its JavaScript bundled offline by vl-convert.
 
 from __future__ import annotations
 
+import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,6 +17,7 @@ import altair as alt
 import vl_convert as vlc
 
 SVG_THREADS = 4
+log = logging.getLogger(__name__)
 _LABELLED_MARK = re.compile(r'<(path|rect|circle|line|text|symbol)([^>]*?)\saria-label="([^"]*)"([^>]*?)(/?)>')
 
 
@@ -43,12 +45,20 @@ def chart_svg(chart: alt.TopLevelMixin) -> str:
                                                     allowed_base_urls=[]))
 
 
-def charts_svg(charts: list[alt.TopLevelMixin]) -> list[str]:
-    """Several charts at once: vl-convert converts concurrently, which roughly halves a full redraw here."""
+def _svg_or_none(chart: alt.TopLevelMixin) -> str | None:
+    try:
+        return chart_svg(chart)
+    except Exception:
+        log.exception("a chart could not be converted to SVG")
+        return None
+
+
+def charts_svg(charts: list[alt.TopLevelMixin]) -> list[str | None]:
+    """Several charts at once (vl-convert converts concurrently); None for a chart that failed, logged."""
     if len(charts) < 2:
-        return [chart_svg(c) for c in charts]
+        return [_svg_or_none(c) for c in charts]
     with ThreadPoolExecutor(max_workers=SVG_THREADS) as pool:
-        return list(pool.map(chart_svg, charts))
+        return list(pool.map(_svg_or_none, charts))
 
 
 def interactive_widget(chart: alt.TopLevelMixin):

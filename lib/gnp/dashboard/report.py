@@ -18,7 +18,10 @@ from gnp.dashboard.source import open_gold
 
 
 def _figure_section(drawn: figs.Drawn, svg: str | None, k: int) -> str:
-    body = markup.chart_html(svg, 0) if drawn.chart is not None else markup.placeholder_html(drawn.state, k)
+    if drawn.chart is None:
+        body = markup.placeholder_html(drawn.state, k)
+    else:
+        body = markup.chart_html(svg, 0) if svg is not None else markup.placeholder_html("error", k)
     return (f'<section class="gnp-panel gnp-figure-{drawn.figure.key}"><h3>{html.escape(drawn.figure.title)}</h3>'
             f"{body}{markup.caption_html(drawn.caption)}</section>")
 
