@@ -1,0 +1,384 @@
+"""Publishing to BigQuery: SQL and partition selection (fast), and load jobs against bqemulator (slow).
+
+The emulator tests read the base tables back: decorator writes fail silently
+on emulators, so only what a SELECT returns counts. What the emulator cannot
+show is said in the test that would need it.
+"""
+
+import datetime as dt
+import json
+import secrets
+from pathlib import Path
+
+import nbformat
+import papermill
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from google.cloud import bigquery
+
+from bigquery_emulator import running_emulator
+from gnp import lakehouse, storage
+from gnp.bigquery_tables import (
+    EMULATOR_HOST_ENV,
+    PublishError,
+    bigquery_client,
+    bigquery_schema,
+    ensure_table,
+    field_shape,
+)
+from gnp.config import load_params
+from gnp.publish import expand_sources, partition_values, publish_all, publish_table, replace_partitions_sql, run_days
+from gnp.registry import Registry, join
+from gnp.schemas import COHORT_RETENTION, MEASUREMENTS, QUALITY_RESULTS, SESSIONS, SPEED_HISTOGRAM, TABLES, TableSpec
+
+D1, D2, D3 = dt.date(2025, 10, 25), dt.date(2025, 10, 26), dt.date(2025, 10, 27)
+ARROW_TYPES = {
+    "bigint": pa.int64(),
+    "int": pa.int32(),
+    "double": pa.float64(),
+    "string": pa.string(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "array<string>": pa.list_(pa.string()),
+}
+
+
+# --- fast: no BigQuery ------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("spec", "days", "expected"),
+    [
+        (MEASUREMENTS, [D3, D1, D3], [D1, D3]),
+        (SESSIONS, [D3, D1], [D1, D3]),
+        (SPEED_HISTOGRAM, [D3, dt.date(2025, 9, 30), D1], [dt.date(2025, 9, 1), dt.date(2025, 10, 1)]),
+        (COHORT_RETENTION, [D1], None),
+        (QUALITY_RESULTS, [D1], None),
+    ],
+    ids=["measurement_date", "session_date", "month", "cohort_week", "run_date"],
+)
+def test_partition_values_map_run_days_onto_each_partition_column(spec, days, expected):
+    found = partition_values(spec, days)
+
+    assert found == expected, f"expected {expected}, found {found}"
+
+
+def test_partition_values_without_days_mean_every_partition():
+    assert partition_values(MEASUREMENTS, None) is None
+
+
+def test_replace_sql_deletes_the_named_partitions_and_inserts_every_spec_column_in_one_transaction():
+    sql = replace_partitions_sql(SESSIONS, "p.s.sessions", "p.s.stage", [D1, D2])
+
+    columns = ", ".join(f"`{c}`" for c in SESSIONS.column_names)
+    expected = (
+        "BEGIN TRANSACTION;\n"
+        "DELETE FROM `p.s.sessions` WHERE `session_date` IN (DATE '2025-10-25', DATE '2025-10-26');\n"
+        f"INSERT INTO `p.s.sessions` ({columns})\nSELECT {columns} FROM `p.s.stage`;\n"
+        "COMMIT TRANSACTION;"
+    )
+    assert sql == expected, f"expected {expected!r}, found {sql!r}"
+
+
+def test_replace_sql_for_a_full_refresh_deletes_every_row():
+    sql = replace_partitions_sql(SESSIONS, "p.s.sessions", "p.s.stage", None)
+
+    assert "DELETE FROM `p.s.sessions` WHERE TRUE;" in sql, f"expected a delete of every row, found {sql!r}"
+
+
+def test_expand_sources_lists_local_files_and_leaves_gcs_globs_to_bigquery(tmp_path):
+    for name in ("b.parquet", "a.parquet", "c.json"):
+        (tmp_path / name).write_bytes(b"x")
+
+    found = expand_sources([str(tmp_path / "*.parquet"), "gs://bucket/t/_writes/w/__d=2025-01-01/*.parquet"])
+
+    expected = [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet"), "gs://bucket/t/_writes/w/__d=2025-01-01/*.parquet"]
+    assert found == expected, f"expected {expected}, found {found}"
+
+
+def test_run_days_cover_the_params_range_inclusive(tmp_path):
+    found = run_days(_params(tmp_path, "p"))
+
+    assert found == [D1, D2, D3], f"expected {[D1, D2, D3]}, found {found}"
+
+
+# --- helpers: a lakehouse written the way gnp.lakehouse lays it out ---------
+
+def _params(tmp_path, project):
+    tag = secrets.token_hex(3)
+    path = tmp_path / "params.yaml"
+    path.write_text(
+        "env: test\n"
+        f"dates: {{date_from: '{D1}', date_to: '{D3}'}}\n"
+        "storage: {lake: lake, artifacts: artifacts}\n"
+        f"warehouse: {{kind: bigquery, project: {project}, location: EU, "
+        f"silver_dataset: silver_{tag}, gold_dataset: gold_{tag}}}\n"
+    )
+    return load_params(path)
+
+
+def spec_rows(spec: TableSpec, partition: dt.date, n: int = 3, version: int = 0) -> list[dict]:
+    """``n`` rows of the spec's columns in one partition; the last row nulls every nullable column."""
+    rows = []
+    for i in range(n):
+        is_null_row = i == n - 1 and n > 1
+        row = {}
+        for c in spec.columns:
+            if c.name == spec.partition_by:
+                value = partition
+            elif is_null_row and c.nullable:
+                value = None
+            else:
+                value = {
+                    "bigint": partition.toordinal() * 1000 + i,
+                    "int": i,
+                    "double": i * 1.5 + version + (0.25 if c.name.endswith("_pct") else 0),
+                    "string": f"{c.name}-{partition}-{i}",
+                    "boolean": i % 2 == 0,
+                    "date": partition - dt.timedelta(days=i),
+                    "timestamp": dt.datetime.combine(partition, dt.time(23, 59, 59, 999999), dt.timezone.utc)
+                    - dt.timedelta(minutes=i),
+                    "array<string>": [f"reason-{i}", "ü"] if i else [],
+                }[c.type]
+            row[c.name] = value
+        rows.append(row)
+    return rows
+
+
+def commit(table_path: str, spec: TableSpec, partitions: dict, drop=()) -> None:
+    """Replace ``partitions`` (value -> rows) and drop ``drop``, as ``lakehouse.replace_partitions`` would.
+
+    Timestamps are written as INT96 and ints as INT32, as Spark writes them.
+    """
+    previous = lakehouse.read_snapshot(table_path) or {}
+    write_id = f"w{previous.get('version', 0) + 1}-{secrets.token_hex(2)}"
+    schema = pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in spec.columns])
+    current = dict(previous.get("partitions", {}))
+    for value in drop:
+        current.pop(value.isoformat(), None)
+    for value, rows in partitions.items():
+        leaf = f"{lakehouse.WRITES}/{write_id}/{lakehouse.partition_folder_column(spec)}={value.isoformat()}"
+        storage.ensure_dir(join(table_path, leaf))
+        table = pa.Table.from_pylist(rows, schema=schema)
+        pq.write_table(table, join(table_path, leaf, "part-00000.parquet"), use_deprecated_int96_timestamps=True)
+        current[value.isoformat()] = leaf
+    snapshot = {
+        "format": lakehouse.SNAPSHOT_FORMAT, "table": spec.name, "partition_by": spec.partition_by,
+        "version": previous.get("version", 0) + 1, "write_id": write_id,
+        "committed_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "partitions": dict(sorted(current.items())), "previous_partitions": previous.get("partitions", {}),
+    }
+    storage.write_json(join(table_path, lakehouse.SNAPSHOT), snapshot)
+
+
+def read_back(client: bigquery.Client, table_id: str, spec: TableSpec) -> list[dict]:
+    """Every row of the base table, ordered by the spec's key."""
+    order = ", ".join(f"`{k}`" for k in spec.key)
+    return [dict(r.items()) for r in client.query(f"SELECT * FROM `{table_id}` ORDER BY {order}").result()]
+
+
+def by_key(rows: list[dict], spec: TableSpec) -> list[dict]:
+    return sorted(rows, key=lambda r: tuple(r[k] for k in spec.key))
+
+
+# --- slow: against the emulator --------------------------------------------
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    with running_emulator(tmp_path_factory.mktemp("bqemulator")) as running:
+        yield running
+
+
+@pytest.fixture
+def params(tmp_path, emulator):
+    return _params(tmp_path, emulator.project)
+
+
+@pytest.fixture
+def registry(params):
+    return Registry.from_params(params)
+
+
+@pytest.fixture
+def client(params, emulator, monkeypatch):
+    monkeypatch.setenv(EMULATOR_HOST_ENV, emulator.endpoint)
+    return bigquery_client(params)
+
+
+@pytest.mark.slow
+def test_publish_all_creates_every_table_from_its_spec_and_loads_its_rows(client, registry, params):
+    """Schema, DAY partitioning on partition_by and clustering fields as read back from table metadata.
+
+    The emulator stores and returns partitioning and clustering as given; that
+    BigQuery really prunes and clusters by them cannot be seen here.
+    """
+    expected_rows = {}
+    for spec in TABLES.values():
+        first, second = (dt.date(2025, 9, 1), dt.date(2025, 10, 1)) if spec is SPEED_HISTOGRAM else (D1, D2)
+        partitions = {first: spec_rows(spec, first), second: spec_rows(spec, second, n=1)}
+        expected_rows[spec.name] = by_key(partitions[first] + partitions[second], spec)
+        commit(registry.table_path(spec.name), spec, partitions)
+
+    published = publish_all(client, registry, params, None)
+
+    found_counts = {p.name: (p.rows, p.files, p.partitions, p.skipped) for p in published}
+    expected_counts = {name: (4, 2, None, None) for name in TABLES}
+    assert found_counts == expected_counts, f"expected {expected_counts}, found {found_counts}"
+    first_output = published[0].output()
+    assert first_output == {"name": "measurements", "location": registry.table_id("measurements"), "rows": 4}, first_output
+    for spec in TABLES.values():
+        table = client.get_table(registry.table_id(spec.name))
+        partitioning = table.time_partitioning
+        found = (field_shape(table.schema), partitioning.type_, partitioning.field, table.clustering_fields)
+        expected = (field_shape(bigquery_schema(spec)), "DAY", spec.partition_by, list(spec.cluster_by) or None)
+        assert found == expected, f"{spec.name}: expected {expected}, found {found}"
+        contents = read_back(client, registry.table_id(spec.name), spec)
+        assert contents == expected_rows[spec.name], f"{spec.name}: expected {expected_rows[spec.name]}, found {contents}"
+    datasets = (params.warehouse.silver_dataset, params.warehouse.gold_dataset)
+    tables = sorted(t.table_id for d in datasets for t in client.list_tables(d))
+    assert tables == sorted(TABLES), f"expected only the base tables (staging dropped), found {tables}"
+
+
+@pytest.mark.slow
+def test_republishing_the_same_dates_leaves_identical_contents(client, registry):
+    table_path, table_id = registry.table_path("measurements"), registry.table_id("measurements")
+    commit(table_path, MEASUREMENTS, {d: spec_rows(MEASUREMENTS, d) for d in (D1, D2, D3)})
+
+    publish_table(client, registry, MEASUREMENTS, [D1, D2, D3])
+    first = read_back(client, table_id, MEASUREMENTS)
+    again = publish_table(client, registry, MEASUREMENTS, [D1, D2, D3])
+    second = read_back(client, table_id, MEASUREMENTS)
+
+    expected = by_key([r for d in (D1, D2, D3) for r in spec_rows(MEASUREMENTS, d)], MEASUREMENTS)
+    assert first == expected, f"expected {expected}, found {first}"
+    assert second == first, f"expected the same rows after republishing, found {second}"
+    assert (again.rows, again.partitions) == (9, [D1.isoformat(), D2.isoformat(), D3.isoformat()]), f"found {again}"
+
+
+@pytest.mark.slow
+def test_republishing_one_date_replaces_exactly_that_date_with_changed_values(client, registry):
+    table_path, table_id = registry.table_path("sessions"), registry.table_id("sessions")
+    commit(table_path, SESSIONS, {d: spec_rows(SESSIONS, d) for d in (D1, D2, D3)})
+    publish_table(client, registry, SESSIONS, None)
+    before = read_back(client, table_id, SESSIONS)
+    changed = spec_rows(SESSIONS, D2, n=2, version=7)  # one row fewer, and new medians
+    commit(table_path, SESSIONS, {D2: changed})
+    # The lakehouse now differs on D1 too, but only D2 is republished: D1 must keep its published rows.
+    commit(table_path, SESSIONS, {D1: spec_rows(SESSIONS, D1, version=100)})
+
+    published = publish_table(client, registry, SESSIONS, [D2])
+    after = read_back(client, table_id, SESSIONS)
+
+    untouched = [r for r in before if r["session_date"] != D2]
+    expected = by_key(untouched + changed, SESSIONS)
+    assert after == expected, f"expected {expected}, found {after}"
+    assert after != before, "expected the changed D2 values to show up"
+    assert (published.rows, published.files) == (2, 1), f"expected 2 rows from 1 file, found {published}"
+
+
+@pytest.mark.slow
+def test_a_day_the_lakehouse_no_longer_has_is_removed_and_other_days_stay(client, registry):
+    table_path, table_id = registry.table_path("measurements"), registry.table_id("measurements")
+    commit(table_path, MEASUREMENTS, {d: spec_rows(MEASUREMENTS, d) for d in (D1, D2, D3)})
+    publish_table(client, registry, MEASUREMENTS, None)
+    commit(table_path, MEASUREMENTS, {}, drop=[D3])
+
+    published = publish_table(client, registry, MEASUREMENTS, [D3])
+    after = read_back(client, table_id, MEASUREMENTS)
+
+    expected = by_key([r for d in (D1, D2) for r in spec_rows(MEASUREMENTS, d)], MEASUREMENTS)
+    assert after == expected, f"expected D1 and D2 only, found {after}"
+    assert (published.rows, published.files) == (0, 0), f"expected nothing loaded, found {published}"
+
+
+@pytest.mark.slow
+def test_run_days_replace_their_month_in_a_month_partitioned_table(client, registry):
+    september, october = dt.date(2025, 9, 1), dt.date(2025, 10, 1)
+    table_path, table_id = registry.table_path("speed_histogram"), registry.table_id("speed_histogram")
+    commit(table_path, SPEED_HISTOGRAM, {m: spec_rows(SPEED_HISTOGRAM, m) for m in (september, october)})
+    publish_table(client, registry, SPEED_HISTOGRAM, None)
+    new_october = spec_rows(SPEED_HISTOGRAM, october, n=4, version=3)
+    commit(table_path, SPEED_HISTOGRAM, {october: new_october})
+
+    published = publish_table(client, registry, SPEED_HISTOGRAM, [D1, D2])
+    after = read_back(client, table_id, SPEED_HISTOGRAM)
+
+    expected = by_key(spec_rows(SPEED_HISTOGRAM, september) + new_october, SPEED_HISTOGRAM)
+    assert after == expected, f"expected September as before and the new October, found {after}"
+    assert published.partitions == [october.isoformat()], f"expected only October, found {published.partitions}"
+
+
+@pytest.mark.slow
+def test_a_table_missing_from_the_lakehouse_is_skipped_not_emptied(client, registry):
+    table_path, table_id = registry.table_path("quality_results"), registry.table_id("quality_results")
+    commit(table_path, QUALITY_RESULTS, {D1: spec_rows(QUALITY_RESULTS, D1)})
+    publish_table(client, registry, QUALITY_RESULTS, None)
+    storage.filesystem(table_path).rm(table_path, recursive=True)  # e.g. a lake location mistyped in the params
+
+    published = publish_table(client, registry, QUALITY_RESULTS, None)
+    after = read_back(client, table_id, QUALITY_RESULTS)
+
+    assert published.skipped and published.rows == 0, f"expected a skip, found {published}"
+    expected = by_key(spec_rows(QUALITY_RESULTS, D1), QUALITY_RESULTS)
+    assert after == expected, f"expected the published rows to stay, found {after}"
+
+
+@pytest.mark.slow
+def test_an_existing_table_with_another_schema_is_refused(client, registry, params):
+    table_id = registry.table_id("quality_results")
+    client.create_dataset(f"{registry.bigquery_project}.{registry.gold_dataset}", exists_ok=True)
+    client.create_table(bigquery.Table(table_id, schema=[bigquery.SchemaField("run_id", "STRING")]))
+
+    with pytest.raises(PublishError, match="existing schema differs"):
+        ensure_table(client, QUALITY_RESULTS, table_id, params.warehouse.location)
+
+
+# --- slow: the publish notebook, executed by papermill ----------------------
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "40_publish.ipynb"
+
+
+def execute_notebook(output: Path, **parameters) -> str:
+    """Run the notebook on the project kernel; its outputs as text."""
+    papermill.execute_notebook(
+        str(NOTEBOOK), str(output), parameters=parameters, kernel_name="gnp", cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+    )
+    return json.dumps([cell.get("outputs", []) for cell in nbformat.read(output, as_version=4).cells])
+
+
+@pytest.mark.slow
+def test_notebook_skips_publishing_for_the_local_warehouse(tmp_path):
+    params_file = tmp_path / "local.yaml"
+    params_file.write_text(
+        f"env: test\ndates: {{date_from: '{D1}', date_to: '{D1}'}}\nstorage: {{lake: lake, artifacts: artifacts}}\n"
+    )
+
+    text = execute_notebook(tmp_path / "out.ipynb", params_file=str(params_file), run_id="r-local")
+
+    assert "nothing to publish" in text, f"expected the skip message, found {text[:2000]}"
+    recorded = json.loads((tmp_path / "artifacts" / "runs" / "r-local" / "outputs" / "publish.json").read_text())
+    assert recorded == [], f"expected no outputs recorded, found {recorded}"
+
+
+@pytest.mark.slow
+def test_notebook_publishes_the_run_days_and_records_them_in_the_manifest(client, registry, params, tmp_path):
+    commit(registry.table_path("measurements"), MEASUREMENTS, {d: spec_rows(MEASUREMENTS, d) for d in (D1, D2, D3)})
+    commit(registry.table_path("sessions"), SESSIONS, {d: spec_rows(SESSIONS, d) for d in (D1, D2)})
+
+    text = execute_notebook(
+        tmp_path / "out.ipynb", params_file=params.params_file, date_from=str(D2), date_to=str(D3), run_id="r-bq"
+    )
+
+    recorded = json.loads(storage.read_bytes(join(registry.run_dir("r-bq"), "outputs", "publish.json")))
+    expected = [
+        {"name": "measurements", "location": registry.table_id("measurements"), "rows": 6},
+        {"name": "sessions", "location": registry.table_id("sessions"), "rows": 3},
+    ]
+    assert recorded == expected, f"expected {expected}, found {recorded}"
+    found = read_back(client, registry.table_id("measurements"), MEASUREMENTS)
+    expected_rows = by_key([r for d in (D2, D3) for r in spec_rows(MEASUREMENTS, d)], MEASUREMENTS)
+    assert found == expected_rows, f"expected D2 and D3 only, found {found}"
+    summary_shown = "regional_metrics" in text and "no committed lakehouse table" in text
+    assert summary_shown, f"expected the summary table with skipped tables, found {text[:2000]}"
