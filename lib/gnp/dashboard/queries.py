@@ -155,7 +155,7 @@ def selection_totals(gold: GoldSource, f: Filters) -> pd.DataFrame:
            f"FROM (SELECT CASE WHEN measurement_date >= @date_from THEN 'current' ELSE 'previous' END AS period, "
            f"tests, users, download_median_mbps, upload_median_mbps, is_suppressed "
            f"FROM {gold.table(level.table)} "
-           f"{_where('measurement_date BETWEEN @previous_from AND @date_to', *level.conditions)}) AS cells "
+           f"{_where('measurement_date BETWEEN @previous_from AND @date_to', *level.conditions)}) AS in_period "
            f"GROUP BY period")
     return with_suppression_flag(gold.frame(sql, f.sql_params()))
 
@@ -179,7 +179,7 @@ def attainment_totals(gold: GoldSource, f: Filters) -> pd.DataFrame:
            f"{weighted_mean('share_reaching_high', 'user_days')} AS share_reaching_high, {SUPPRESSION_COUNTS} "
            f"FROM (SELECT CASE WHEN measurement_date >= @date_from THEN 'current' ELSE 'previous' END AS period, "
            f"user_days, share_reaching_high, is_suppressed FROM {gold.table('contract_attainment')} "
-           f"{_where(*conditions)}) AS cells GROUP BY period")
+           f"{_where(*conditions)}) AS in_period GROUP BY period")
     return with_suppression_flag(gold.frame(sql, {**f.sql_params(), "dimension": dimension}))
 
 
