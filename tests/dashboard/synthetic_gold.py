@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from gnp.schemas import GOLD_TABLES, SILVER_TABLES
+from gnp.warehouse import duckdb_type
 
 FIRST_DAY = dt.date(2024, 12, 9)
 DAYS = 60
@@ -43,15 +44,6 @@ PERIPHERIES = {  # id: (name, population in thousands, download median Mbps, a f
 }
 ISPS = {"COSMOTE": 0.45, "Vodafone": 0.3, "Nova": 0.2, "Inalan": 0.04, ALWAYS_SUPPRESSED_ISP: 0.0}
 BUCKETS_PER_DECADE = 4
-_DUCKDB_TYPES = {
-    "bigint": "BIGINT",
-    "int": "INTEGER",
-    "double": "DOUBLE",
-    "string": "VARCHAR",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMPTZ",
-}
 _STATS = (
     "download_mean_test_mbps",
     "download_p25_mbps",
@@ -316,7 +308,7 @@ def write_gold_duckdb(path: str | Path, frames: dict[str, pd.DataFrame]) -> None
         con.execute("CREATE SCHEMA IF NOT EXISTS silver")
         for spec in GOLD_TABLES:
             columns = ", ".join(
-                f'"{c.name}" {_DUCKDB_TYPES[c.type]}{"" if c.nullable else " NOT NULL"}' for c in spec.columns
+                f'"{c.name}" {duckdb_type(c.type)}{"" if c.nullable else " NOT NULL"}' for c in spec.columns
             )
             con.execute(f"CREATE OR REPLACE TABLE gold.{spec.name} ({columns})")
             con.register("frame", frames.get(spec.name, pd.DataFrame(columns=spec.column_names)))

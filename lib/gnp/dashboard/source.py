@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pandas as pd
 
+from gnp import warehouse
 from gnp.config import Params
 from gnp.registry import Registry
 from gnp.schemas import TABLES
 
 _PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
 GOLD_LAYER = "gold"
-LOCK_RETRIES = 20  # a warehouse refresh holds DuckDB's write lock briefly
-LOCK_WAIT_S = 0.25
 
 
 class SilverAccessError(ValueError):
@@ -75,27 +73,14 @@ def duckdb_executor(con) -> Executor:
     return run
 
 
-def _connect_read_only(path: str):
-    """Read-only DuckDB connection, waiting out a warehouse refresh that holds the write lock for a moment."""
-    import duckdb
-
-    for attempt in range(LOCK_RETRIES):
-        try:
-            return duckdb.connect(path, read_only=True)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or attempt == LOCK_RETRIES - 1:
-                raise
-            time.sleep(LOCK_WAIT_S)
-    raise AssertionError("unreachable")
-
-
 @contextlib.contextmanager
 def open_gold(params: Params) -> Iterator[GoldSource]:
     """One short-lived read-only connection per redraw: holding one would lock out the pipeline's writer."""
     registry = Registry.from_params(params)
     if registry.warehouse_kind != "duckdb":
         raise NotImplementedError(f"dashboard backend {registry.warehouse_kind!r} is not wired yet")
-    con = _connect_read_only(registry.duckdb_path)
+    # gnp.warehouse's connection: read-only, UTC, and it waits out a refresh holding the write lock
+    con = warehouse._connect(registry.duckdb_path, read_only=True)
     try:
         yield GoldSource(registry, duckdb_executor(con))
     finally:
