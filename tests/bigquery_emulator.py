@@ -8,6 +8,9 @@ spatial extension on PyPI, while the project runs DuckDB 2. So it lives in
 Offline start: bqemulator runs ``INSTALL spatial`` at startup, which would
 download the extension; installing it first from the duckdb-extension-spatial
 wheel into the emulator's own (temporary) home makes that a no-op.
+
+``gs://bucket/path`` in a load job is read from ``<gcs_root>/bucket/path``
+(bqemulator's shared-folder mode), not over HTTP from a Cloud Storage emulator.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Emulator:
     endpoint: str  # http://127.0.0.1:<port>, for BIGQUERY_EMULATOR_HOST / client_options
     project: str
     log: Path
+    gcs_root: Path  # gs://bucket/path in load jobs is read from gcs_root/bucket/path
 
 
 def free_port() -> int:
@@ -74,7 +78,9 @@ def running_emulator(workdir: Path, project: str = "gnp-test") -> Iterator[Emula
         )
     home = workdir / "home"
     home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "HOME": str(home)}
+    gcs_root = workdir / "gcs"
+    gcs_root.mkdir(exist_ok=True)
+    env = {**os.environ, "HOME": str(home), "BQEMU_GCS_LOCAL_ROOT": str(gcs_root)}
     subprocess.run([str(VENV / "bin" / "python"), "-c", _INSTALL_SPATIAL], env=env, check=True, timeout=120)
     port, grpc_port = free_port(), free_port()
     endpoint = f"http://{HOST}:{port}"
@@ -93,7 +99,7 @@ def running_emulator(workdir: Path, project: str = "gnp-test") -> Iterator[Emula
             if time.monotonic() > deadline:
                 raise RuntimeError(f"bqemulator did not answer SELECT 1 within {READY_TIMEOUT_S}s; log:\n{_log_tail(log)}")
             time.sleep(0.2)
-        yield Emulator(endpoint=endpoint, project=project, log=log)
+        yield Emulator(endpoint=endpoint, project=project, log=log, gcs_root=gcs_root)
     finally:
         proc.terminate()
         try:

@@ -28,7 +28,15 @@ from gnp.bigquery_tables import (
     field_shape,
 )
 from gnp.config import load_params
-from gnp.publish import expand_sources, partition_values, publish_all, publish_table, replace_partitions_sql, run_days
+from gnp.publish import (
+    expand_sources,
+    load_staging,
+    partition_values,
+    publish_all,
+    publish_table,
+    replace_partitions_sql,
+    run_days,
+)
 from gnp.registry import Registry, join
 from gnp.schemas import COHORT_RETENTION, MEASUREMENTS, QUALITY_RESULTS, SESSIONS, SPEED_HISTOGRAM, TABLES, TableSpec
 
@@ -325,6 +333,19 @@ def test_a_table_missing_from_the_lakehouse_is_skipped_not_emptied(client, regis
 
 
 @pytest.mark.slow
+def test_no_days_publish_nothing_and_leave_the_table_as_it_is(client, registry):
+    table_path, table_id = registry.table_path("measurements"), registry.table_id("measurements")
+    commit(table_path, MEASUREMENTS, {D1: spec_rows(MEASUREMENTS, D1)})
+    publish_table(client, registry, MEASUREMENTS, None)
+
+    published = publish_table(client, registry, MEASUREMENTS, [])
+    after = read_back(client, table_id, MEASUREMENTS)
+
+    assert (published.rows, published.partitions) == (0, []), f"expected nothing published, found {published}"
+    assert after == by_key(spec_rows(MEASUREMENTS, D1), MEASUREMENTS), f"expected D1 as published, found {after}"
+
+
+@pytest.mark.slow
 def test_an_existing_table_with_another_schema_is_refused(client, registry, params):
     table_id = registry.table_id("quality_results")
     client.create_dataset(f"{registry.bigquery_project}.{registry.gold_dataset}", exists_ok=True)
@@ -382,3 +403,29 @@ def test_notebook_publishes_the_run_days_and_records_them_in_the_manifest(client
     assert found == expected_rows, f"expected D2 and D3 only, found {found}"
     summary_shown = "regional_metrics" in text and "no committed lakehouse table" in text
     assert summary_shown, f"expected the summary table with skipped tables, found {text[:2000]}"
+
+
+@pytest.mark.slow
+def test_load_staging_reads_gcs_uris_with_a_load_job_from_uri(client, registry, emulator):
+    """The gs:// branch (load_table_from_uri with a wildcard URI), on bqemulator's shared folder.
+
+    Only a flat object name is shown: bqemulator reads a Hive-style folder of a
+    lakehouse leaf (``__session_date=...``) as an extra column and refuses the
+    load, which real BigQuery does not do without hive partitioning options.
+    """
+    bucket_folder = emulator.gcs_root / "lake-bucket" / f"staging-{secrets.token_hex(3)}"
+    bucket_folder.mkdir(parents=True)
+    rows = spec_rows(SESSIONS, D1)
+    schema = pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in SESSIONS.columns])
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), bucket_folder / "part-00000.parquet")
+    table_id = registry.table_id("sessions")
+    ensure_table(client, SESSIONS, table_id, client.location)
+    staging_id = f"{table_id}_gcs_staging"
+
+    uri = f"gs://lake-bucket/{bucket_folder.name}/*.parquet"
+
+    loaded = load_staging(client, SESSIONS, staging_id, [uri], client.location)
+    found = read_back(client, staging_id, SESSIONS)
+
+    assert loaded == 3, f"expected 3 rows loaded, found {loaded}"
+    assert found == by_key(rows, SESSIONS), f"expected {by_key(rows, SESSIONS)}, found {found}"

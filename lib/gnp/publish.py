@@ -144,9 +144,11 @@ def publish_table(
     table_path = registry.table_path(spec.name)
     if lakehouse.read_snapshot(table_path) is None:
         return Published(spec.name, table_id, 0, 0, None, skipped=f"no committed lakehouse table at {table_path}")
+    values = partition_values(spec, dates)
+    if values == []:
+        return Published(spec.name, table_id, 0, 0, [], skipped="no days given")
     location = client.location
     ensure_table(client, spec, table_id, location)
-    values = partition_values(spec, dates)
     sources = expand_sources(lakehouse.current_files(table_path, only=values))
     staging_id = f"{table_id}{STAGING_SUFFIX}{secrets.token_hex(4)}"
     try:
