@@ -10,6 +10,7 @@ to a cluster when one machine is outgrown.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -72,6 +73,7 @@ def get_session(params: Params, spark_remote: str = ""):
         spark = SparkSession.builder.remote(url).getOrCreate()
     else:
         local_dir = tempfile.mkdtemp(prefix="gnp-spark-")
+        atexit.register(shutil.rmtree, local_dir, True)
         builder = SparkSession.builder.master(params.spark.master).appName("greek-net-pulse")
         for key, value in {**_static_conf(params, local_dir), **session_conf(params)}.items():
             builder = builder.config(key, value)
