@@ -9,8 +9,8 @@ they are. No streaming inserts and no ``table$YYYYMMDD`` decorator writes
 (emulators get those silently wrong, and the transaction makes the swap atomic).
 
 Partition values go into the SQL as DATE literals built from ``datetime.date``
-objects, not as query parameters: the emulator does not bind parameters inside
-a multi-statement script, and nothing user-typed reaches the text.
+objects, not as query parameters: bqemulator does not bind parameters inside a
+multi-statement script, and nothing user-typed reaches the text.
 """
 
 from __future__ import annotations
@@ -125,8 +125,8 @@ def load_staging(client: bigquery.Client, spec: TableSpec, staging_id: str, sour
     if uris:
         client.load_table_from_uri(uris, staging_id, job_config=config, location=location).result()
     for path in (s for s in sources if not s.startswith(GCS_SCHEME)):
-        # One job per file: the emulator takes files only without a size, and
-        # a lakehouse partition is one file, so jobs stay few.
+        # load_table_from_file sends one file per job; a lakehouse partition is
+        # one file, so jobs stay few. bqemulator needs the file sent without a size.
         with fsspec.open(path, "rb") as fh:
             client.load_table_from_file(fh, staging_id, job_config=config, location=location).result()
     return client.get_table(staging_id).num_rows or 0
