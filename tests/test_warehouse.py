@@ -15,7 +15,7 @@ D2 = dt.date(2025, 3, 4)
 
 @pytest.fixture
 def registry(tmp_path):
-    return Registry(lake=str(tmp_path / "lake"), artifacts=str(tmp_path / "artifacts"),
+    return Registry(lake=str(tmp_path / "lake"), bronze=str(tmp_path / "lake" / "bronze"), artifacts=str(tmp_path / "artifacts"),
                     duckdb_path=str(tmp_path / "wh" / "warehouse.duckdb"), bigquery_project=None,
                     silver_dataset="silver", gold_dataset="gold", warehouse_kind="duckdb")
 

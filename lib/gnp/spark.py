@@ -83,7 +83,7 @@ def get_session(params: Params, spark_remote: str = ""):
     return spark
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -117,7 +117,7 @@ def _wait_until_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout_
 def connect_server(params: Params, master: str | None = None, log_dir: str | None = None, timeout_s: float = 120):
     """Run a Spark Connect server on loopback for the duration of the block; yields its sc:// URL."""
     _prepare_env()
-    port = _free_port()
+    port = free_port()
     work = Path(tempfile.mkdtemp(prefix="gnp-connect-"))
     log_path = Path(log_dir or work) / "spark-connect.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
