@@ -8,8 +8,13 @@ TO ?=
 ROWS ?= 1000000
 KERNEL := gnp
 STAMP := $(VENV)/.installed
-# checkov pins a parser that clashes with python-hcl2 8, so it gets its own venv.
-CHECKOV_VENV := .gnp/tools/checkov-venv
+# Test tools whose pins clash with the project's get venvs of their own: checkov
+# (an older HCL parser), bqemulator (protobuf 6, DuckDB 1.5), local-bigquery (Python 3.13).
+TOOLS := .gnp/tools
+CHECKOV_VENV := $(TOOLS)/checkov-venv
+BQEMU_VENV := $(TOOLS)/bqemulator-venv
+LOCALBQ_VENV := $(TOOLS)/local-bigquery-venv
+PY313 ?= $(firstword $(shell command -v python3.13 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13))
 
 export PYSPARK_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP := 127.0.0.1
@@ -40,7 +45,18 @@ $(CHECKOV_VENV)/bin/checkov: tests/infra/checkov-requirements.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r tests/infra/checkov-requirements.txt
 	touch $@
 
-test: $(STAMP) $(CHECKOV_VENV)/bin/checkov ## Run the whole test suite
+$(BQEMU_VENV)/bin/bqemulator: tests/bqemulator-requirements.txt
+	python3.11 -m venv $(BQEMU_VENV) || python3 -m venv $(BQEMU_VENV)
+	$(BQEMU_VENV)/bin/pip install --quiet -r tests/bqemulator-requirements.txt
+	touch $@
+
+$(LOCALBQ_VENV)/bin/local-bigquery: tests/local-bigquery-requirements.txt
+	@if [ -z "$(PY313)" ]; then echo "python3.13 not found: the gs:// BigQuery load test will be skipped"; exit 0; fi; \
+	$(PY313) -m venv $(LOCALBQ_VENV) && $(LOCALBQ_VENV)/bin/pip install --quiet -r tests/local-bigquery-requirements.txt && touch $@
+
+tools: $(CHECKOV_VENV)/bin/checkov $(BQEMU_VENV)/bin/bqemulator $(LOCALBQ_VENV)/bin/local-bigquery ## Build the test tools' own venvs (checkov, BigQuery emulators)
+
+test: $(STAMP) tools ## Run the whole test suite
 	$(VENV)/bin/pytest
 
 test-fast: $(STAMP) ## Unit tests only (no notebooks, browser or emulators)
@@ -58,4 +74,4 @@ diagram: $(STAMP) ## Render terraform/architecture.d2 to terraform/architecture.
 clean: ## Remove the local lakehouse, warehouse and run artifacts (.gnp/)
 	rm -rf .gnp
 
-.PHONY: help install run live test test-fast lab fake-api diagram clean
+.PHONY: help install tools run live test test-fast lab fake-api diagram clean

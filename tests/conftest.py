@@ -7,6 +7,9 @@ import sys
 
 import pytest
 
+# gcsfs reads this once, at import: without it every call against the fake GCS waits on a 60 s timeout.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
 
 @pytest.fixture(scope="session")
 def spark():
