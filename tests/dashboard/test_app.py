@@ -41,8 +41,12 @@ def test_filters_redraw_every_figure_and_the_regional_units_follow_the_periphery
         "Ανατολικής Αττικής", "Κεντρικού Τομέα Αθηνών", "Πειραιώς"}
     dash.regional_unit.value = "0903"
     assert "Πειραιώς" in dash.status.value and "Ανατολικής Αττικής" not in static_charts(dash)["tests_per_day"]
+    before = static_charts(dash)
     dash.isp.value = "Nova"
+    after = static_charts(dash)
     assert "Gold has no ISP split" in next(p for p in dash.panels if p.figure.key == "tests_per_day").caption.value
+    redrawn = {key for key in after if after[key] != before[key]}
+    assert redrawn == {"attainment_by_isp"}, f"expected only the ISP figure redrawn, found {sorted(redrawn)}"
 
 
 def test_an_empty_or_reversed_selection_shows_the_message_not_an_error(gold_params):

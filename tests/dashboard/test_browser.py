@@ -19,6 +19,7 @@ import psutil
 import pytest
 
 from dashboard.synthetic_gold import ALWAYS_SUPPRESSED_PERIPHERY, PERIPHERIES
+from gnp.dashboard.figures import ISP, PERIPHERY, REGIONAL_UNIT, dashboard_figures
 from gnp.dashboard.serve import DEFAULT_NOTEBOOK, HOST, voila_command, voila_env
 
 pytestmark = pytest.mark.slow
@@ -43,11 +44,13 @@ ALL_DRAWN = """(n) => {
     return (svg && svg.querySelectorAll('path, rect, text').length > 5) || (canvas && canvas.width > 0);
   });
 }"""
-REDRAWN = """([text, generation]) => {
+REDRAWN = """([text, generation, redrawn]) => {
   const status = document.querySelector('.gnp-status');
   if (!status || status.classList.contains('busy') || !status.textContent.includes(text)) return false;
   if (Number(status.dataset.generation) < generation) return false;
-  return [...document.querySelectorAll('.gnp-chart')].every(c => Number(c.dataset.generation) >= generation);
+  const current = [...document.querySelectorAll('.gnp-caption')].every(c => Number(c.dataset.generation) >= generation);
+  const charts = redrawn.map(key => document.querySelector(`.gnp-figure-${key} .gnp-chart`)).filter(c => c);
+  return current && charts.every(c => Number(c.dataset.generation) >= generation);
 }"""
 
 
@@ -128,12 +131,18 @@ def _generation(page) -> int:
     return int(page.get_attribute(".gnp-status", "data-generation"))
 
 
-def _redraw(page, action, expect_text: str) -> float:
-    """Run a filter action; seconds until the status names the new selection and every SVG chart is redrawn."""
+def _followers(params, filter_name: str | None) -> list[str]:
+    """Figures whose picture depends on the filter (None: the dates, which every figure follows)."""
+    return [f.key for f in dashboard_figures(params) if filter_name is None or filter_name in f.follows]
+
+
+def _redraw(page, action, expect_text: str, redrawn: list[str]) -> float:
+    """Run a filter action; seconds until the status names the new selection, every caption is current
+    and every SVG chart of a figure that follows the filter is redrawn (the others keep their picture)."""
     generation = _generation(page) + 1
     started = time.perf_counter()
     action()
-    page.wait_for_function(REDRAWN, arg=[expect_text, generation], timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_function(REDRAWN, arg=[expect_text, generation, redrawn], timeout=PAGE_TIMEOUT_MS)
     page.wait_for_function(ALL_DRAWN, arg=FIGURES, timeout=PAGE_TIMEOUT_MS)
     return time.perf_counter() - started
 
@@ -143,7 +152,7 @@ def _panel_text(page, key: str) -> str:
         f".gnp-figure-{key}", "el => [...el.querySelectorAll('svg text')].map(t => t.textContent).join(' ')")
 
 
-def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser):
+def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser, gold_params):
     page = browser.new_page(viewport={"width": 1320, "height": 900})
     errors, requests = [], []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -166,18 +175,20 @@ def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser):
 
     timings = {}
     timings["periphery"] = _redraw(page, lambda: page.select_option(".gnp-filter-periphery select", label=attica),
-                                   attica)
+                                   attica, _followers(gold_params, PERIPHERY))
     assert "Πειραιώς" in _panel_text(page, "speeds_over_time"), "expected Attica's regional units in the legend"
     timings["regional unit"] = _redraw(
-        page, lambda: page.select_option(".gnp-filter-regional-unit select", label="Πειραιώς"), "Πειραιώς")
+        page, lambda: page.select_option(".gnp-filter-regional-unit select", label="Πειραιώς"), "Πειραιώς",
+        _followers(gold_params, REGIONAL_UNIT))
     tests_text = _panel_text(page, "tests_per_day")
     assert "Πειραιώς" in tests_text and "Ανατολικής Αττικής" not in tests_text, \
         f"expected only Πειραιώς in tests per day, found: {tests_text[:300]}"
-    timings["isp"] = _redraw(page, lambda: page.select_option(".gnp-filter-isp select", label="Nova"), "ISP Nova")
+    timings["isp"] = _redraw(page, lambda: page.select_option(".gnp-filter-isp select", label="Nova"), "ISP Nova",
+                             _followers(gold_params, ISP))
     assert "Gold has no ISP split" in page.inner_text(".gnp-figure-tests_per_day"), \
         "expected tests per day to say it cannot follow the ISP filter"
     timings["date from"] = _redraw(page, lambda: page.fill(".gnp-filter-date-from input", "2025-01-20"),
-                                   "20 Jan 2025")
+                                   "20 Jan 2025", _followers(gold_params, None))
 
     generation = _generation(page) + 2
     page.fill(".gnp-filter-date-from input", "2020-01-01")
@@ -189,8 +200,9 @@ def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser):
     assert not page.is_visible(".gnp-figure-tests_per_day"), "expected the charts hidden for an empty selection"
     _screenshot(page, "dashboard-empty-selection.png")
 
+    # the same selection as two steps before: figures keep the pictures they drew for it
     timings["back to data"] = _redraw(page, lambda: page.fill(".gnp-filter-date-to input", "2025-02-06"),
-                                      "06 Feb 2025")
+                                      "06 Feb 2025", [])
     assert not page.is_visible("text=No data for this selection"), "expected the message gone once data is back"
 
     external = sorted({url for url in requests if urlparse(url).scheme not in LOCAL_SCHEMES

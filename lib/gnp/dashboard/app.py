@@ -51,6 +51,7 @@ class Panel:
         self.static = widgets.HTML()
         self.live = None
         self.caption = widgets.HTML()
+        self.drawn: figs.Drawn | None = None  # what the panel shows now
         self.box = widgets.VBox([widgets.HTML(f"<h3>{markup.escape(figure.title)}</h3>"), self.static, self.caption],
                                 layout=widgets.Layout(width="100%" if figure.wide else "50%", min_width="600px"))
         self.box.add_class("gnp-panel")
@@ -59,8 +60,16 @@ class Panel:
     def needs_svg(self, drawn: figs.Drawn) -> bool:
         return drawn.chart is not None and not self.figure.interactive
 
+    def is_current(self, f: Filters) -> bool:
+        return self.drawn is not None and self.drawn.key == figs.selection_key(self.figure, f)
+
     def show(self, drawn: figs.Drawn, k: int, generation: int, svg: str | None = None) -> None:
-        self.caption.value = markup.caption_html(drawn.caption)
+        """Show the figure; its picture is redrawn only when its data changed (the caption always is)."""
+        self.caption.value = markup.caption_html(drawn.caption, generation)
+        unchanged = self.drawn is not None and self.drawn.key == drawn.key
+        self.drawn = drawn
+        if unchanged:
+            return
         if drawn.chart is None:
             self.static.value = markup.placeholder_html(drawn.state, k)
             _shown(self.static, True)
@@ -80,6 +89,7 @@ class Panel:
             _shown(self.static, True)
 
     def show_error(self) -> None:
+        self.drawn = None
         self.static.value = markup.placeholder_html("error", 0)
         _shown(self.static, True)
         if self.live is not None:
@@ -177,11 +187,12 @@ class Dashboard:
                 return
             self.headline.value = markup.headline_html(headline(gold, f, self.params.semantics.attainment_high))
             drawn = {panel.figure.key: self._drawn(panel, gold, f) for panel in self.panels}
-        static = [p for p in self.panels if drawn[p.figure.key] is not None and p.needs_svg(drawn[p.figure.key])]
+        static = [p for p in self.panels if drawn[p.figure.key] is not None and p.needs_svg(drawn[p.figure.key])
+                  and not p.is_current(f)]
         svgs = dict(zip((p.figure.key for p in static), charts_svg([drawn[p.figure.key].chart for p in static])))
         for panel in self.panels:
             figure = drawn[panel.figure.key]
-            if figure is None or (panel.needs_svg(figure) and svgs[panel.figure.key] is None):
+            if figure is None or (panel.figure.key in svgs and svgs[panel.figure.key] is None):
                 panel.show_error()
             else:
                 panel.show(figure, self.k, self.generation, svgs.get(panel.figure.key))
@@ -189,6 +200,8 @@ class Dashboard:
 
     def _drawn(self, panel: Panel, gold, f: Filters) -> figs.Drawn | None:
         """The figure's data and chart, or None (logged) when it fails: one figure never blanks the page."""
+        if panel.is_current(f):
+            return figs.recaptioned(panel.drawn, f, self.k, live=True)
         try:
             return figs.draw(panel.figure, gold, f, self.k, live=True)
         except Exception:

@@ -8,7 +8,7 @@ filters it follows and its caption says plainly what it shows instead.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import pandas as pd
@@ -112,9 +112,18 @@ def suppression_note(frame: pd.DataFrame, k: int) -> str | None:
             f"are left out (gaps, or marked 'suppressed'), never shown as zero.")
 
 
+def _chosen(f: Filters) -> dict[str, str | None]:
+    return {PERIPHERY: f.periphery_id, REGIONAL_UNIT: f.regional_unit_id, ISP: f.isp}
+
+
 def set_filters(f: Filters) -> set[str]:
-    chosen = {PERIPHERY: f.periphery_id, REGIONAL_UNIT: f.regional_unit_id, ISP: f.isp}
-    return {name for name, value in chosen.items() if value}
+    return {name for name, value in _chosen(f).items() if value}
+
+
+def selection_key(figure: Figure, f: Filters) -> tuple:
+    """The part of the selection a figure depends on: the same key draws the same picture."""
+    chosen = _chosen(f)
+    return (f.date_from, f.date_to, *(chosen[name] if name in figure.follows else None for name in chosen))
 
 
 def caption(figure: Figure, f: Filters, frame: pd.DataFrame, k: int, live: bool = False) -> list[str]:
@@ -137,10 +146,16 @@ class Drawn:
     frame: pd.DataFrame
     chart: object | None
     caption: list[str]
+    key: tuple = ()
+
+
+def recaptioned(drawn: Drawn, f: Filters, k: int, live: bool = False) -> Drawn:
+    """The same picture under a new selection that it does not depend on: only the caption changes."""
+    return replace(drawn, caption=caption(drawn.figure, f, drawn.frame, k, live))
 
 
 def draw(figure: Figure, gold, f: Filters, k: int, live: bool = False) -> Drawn:
     frame = figure.query(gold, f)
     state = figure_state(frame, figure.plots_counts_only)
     chart = figure.chart(frame) if state == STATE_OK else None
-    return Drawn(figure, state, frame, chart, caption(figure, f, frame, k, live))
+    return Drawn(figure, state, frame, chart, caption(figure, f, frame, k, live), selection_key(figure, f))

@@ -78,8 +78,10 @@ def headline_html(frame: pd.DataFrame) -> str:
     return f'<div class="gnp-cards">{"".join(cards)}</div><div class="gnp-footnote">{escape(HEADLINE_FOOTNOTE)}</div>'
 
 
-def caption_html(lines: list[str]) -> str:
-    return '<div class="gnp-caption">' + "".join(f"<p>{escape(line)}</p>" for line in lines if line) + "</div>"
+def caption_html(lines: list[str], generation: int = 0) -> str:
+    """The figure's caption; its generation says which redraw it is current for."""
+    body = "".join(f"<p>{escape(line)}</p>" for line in lines if line)
+    return f'<div class="gnp-caption" data-generation="{generation}">{body}</div>'
 
 
 def placeholder_html(state: str, k: int) -> str:
