@@ -94,13 +94,15 @@ def voila_url(gold_params_file, tmp_path_factory):
     try:
         _wait_until_heated(proc, log)
         yield f"http://{HOST}:{port}/"
+        # read before stopping: a pool kernel still heating when Voila stops logs a harmless ZMQ traceback
+        served = log.read_text()
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-    assert "Traceback" not in log.read_text(), f"expected no traceback in the voila log, found:\n{log.read_text()}"
+    assert "Traceback" not in served, f"expected no traceback in the voila log while serving, found:\n{served}"
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +189,7 @@ def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser, gold_p
                              _followers(gold_params, ISP))
     assert "Gold has no ISP split" in page.inner_text(".gnp-figure-tests_per_day"), \
         "expected tests per day to say it cannot follow the ISP filter"
+    _screenshot(page, "dashboard-filtered.png")
     timings["date from"] = _redraw(page, lambda: page.fill(".gnp-filter-date-from input", "2025-01-20"),
                                    "20 Jan 2025", _followers(gold_params, None))
 

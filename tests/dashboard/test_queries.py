@@ -12,7 +12,7 @@ from pandas.testing import assert_frame_equal
 
 from dashboard.synthetic_gold import ALWAYS_SUPPRESSED_PERIPHERY, PERIPHERIES, write_gold_duckdb
 from gnp.dashboard import queries as q
-from gnp.dashboard.headline import headline, headline_frame
+from gnp.dashboard.headline import attainment_scope_note, headline, headline_frame
 from gnp.dashboard.selection import filter_options, greek_sort_key, has_data
 from gnp.dashboard.source import GoldSource, SilverAccessError, duckdb_executor, to_duckdb_placeholders, used_params
 from gnp.registry import Registry
@@ -186,6 +186,9 @@ def test_headline_changes_are_relative_for_counts_and_points_for_shares():
     assert found.loc["download_median_mbps", "is_suppressed"] and pd.isna(found.loc["download_median_mbps", "change"])
     assert pd.isna(found.loc["share_reaching_high", "change"]), "expected no change without a previous period"
     assert found.loc["share_reaching_high", "label"] == "User-days reaching 80% of contract"
+    isp_scope = headline_frame(totals, attainment, 0.8, attainment_scope_note(q.Filters(D(2025, 1, 8), D(2025, 1, 9),
+                                                                                       "9", "0903", "Nova")))
+    assert isp_scope.set_index("metric").loc["share_reaching_high", "label"].endswith("(this ISP, all areas)")
 
 
 def test_filter_options_sort_greek_names_ignoring_accents(gold):
