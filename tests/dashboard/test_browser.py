@@ -175,6 +175,14 @@ def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser, gold_p
     assert "suppressed" in _panel_text(page, "attainment_by_periphery"), \
         f"expected {PERIPHERIES[ALWAYS_SUPPRESSED_PERIPHERY][0]} shown as suppressed"
 
+    lines = ".gnp-figure-speeds_over_time g.mark-line path"
+    page.locator(".gnp-figure-speeds_over_time g.role-legend-label text", has_text=attica).first.click()
+    page.wait_for_function(f"() => [...document.querySelectorAll('{lines}')].filter("
+                           "p => p.getAttribute('opacity') === '1').length === 2", timeout=30_000)
+    page.locator(".gnp-figure-rtt_vs_jitter g.mark-symbol path").first.hover(force=True)
+    page.wait_for_selector("#vg-tooltip-element.visible, .vg-tooltip.visible", timeout=30_000)
+    assert "Area" in page.inner_text("#vg-tooltip-element"), "expected a tooltip naming the area"
+
     timings = {}
     timings["periphery"] = _redraw(page, lambda: page.select_option(".gnp-filter-periphery select", label=attica),
                                    attica, _followers(gold_params, PERIPHERY))
