@@ -27,6 +27,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from gnp import bench
+
+    options = bench.BenchOptions(rows=args.rows, days=args.days, incremental=not args.no_incremental,
+                                 keep_data=args.keep_data, fresh_bronze=args.fresh_bronze)
+    _, markdown = bench.run_bench(args.params, options)
+    print()
+    print(markdown)
+    return 0
+
+
 def _cmd_stages(args: argparse.Namespace) -> int:
     from gnp import runner
 
@@ -62,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", action="store_true", help="rebuild Silver and Gold from all of Bronze")
     run.add_argument("--run-id", help="use this run id instead of a new one")
     run.set_defaults(func=_cmd_run)
+
+    bench = sub.add_parser("bench", help="time Spark against the DuckDB SQL reference on generated sample rows")
+    bench.add_argument("--params", default="params/local.yaml", help="Spark and semantics settings (default: %(default)s)")
+    bench.add_argument("--rows", type=int, default=1_000_000, help="sample rows to generate (default: %(default)s)")
+    bench.add_argument("--days", type=int, default=30, help="days the rows are spread over (default: %(default)s)")
+    bench.add_argument("--no-incremental", action="store_true", help="skip the one-day incremental run")
+    bench.add_argument("--keep-data", action="store_true", help="keep the bench's lakehouse and DuckDB file")
+    bench.add_argument("--fresh-bronze", action="store_true", help="generate Bronze again instead of reusing the cache")
+    bench.set_defaults(func=_cmd_bench)
 
     stages = sub.add_parser("stages", help="list the stage notebooks the runner would execute")
     stages.set_defaults(func=_cmd_stages)
