@@ -34,6 +34,7 @@ def ci_params_in(folder: Path, **changes) -> Path:
     data["privacy"] = {"pseudonym_key_file": str(folder / "secrets" / "pseudonym.key")}
     for section, values in changes.items():
         data.setdefault(section, {}).update(values)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "params.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

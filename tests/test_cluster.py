@@ -1,0 +1,45 @@
+"""The path to a cluster: the same notebooks against a Spark Connect server in front of a
+standalone cluster (a master and two workers, separate JVMs on loopback) give the same tables."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from gnp import runner
+from gnp.cluster import standalone_cluster
+from gnp.config import load_params
+from gnp.registry import Registry
+from gnp.spark import connect_server, get_session
+from test_pipeline import ci_params_in, gold_snapshot
+
+pytestmark = pytest.mark.slow
+
+
+def test_silver_and_gold_on_a_standalone_cluster_match_local_mode(tmp_path):
+    local = ci_params_in(tmp_path / "local")
+    first = runner.run(str(local), stages=["ingest", "silver", "gold"], log=print)
+    assert first.ok, first.manifest["stages"]
+    local_registry = Registry.from_params(load_params(local))
+
+    cluster_params = ci_params_in(tmp_path / "cluster")
+    data = yaml.safe_load(cluster_params.read_text())
+    data["privacy"]["pseudonym_key_file"] = str(tmp_path / "local" / "secrets" / "pseudonym.key")
+    shutil.copytree(local_registry.bronze_root, Registry.from_params(load_params(cluster_params)).bronze_root)
+
+    with standalone_cluster(workers=2) as cluster:
+        params = load_params(cluster_params)
+        with connect_server(params, master=cluster.master) as url:
+            data["spark"] = {"remote": url}
+            cluster_params.write_text(yaml.safe_dump(data))
+            probe = get_session(params, url)
+            assert probe.conf.get("spark.master") == cluster.master
+            second = runner.run(str(cluster_params), stages=["silver", "gold"], log=print)
+            apps = cluster.status().get("activeapps", [])
+            probe.stop()
+    assert second.ok, second.manifest["stages"]
+    assert len(apps) == 1 and apps[0]["cores"] == 2, f"expected one application on both workers' cores, found {apps}"
+    cluster_registry = Registry.from_params(load_params(cluster_params))
+    assert gold_snapshot(cluster_registry) == gold_snapshot(local_registry)
