@@ -1,0 +1,291 @@
+"""Silver measurements and quarantine from raw Bronze records.
+
+``flag_records`` composes the steps, each a DataFrame -> DataFrame transform:
+typed and cleaned columns, the keyed pseudonym, the quarantine reasons, the
+quarantine copy of the record, the duplicate flag. Its result is split by
+``to_measurements`` and ``to_quarantine`` and counted by ``count_accounting``:
+every Bronze record is kept, quarantined or a duplicate, exactly once.
+
+Deduplication happens before validation: among the copies of a measurement_id
+the one from the latest fetch wins (then the later file name, then the later
+position), and only the winner is judged. A winner that fails goes to
+quarantine; the older copies are counted as duplicates either way.
+
+A record with a missing or unreadable place is kept with a null place: the
+place is not needed to trust the measurement, and Gold counts what it leaves
+out. The IP never leaves this step: ``user_id`` replaces it, in the quarantine
+copy of the record too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from gnp.config import SemanticsParams
+from gnp.gold.columns import conform_to_spec
+from gnp.schemas import MEASUREMENTS, QUARANTINE
+from gnp.silver import cleaning as C
+from gnp.silver.parse import API_FIELDS, CORRUPT_RECORD
+
+IP_FIELD = "client_ip"
+ID_FIELD = "measurement_id"
+TIME_FIELD = "measurement_time"
+MAX_LOSS_PCT = 100.0
+# A record the JSON reader could not parse is kept as text, cut to this length,
+# with anything shaped like an IP address (three or four octets) removed.
+CORRUPT_TEXT_CHARS = 2000
+IP_LIKE_PATTERN = r"\b\d{1,3}(?:\.\d{1,3}){2,3}\b"
+IP_REMOVED = "<ip removed>"
+
+CODES = {  # Silver column <- API field, a code sent as a float
+    "connection_id": "connection_id",
+    "municipality_id": "connection_municipality_id",
+    "regional_unit_id": "connection_regional_unit_id",
+    "periphery_id": "connection_periphery_id",
+}
+TEXTS = {
+    "os_name": "client_operating_system",
+    "os_version": "client_operating_system_version",
+    "os_architecture": "client_operating_system_architecture",
+    "isp": "ISP",
+    "municipality": "connection_municipality",
+    "regional_unit": "connection_regional_unit",
+    "periphery": "connection_periphery",
+}
+MEASURED = {
+    "download_mbps": "measured_downstream_mbps",
+    "upload_mbps": "measured_upstream_mbps",
+    "rtt_ms": "measured_rtt_msec",
+    "loss_pct": "measured_loss_percentage",
+    "jitter_ms": "measured_jitter_msec",
+}
+CONTRACTS = {"contract_download_mbps": "contract_download_mbps", "contract_upload_mbps": "contract_upload_mbps"}
+PLACE_COLUMNS = ("periphery_id", "regional_unit_id")  # what Gold groups by
+KEY_COLUMN = "pseudonym_key"
+
+LINEAGE = ("bronze_file", "bronze_date", "fetched_at", "row_id")
+
+
+class AccountingError(RuntimeError):
+    """Bronze records were lost or counted twice on the way to Silver."""
+
+
+def _raw(field: str) -> Column:
+    return F.col("raw")[field]
+
+
+def upper_limits(semantics: SemanticsParams) -> dict[str, float]:
+    """Above these a measured value is physically implausible (jitter shares the RTT limit)."""
+    return {
+        "download_mbps": semantics.max_download_mbps,
+        "upload_mbps": semantics.max_upload_mbps,
+        "rtt_ms": semantics.max_rtt_ms,
+        "loss_pct": MAX_LOSS_PCT,
+        "jitter_ms": semantics.max_rtt_ms,
+    }
+
+
+def with_typed_columns(raw: DataFrame) -> DataFrame:
+    """Raw Bronze strings (see ``parse.read_bronze``) -> typed Silver columns beside a ``raw`` struct."""
+    nested = raw.select(
+        F.struct(*[F.col(f"`{f}`") for f in API_FIELDS]).alias("raw"), CORRUPT_RECORD, *LINEAGE
+    )
+    time_text = C.null_if_missing(_raw(TIME_FIELD))
+    measured_at = C.local_time_to_utc(time_text)
+    readable = measured_at.isNotNull()
+    return nested.select(
+        "*",
+        C.parse_id(_raw(ID_FIELD)).alias("measurement_id"),
+        measured_at.alias("measured_at"),
+        F.when(readable, C.local_date(time_text)).alias("measurement_date"),
+        F.when(readable, C.local_hour(time_text)).alias("measurement_hour_local"),
+        C.is_dst_ambiguous(measured_at, time_text).alias("is_dst_ambiguous"),
+        *[C.clean_code(_raw(f)).alias(name) for name, f in CODES.items()],
+        *[C.parse_number(_raw(f)).alias(name) for name, f in MEASURED.items()],
+        *[C.null_if_missing(_raw(f)).alias(name) for name, f in TEXTS.items()],
+        *[C.positive_or_null(C.parse_number(_raw(f))).alias(name) for name, f in CONTRACTS.items()],
+        C.clean_postal_code(_raw("connection_postal_code")).alias("postal_code"),
+    )
+
+
+def with_user_id(df: DataFrame, key_frame: DataFrame) -> DataFrame:
+    """Add ``user_id``, the keyed pseudonym of the IP.
+
+    The key arrives as data (``pseudonym.key_frame``), not as a literal, so it
+    never appears in a query plan, an explain output or an error message.
+    """
+    return (
+        df.crossJoin(F.broadcast(key_frame))
+        .withColumn("user_id", C.pseudonymise(_raw(IP_FIELD), F.col(KEY_COLUMN)))
+        .drop(KEY_COLUMN)
+    )
+
+
+def is_negative(value: Column) -> Column:
+    return value < 0
+
+
+def is_absurd(value: Column, limit: float) -> Column:
+    return value > limit
+
+
+def is_unparseable(text: Column, value: Column) -> Column:
+    """Something was sent, and it could not be read."""
+    return C.null_if_missing(text).isNotNull() & value.isNull()
+
+
+def is_valid_measure(value: Column, limit: float) -> Column:
+    """Null (not measured) or within [0, limit]."""
+    return value.isNull() | (~is_negative(value) & ~is_absurd(value, limit))
+
+
+def quarantine_reasons(semantics: SemanticsParams) -> list[tuple[str, Column]]:
+    """(reason, condition) pairs, in the order a record is judged; the first that holds is its ``reason``."""
+    corrupt = F.col(CORRUPT_RECORD).isNotNull()
+    measurement_id, measured_at = F.col("measurement_id"), F.col("measured_at")
+    reasons = [
+        ("malformed_json", corrupt),
+        ("missing_measurement_id", ~corrupt & C.null_if_missing(_raw(ID_FIELD)).isNull()),
+        ("unparseable_measurement_id", is_unparseable(_raw(ID_FIELD), measurement_id)),
+        ("missing_measurement_time", ~corrupt & C.null_if_missing(_raw(TIME_FIELD)).isNull()),
+        ("unparseable_measurement_time", is_unparseable(_raw(TIME_FIELD), measured_at)),
+        ("missing_client_ip", ~corrupt & F.col("user_id").isNull()),
+        # A day's Bronze holds that day's tests; rewriting a day must not touch another.
+        ("outside_bronze_day", F.col("measurement_date") != F.col("bronze_date")),
+    ]
+    for name, limit in upper_limits(semantics).items():
+        value = F.col(name)
+        reasons += [
+            (f"unparseable_{name}", is_unparseable(_raw(MEASURED[name]), value)),
+            (f"negative_{name}", is_negative(value)),
+            (f"absurd_{name}", is_absurd(value, limit)),
+        ]
+    return reasons
+
+
+def with_quarantine_reasons(df: DataFrame, semantics: SemanticsParams) -> DataFrame:
+    """Add ``reasons``: every rule the record breaks, in judging order (empty when it is fine)."""
+    flags = [F.when(condition, F.lit(name)) for name, condition in quarantine_reasons(semantics)]
+    return df.withColumn("reasons", F.array_compact(F.array(*flags)))
+
+
+def has_reasons() -> Column:
+    return F.size("reasons") > 0
+
+
+def record_json() -> Column:
+    """The record as received with the IP replaced by ``user_id``; malformed text cut and scrubbed."""
+    fields = [F.col("user_id") if f == IP_FIELD else _raw(f).alias(f) for f in API_FIELDS]
+    as_received = F.to_json(F.struct(*fields), {"ignoreNullFields": "false"})
+    scrubbed = F.left(F.regexp_replace(CORRUPT_RECORD, IP_LIKE_PATTERN, IP_REMOVED), F.lit(CORRUPT_TEXT_CHARS))
+    return F.coalesce(scrubbed, as_received)
+
+
+def with_record_json(df: DataFrame) -> DataFrame:
+    """Add ``record_json`` for records with reasons, then drop the raw values (and so the IP)."""
+    return df.withColumn("record_json", F.when(has_reasons(), record_json())).drop("raw", CORRUPT_RECORD)
+
+
+def with_duplicate_flag(df: DataFrame) -> DataFrame:
+    """Add ``is_duplicate``: an older copy of a measurement_id (latest fetch, file, position wins)."""
+    latest_first = Window.partitionBy("measurement_id").orderBy(
+        F.col("fetched_at").desc(), F.col("bronze_file").desc(), F.col("row_id").desc()
+    )
+    copy_number = F.row_number().over(latest_first.rowsBetween(Window.unboundedPreceding, Window.currentRow))
+    return df.withColumn("is_duplicate", F.col("measurement_id").isNotNull() & (copy_number > 1))
+
+
+def flag_records(raw: DataFrame, key_frame: DataFrame, semantics: SemanticsParams) -> DataFrame:
+    """Raw Bronze records -> one row per record with its Silver values, reasons and duplicate flag."""
+    return (
+        raw.transform(with_typed_columns)
+        .transform(with_user_id, key_frame)
+        .transform(with_quarantine_reasons, semantics)
+        .transform(with_record_json)
+        .transform(with_duplicate_flag)
+    )
+
+
+def is_kept() -> Column:
+    return ~F.col("is_duplicate") & ~has_reasons()
+
+
+def is_quarantined() -> Column:
+    return ~F.col("is_duplicate") & has_reasons()
+
+
+def has_place() -> Column:
+    return F.col(PLACE_COLUMNS[0]).isNotNull() & F.col(PLACE_COLUMNS[1]).isNotNull()
+
+
+def to_measurements(flagged: DataFrame) -> DataFrame:
+    """The kept records as ``schemas.MEASUREMENTS``."""
+    return conform_to_spec(flagged.filter(is_kept()), MEASUREMENTS)
+
+
+def to_quarantine(flagged: DataFrame) -> DataFrame:
+    """The rejected records as ``schemas.QUARANTINE``, dated by the Bronze day they came from."""
+    first_rows = flagged.groupBy("bronze_file").agg(F.min("row_id").alias("first_row_id"))
+    rejected = flagged.filter(is_quarantined()).join(F.broadcast(first_rows), "bronze_file", how="left")
+    return conform_to_spec(
+        rejected.select(
+            "bronze_file",
+            (F.col("row_id") - F.col("first_row_id")).alias("record_index"),
+            "measurement_id",
+            F.col("bronze_date").alias("measurement_date"),
+            F.col("reasons")[0].alias("reason"),
+            "reasons",
+            "record_json",
+            "fetched_at",
+        ),
+        QUARANTINE,
+    )
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """Where the Bronze records of a run went."""
+
+    bronze_records: int
+    silver_rows: int
+    quarantine_rows: int
+    duplicates: int
+    rows_without_place: int  # kept in Silver with a null periphery or regional unit
+    manifest_records: int | None = None  # what the Bronze manifests say the read should find
+
+    @property
+    def is_balanced(self) -> bool:
+        read_all = self.manifest_records is None or self.manifest_records == self.bronze_records
+        return read_all and self.bronze_records == self.silver_rows + self.quarantine_rows + self.duplicates
+
+    def require_balanced(self) -> "Accounting":
+        """Raise AccountingError saying what was expected and found, else return self."""
+        if not self.is_balanced:
+            raise AccountingError(
+                f"expected bronze records {self.bronze_records} (manifests: {self.manifest_records}) = silver "
+                f"{self.silver_rows} + quarantine {self.quarantine_rows} + duplicates {self.duplicates}, found "
+                f"{self.silver_rows + self.quarantine_rows + self.duplicates}"
+            )
+        return self
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def count_accounting(flagged: DataFrame, manifest_records: int | None = None) -> Accounting:
+    """Count the flagged records (one Spark job) with the same conditions the split uses.
+
+    A record whose conditions evaluate to null would fall through both
+    ``to_measurements`` and ``to_quarantine``; it then shows as an imbalance.
+    """
+    counts = flagged.agg(
+        F.count(F.lit(1)).alias("bronze_records"),
+        F.count_if(is_kept()).alias("silver_rows"),
+        F.count_if(is_quarantined()).alias("quarantine_rows"),
+        F.count_if(F.col("is_duplicate")).alias("duplicates"),
+        F.count_if(is_kept() & ~has_place()).alias("rows_without_place"),
+    ).first()
+    return Accounting(**counts.asDict(), manifest_records=manifest_records)
