@@ -6,6 +6,7 @@ PARAMS ?= params/local.yaml
 FROM ?=
 TO ?=
 ROWS ?= 1000000
+PORT ?= 8866
 KERNEL := gnp
 STAMP := $(VENV)/.installed
 # Test tools whose pins clash with the project's get venvs of their own: checkov
@@ -62,6 +63,9 @@ test: $(STAMP) tools ## Run the whole test suite
 test-fast: $(STAMP) ## Unit tests only (no notebooks, browser or emulators)
 	$(VENV)/bin/pytest -m "not slow"
 
+dashboard: $(STAMP) ## Serve the dashboard with Voila on 127.0.0.1:PORT over PARAMS' Gold (run `make run` first)
+	$(PY) -m gnp.dashboard.serve --params $(PARAMS) --port $(PORT)
+
 lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
 
@@ -74,4 +78,4 @@ diagram: $(STAMP) ## Render terraform/architecture.d2 to terraform/architecture.
 clean: ## Remove the local lakehouse, warehouse and run artifacts (.gnp/)
 	rm -rf .gnp
 
-.PHONY: help install tools run live test test-fast lab fake-api diagram clean
+.PHONY: help install tools run live test test-fast dashboard lab fake-api diagram clean
