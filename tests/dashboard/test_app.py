@@ -80,6 +80,9 @@ def test_build_dashboard_turns_missing_params_or_gold_into_a_message(tmp_path, g
     no_gold = gold_params.model_copy(update={"warehouse": gold_params.warehouse.model_copy(
         update={"duckdb_path": str(tmp_path / "absent.duckdb")})})
     assert "No Gold data to show yet" in app.build_dashboard(no_gold).value
+    bigquery = gold_params.model_copy(update={"warehouse": gold_params.warehouse.model_copy(
+        update={"kind": "bigquery", "project": "p"})})
+    assert "cannot read this warehouse yet" in app.build_dashboard(bigquery).value
     assert isinstance(app.build_dashboard(gold_params), widgets.VBox)
 
 
@@ -113,6 +116,7 @@ def test_captions_say_which_filters_gold_cannot_follow(gold_params):
 def test_voila_serves_on_loopback_with_the_gnp_template(gold_params_file):
     command = voila_command("notebooks/90_dashboard.ipynb", 8899)
     assert "--Voila.ip=127.0.0.1" in command and "--Voila.port_retries=0" in command
+    assert "--preheat_kernel=True" in command and "--Voila.ip=0.0.0.0" in voila_command("nb", 8080, ip="0.0.0.0")
     assert f"--template={TEMPLATE}" in command and "--port=8899" in command
     env = voila_env(gold_params_file, base={"PATH": "/bin"})
     assert env[app.PARAMS_ENV] == str(gold_params_file.resolve())

@@ -224,6 +224,8 @@ def build_dashboard(params: Params | str) -> widgets.Widget:
     try:
         with open_gold(params) as gold:
             options = filter_options(gold)
+    except NotImplementedError as exc:
+        return _message("The dashboard cannot read this warehouse yet.", str(exc))
     except Exception as exc:
         log.exception("cannot read Gold")
         return _message("No Gold data to show yet.", f"Run `make run` first. ({type(exc).__name__})")

@@ -22,7 +22,7 @@ TEMPLATE = "gnp"
 TEMPLATES_ROOT = Path(__file__).resolve().parent.parent / "templates"  # holds voila/templates/gnp
 
 
-def voila_command(notebook: str | Path, port: int, preheat: bool = True) -> list[str]:
+def voila_command(notebook: str | Path, port: int, preheat: bool = True, ip: str = HOST) -> list[str]:
     """Voila's argv: loopback only, a fixed port (no silent move to another), our template.
 
     With ``preheat`` Voila keeps one kernel that has already run the notebook: the first paint took
@@ -30,7 +30,7 @@ def voila_command(notebook: str | Path, port: int, preheat: bool = True) -> list
     change queries Gold again.
     """
     command = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-               f"--Voila.ip={HOST}", "--Voila.port_retries=0", f"--template={TEMPLATE}", "--theme=light"]
+               f"--Voila.ip={ip}", "--Voila.port_retries=0", f"--template={TEMPLATE}", "--theme=light"]
     if preheat:
         command += ["--preheat_kernel=True", "--pool_size=1"]
     return command
@@ -48,12 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the Greek Net Pulse dashboard with Voila.")
     parser.add_argument("--params", default="params/local.yaml", help="params file whose warehouse holds Gold")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--ip", default=HOST, help="address to bind (a container serving others: 0.0.0.0)")
     parser.add_argument("--notebook", default=DEFAULT_NOTEBOOK)
     parser.add_argument("--preheat", action=argparse.BooleanOptionalAction, default=True,
                         help="keep one kernel that has already run the notebook (faster first paint)")
     args = parser.parse_args(argv)
-    print(f"Greek Net Pulse dashboard: http://{HOST}:{args.port}/  (Ctrl-C to stop)", flush=True)
-    command = voila_command(args.notebook, args.port, args.preheat)
+    print(f"Greek Net Pulse dashboard: http://{args.ip}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    command = voila_command(args.notebook, args.port, args.preheat, args.ip)
     # become Voila, so Ctrl-C and kill reach it (and its kernels) directly
     os.execve(command[0], command, voila_env(args.params))
 
