@@ -64,7 +64,7 @@ test-fast: $(STAMP) ## Unit tests only (no notebooks, browser or emulators)
 	$(VENV)/bin/pytest -m "not slow"
 
 dashboard: $(STAMP) ## Serve the dashboard with Voila on 127.0.0.1:PORT over PARAMS' Gold (run `make run` first)
-	$(PY) -m gnp.dashboard.serve --params $(PARAMS) --port $(PORT)
+	$(VENV)/bin/gnp dashboard --params $(PARAMS) --port $(PORT)
 
 lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1

@@ -23,8 +23,7 @@ pipeline)
   ;;
 dashboard)
   : "${GNP_PARAMS:?GNP_PARAMS must name the params file}"
-  exec voila notebooks/90_dashboard.ipynb --no-browser \
-    --Voila.ip=0.0.0.0 --port="${PORT:-8080}" --Voila.port_retries=0
+  exec gnp dashboard --params "$GNP_PARAMS" --ip 0.0.0.0 --port "${PORT:-8080}"
   ;;
 *)
   exec "$@"

@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--params", default="params/local.yaml")
     validate.set_defaults(func=_cmd_validate)
 
+    dashboard = sub.add_parser(
+        "dashboard", help="serve the dashboard with Voila (options: --params, --port, --ip; see gnp dashboard -h)",
+        add_help=False,
+    )
+    dashboard.set_defaults(func=None)  # main hands the arguments to gnp.dashboard.serve as they are
+
     fake = sub.add_parser("fake-api", help="serve a fake data.gov.gr Hyperion API with sample data on loopback")
     fake.add_argument("--port", type=int, default=8765)
     fake.add_argument("--seed", type=int, default=42)
@@ -99,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["dashboard"]:
+        from gnp.dashboard import serve
+
+        return serve.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

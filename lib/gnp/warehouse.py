@@ -89,7 +89,7 @@ def refresh_duckdb(registry: Registry, table_files: Mapping[str, Sequence[str]] 
     if unknown:
         raise KeyError(f"not tables of schemas.TABLES: {sorted(unknown)}")
     os.makedirs(os.path.dirname(os.path.abspath(registry.duckdb_path)), exist_ok=True)
-    con = _connect(registry.duckdb_path, read_only=False)
+    con = connect(registry.duckdb_path, read_only=False)
     try:
         existing = {f"{s}.{n}" for s, n in con.execute("SELECT schema_name, view_name FROM duckdb_views()").fetchall()}
         statements, counts = [], {}
@@ -114,14 +114,14 @@ def refresh_duckdb(registry: Registry, table_files: Mapping[str, Sequence[str]] 
 
 def query(registry: Registry, sql: str, params: Sequence | Mapping | None = None) -> pd.DataFrame:
     """Run SQL on a short-lived read-only connection to the warehouse; timestamps come back in UTC."""
-    con = _connect(registry.duckdb_path, read_only=True)
+    con = connect(registry.duckdb_path, read_only=True)
     try:
         return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
     finally:
         con.close()
 
 
-def _connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+def connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     for attempt in range(LOCK_RETRIES):
         try:
             con = duckdb.connect(path, read_only=read_only)

@@ -163,9 +163,7 @@ def test_entrypoint_passes_dates_and_stages(tmp_path):
 
 def test_entrypoint_serves_the_dashboard_on_port(tmp_path):
     line = run_entrypoint(tmp_path, "dashboard", PORT="9000")
-    assert (
-        line == "voila notebooks/90_dashboard.ipynb --no-browser --Voila.ip=0.0.0.0 --port=9000 --Voila.port_retries=0"
-    )
+    assert line == "gnp dashboard --params params/gcp.yaml --ip 0.0.0.0 --port 9000"
 
 
 def test_entrypoint_is_shellcheck_clean():

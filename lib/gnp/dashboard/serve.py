@@ -45,7 +45,7 @@ def voila_env(params_file: str | Path, base: dict[str, str] | None = None) -> di
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Serve the Greek Net Pulse dashboard with Voila.")
+    parser = argparse.ArgumentParser(prog="gnp dashboard", description="Serve the Greek Net Pulse dashboard with Voila.")
     parser.add_argument("--params", default="params/local.yaml", help="params file whose warehouse holds Gold")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--ip", default=HOST, help="address to bind (a container serving others: 0.0.0.0)")

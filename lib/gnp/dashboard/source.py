@@ -80,7 +80,7 @@ def open_gold(params: Params) -> Iterator[GoldSource]:
     if registry.warehouse_kind != "duckdb":
         raise NotImplementedError(f"dashboard backend {registry.warehouse_kind!r} is not wired yet")
     # gnp.warehouse's connection: read-only, UTC, and it waits out a refresh holding the write lock
-    con = warehouse._connect(registry.duckdb_path, read_only=True)
+    con = warehouse.connect(registry.duckdb_path, read_only=True)
     try:
         yield GoldSource(registry, duckdb_executor(con))
     finally:
