@@ -16,6 +16,8 @@ from gnp.dashboard.render import charts_svg
 from gnp.dashboard.selection import filter_options, has_data
 from gnp.dashboard.source import open_gold
 
+REPORT_NAME = "dashboard.html"
+
 
 def _figure_section(drawn: figs.Drawn, svg: str | None, k: int) -> str:
     if drawn.chart is None:
@@ -53,3 +55,12 @@ def render_static_html(params: Params, out_path: str | Path, filters: Filters | 
     location = str(out_path)
     storage.write_bytes(location, static_report_html(params, filters).encode("utf-8"))
     return location
+
+
+def write_run_report(params: Params, run_id: str) -> str | None:
+    """The static report beside a run's executed notebooks; outside a run (no run id) nothing is written."""
+    if not run_id:
+        return None
+    from gnp.registry import Registry, join
+
+    return render_static_html(params, join(Registry.from_params(params).run_dir(run_id), REPORT_NAME))
