@@ -23,7 +23,7 @@ from gnp.schemas import GOLD_TABLES, TABLES
 
 pytestmark = pytest.mark.slow
 CI_PARAMS = Path(__file__).resolve().parents[1] / "params" / "ci.yaml"
-STAGES = ["ingest", "silver", "gold"]
+STAGES = ["ingest", "silver", "gold", "report"]
 
 
 def ci_params_in(folder: Path, **changes) -> Path:
@@ -68,10 +68,12 @@ def test_the_run_succeeds_and_keeps_every_executed_notebook_and_a_manifest(two_r
     assert first.ok, json.dumps(first.manifest["stages"], indent=1)
     run_dir = Path(first.run_dir)
     executed = sorted(p.name for p in run_dir.glob("*.ipynb"))
-    assert executed == ["10_ingest.ipynb", "20_silver.ipynb", "30_gold.ipynb"]
+    assert executed == ["10_ingest.ipynb", "20_silver.ipynb", "30_gold.ipynb", "50_report.ipynb"]
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["status"] == "succeeded" and [s["status"] for s in manifest["stages"]] == ["succeeded"] * 3
-    written = {o["name"]: o for o in manifest["outputs"] if o["stage"] != "ingest"}
+    assert manifest["status"] == "succeeded" and [s["status"] for s in manifest["stages"]] == ["succeeded"] * 4
+    report = (run_dir / "dashboard.html").read_text(encoding="utf-8")
+    assert report.count("<svg") >= 8 and "ΑΤΤΙΚΗΣ" in report and "<input" not in report, report[:500]
+    written = {o["name"]: o for o in manifest["outputs"] if o["stage"] in ("silver", "gold")}
     assert set(written) == set(TABLES) - {"quality_results"}, sorted(written)
     assert all(o["rows"] > 0 for o in written.values()), written
     assert {o["name"] for o in manifest["outputs"] if o["stage"] == "ingest"} == {"bronze.hyperion"}
