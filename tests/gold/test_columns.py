@@ -2,7 +2,15 @@ import pytest
 from chispa import assert_approx_df_equality
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import conform_to_spec, exact_median, exact_quantile, log_average, ratio
+from gnp.gold.columns import (
+    conform_to_spec,
+    exact_median,
+    exact_quantile,
+    log_average,
+    ratio,
+    sorted_median,
+    sorted_values,
+)
 from gnp.schemas import HOURLY_PROFILE
 
 
@@ -54,3 +62,15 @@ def test_conform_to_spec_orders_casts_and_drops(spark):
     found_types = [f.dataType.simpleString() for f in found.schema.fields]
     expected_types = [c.type for c in HOURLY_PROFILE.columns]
     assert found_types == expected_types, f"expected {expected_types}, found {found_types}"
+
+
+def test_sorted_median_interpolates_ignores_nulls_and_is_null_when_empty(spark):
+    df = spark.createDataFrame(
+        [([3.0, 1.0, 2.0],), ([4.0, None, 1.0],), ([5.0],), ([None],), ([],), (None,)], "v array<double>"
+    )
+
+    ordered = df.select(sorted_values(F.col("v")).alias("s"))
+    found = [r.m for r in ordered.select(sorted_median(F.col("s")).alias("m")).collect()]
+
+    expected = [2.0, 2.5, 5.0, None, None, None]
+    assert found == expected, f"expected {expected}, found {found}"

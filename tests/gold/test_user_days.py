@@ -30,7 +30,7 @@ def test_per_user_day_gives_one_median_per_user_whatever_their_test_count(spark)
         "rtt_ms__sum double, rtt_ms__n bigint, loss_pct__sum double, loss_pct__n bigint, "
         "download_mbps__median double, contract_download_mbps__median double",
     )
-    assert_approx_df_equality(found, expected, 1e-9, ignore_row_order=True, ignore_nullable=True)
+    assert_approx_df_equality(found, expected, 1e-9, ignore_row_order=True, ignore_column_order=True, ignore_nullable=True)
 
 
 def test_per_user_day_splits_a_user_seen_in_two_places(spark):
@@ -72,4 +72,4 @@ def test_per_user_month_is_the_median_of_daily_medians(spark):
         [(dt.date(2025, 3, 1), "9", "u", 26.5), (dt.date(2025, 4, 1), "9", "u", 7.0)],
         "month date, periphery_id string, user_id string, download_mbps__median double",
     )
-    assert_approx_df_equality(found, expected, 1e-12, ignore_row_order=True, ignore_nullable=True)
+    assert_approx_df_equality(found, expected, 1e-12, ignore_row_order=True, ignore_column_order=True, ignore_nullable=True)

@@ -1,8 +1,11 @@
-"""Build every Gold table from Silver, reading the measurements once per place grain.
+"""Build every Gold table from Silver with one shuffle of the measurements.
 
-Order for a stage notebook::
+The measurements are hash-partitioned once by (measurement_date, user_id):
+every per-user reduction groups by a superset of those keys, so Spark runs
+all of them without another exchange, and after ``persist`` without
+rereading Parquet. Order for a stage notebook::
 
-    reductions = reduce_measurements(measurements)    # lazy; persist() when writing several tables
+    reductions = reduce_measurements(measurements).persist()
     tables = gold_tables(reductions, sessions, params.semantics)
     ... write each table ...
     reductions.unpersist()
@@ -23,45 +26,54 @@ from gnp.gold.regional import regional_metrics, regional_unit_metrics
 from gnp.gold.retention import cohort_retention, user_retention
 from gnp.gold.staircase import frustration_staircase
 from gnp.gold.user_days import (
+    CONTRACT,
+    DATE,
+    HOUR,
     HOUR_GRAIN,
     ISP_GRAIN,
     PERIPHERY_GRAIN,
     REGIONAL_UNIT_GRAIN,
+    SPEED_METRICS,
+    USER,
     per_user_day,
     per_user_month,
 )
 
 _DOWNLOAD = ("download_mbps",)
+_PLACE_COLUMNS = ("periphery_id", "periphery", "regional_unit_id", "regional_unit", "isp")
 
 
 @dataclass(frozen=True)
 class UserDayReductions:
     """The per-user reductions of the measurements that the Gold tables share."""
 
+    by_user_day: DataFrame  # the measurements' Gold columns, partitioned by (measurement_date, user_id)
     periphery: DataFrame
     regional_unit: DataFrame
     isp: DataFrame
     hour: DataFrame
 
-    def frames(self) -> tuple[DataFrame, ...]:
-        return (self.periphery, self.regional_unit, self.isp, self.hour)
-
     def persist(self) -> "UserDayReductions":
-        """Keep the periphery reduction (used by three tables) once computed."""
+        """Keep the partitioned measurements and the periphery reduction (used by three tables)."""
+        self.by_user_day.persist(StorageLevel.MEMORY_AND_DISK)
         self.periphery.persist(StorageLevel.MEMORY_AND_DISK)
         return self
 
     def unpersist(self) -> None:
         self.periphery.unpersist()
+        self.by_user_day.unpersist()
 
 
 def reduce_measurements(measurements: DataFrame) -> UserDayReductions:
     """Per-user-day reductions of Silver measurements at each place grain Gold needs."""
+    columns = (DATE, USER, HOUR, *_PLACE_COLUMNS, *SPEED_METRICS, CONTRACT)
+    by_user_day = measurements.select(*columns).repartition(DATE, USER)
     return UserDayReductions(
-        periphery=per_user_day(measurements, PERIPHERY_GRAIN, with_contract=True),
-        regional_unit=per_user_day(measurements, REGIONAL_UNIT_GRAIN),
-        isp=per_user_day(measurements, ISP_GRAIN, medians=_DOWNLOAD, means=(), with_contract=True),
-        hour=per_user_day(measurements, HOUR_GRAIN, medians=_DOWNLOAD, means=()),
+        by_user_day=by_user_day,
+        periphery=per_user_day(by_user_day, PERIPHERY_GRAIN, with_contract=True),
+        regional_unit=per_user_day(by_user_day, REGIONAL_UNIT_GRAIN),
+        isp=per_user_day(by_user_day, ISP_GRAIN, medians=_DOWNLOAD, means=(), with_contract=True),
+        hour=per_user_day(by_user_day, HOUR_GRAIN, medians=_DOWNLOAD, means=()),
     )
 
 

@@ -37,6 +37,26 @@ def exact_median(col: str | SparkColumn) -> SparkColumn:
     return exact_quantile(col, 0.5)
 
 
+def sorted_values(values: SparkColumn) -> SparkColumn:
+    """The non-null values of an array column, ascending: the input of ``sorted_median``."""
+    return F.array_sort(F.filter(values, lambda v: v.isNotNull()))
+
+
+def sorted_median(ordered: SparkColumn) -> SparkColumn:
+    """Exact median (percentile_cont) of an ascending array without nulls; null when empty.
+
+    For the many small groups of the per-user reductions, one ``collect_list`` of
+    a struct and array sorting is about twice as fast as one ``percentile``
+    buffer per metric, with the same result. Pass a column that already holds
+    the sorted array: an inline ``sorted_values`` would be sorted once per use.
+    """
+    position = F.greatest(F.size(ordered) - 1, F.lit(0)) * F.lit(0.5)  # an empty array reads index 1: null
+    lower = F.floor(position).cast("int")
+    low = F.try_element_at(ordered, lower + 1)
+    high = F.try_element_at(ordered, F.ceil(position).cast("int") + 1)
+    return low + (high - low) * (position - lower)
+
+
 def log_average(col: str | SparkColumn) -> SparkColumn:
     """Geometric mean exp(avg(ln x)) over x > 0: zero and negative values are skipped, not zeroed."""
     x = F.col(col) if isinstance(col, str) else col
@@ -46,6 +66,16 @@ def log_average(col: str | SparkColumn) -> SparkColumn:
 def without_float_noise(col: SparkColumn) -> SparkColumn:
     """``col`` rounded to THRESHOLD_DECIMALS, for comparisons with thresholds and bucket edges."""
     return F.round(col, THRESHOLD_DECIMALS)
+
+
+def distinct_count(col: str | SparkColumn) -> SparkColumn:
+    """Exact number of distinct non-null values.
+
+    ``count_distinct`` beside other aggregates makes Spark expand every row and
+    aggregate twice; a set per group is several times cheaper for the few,
+    modest groups of Gold cells.
+    """
+    return F.size(F.collect_set(col))
 
 
 def ratio(numerator: SparkColumn, denominator: SparkColumn) -> SparkColumn:

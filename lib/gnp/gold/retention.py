@@ -6,7 +6,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import conform_to_spec, ratio
+from gnp.gold.columns import conform_to_spec, distinct_count, ratio
 from gnp.gold.privacy import with_suppression
 from gnp.schemas import COHORT_RETENTION, USER_RETENTION
 
@@ -30,7 +30,7 @@ def user_retention(sessions: DataFrame, k: int) -> DataFrame:
     """
     user_type = F.when(F.col("is_returning"), F.lit(RETURNING)).otherwise(F.lit(NEW_OR_TRANSIENT))
     typed = sessions.select("session_date", "periphery_id", "user_id", user_type.alias("user_type"))
-    counts = [F.count(F.lit(1)).alias("sessions"), F.count_distinct("user_id").alias("users")]
+    counts = [F.count(F.lit(1)).alias("sessions"), distinct_count("user_id").alias("users")]
     by_periphery = (
         typed.where(F.col("periphery_id").isNotNull())
         .groupBy("session_date", "periphery_id", "user_type")

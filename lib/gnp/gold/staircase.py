@@ -11,7 +11,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import conform_to_spec, exact_median
+from gnp.gold.columns import conform_to_spec, distinct_count, exact_median
 from gnp.gold.privacy import with_suppression
 from gnp.schemas import FRUSTRATION_STAIRCASE
 
@@ -22,7 +22,7 @@ def frustration_staircase(sessions: DataFrame, k: int) -> DataFrame:
     """One row per session_date and behaviour bucket, from Silver sessions."""
     cells = sessions.groupBy("session_date", "behaviour_bucket").agg(
         F.count(F.lit(1)).alias("sessions"),
-        F.count_distinct("user_id").alias("users"),
+        distinct_count("user_id").alias("users"),
         *[exact_median(c).alias(c) for c in _MEDIANS],
     )
     return conform_to_spec(

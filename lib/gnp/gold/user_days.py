@@ -16,7 +16,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import exact_median
+from gnp.gold.columns import exact_median, sorted_median, sorted_values
 
 DATE = "measurement_date"
 USER = "user_id"
@@ -30,6 +30,7 @@ PERIPHERY_GRAIN = ("periphery_id",)
 REGIONAL_UNIT_GRAIN = ("regional_unit_id",)
 ISP_GRAIN = ("isp",)
 HOUR_GRAIN = ("periphery_id", HOUR)
+_TESTS = "__tests"
 
 # Names travel with the codes; max() picks one deterministically (and DuckDB picks the same).
 _LABELS = {
@@ -72,11 +73,14 @@ def per_user_day(
     aggs += [F.max(c).alias(c) for c in _LABELS.get(grain, ())]
     for metric in means:
         aggs += [F.sum(metric).alias(sum_col(metric)), F.count(metric).alias(count_col(metric))]
-    aggs += [exact_median(m).alias(median_col(m)) for m in medians]
+    values = {m: F.col(m) for m in medians}
     if with_contract:
-        contract = F.when(F.col(CONTRACT) > 0, F.col(CONTRACT))
-        aggs.append(exact_median(contract).alias(median_col(CONTRACT)))
-    return located.groupBy(DATE, *grain, USER).agg(*aggs)
+        values[CONTRACT] = F.when(F.col(CONTRACT) > 0, F.col(CONTRACT))
+    aggs.append(F.collect_list(F.struct(*[v.alias(k) for k, v in values.items()])).alias(_TESTS))
+    reduced = located.groupBy(DATE, USER, *grain).agg(*aggs)
+    ordered = reduced.withColumns({_sorted(k): sorted_values(F.transform(_TESTS, _field(k))) for k in values})
+    medians = ordered.withColumns({median_col(k): sorted_median(F.col(_sorted(k))) for k in values})
+    return medians.drop(_TESTS, *[_sorted(k) for k in values])
 
 
 def per_user_month(user_days: DataFrame, grain: tuple[str, ...], metric: str) -> DataFrame:
@@ -91,6 +95,14 @@ def per_user_month(user_days: DataFrame, grain: tuple[str, ...], metric: str) ->
         .agg(exact_median(median_col(metric)).alias(median_col(metric)))
         .where(F.col(median_col(metric)).isNotNull())
     )
+
+
+def _sorted(metric: str) -> str:
+    return f"__sorted_{metric}"
+
+
+def _field(name: str):
+    return lambda test: test[name]
 
 
 def _all(conditions):
