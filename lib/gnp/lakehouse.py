@@ -18,6 +18,10 @@ or read them with ``read_table``.
 After a commit, leaves referenced by neither the new nor the previous snapshot
 are deleted (best effort): a reader still holding the previous file list keeps
 working until the next commit. One writer per table at a time.
+
+In Cloud Storage, Spark works on local files (``gnp.staging``): it reads local
+copies of the leaves, which never change once written, and writes into a local
+folder that is uploaded before the snapshot is committed.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from urllib.parse import unquote
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from gnp import storage
+from gnp import staging, storage
 from gnp.registry import join
 from gnp.schemas import TableSpec
 
@@ -87,7 +91,7 @@ def read_table(spark: SparkSession, table_path: str, spec: TableSpec, only: Iter
     leaves = [leaf for value, leaf in partitions(table_path).items() if wanted is None or value in wanted]
     if not leaves:
         return spark.createDataFrame([], spec.ddl())
-    return spark.read.schema(spec.ddl()).parquet(*leaves).select(spec.column_names)
+    return spark.read.schema(spec.ddl()).parquet(*staging.local_copies(leaves)).select(spec.column_names)
 
 
 def _new_write_id() -> str:
@@ -95,7 +99,12 @@ def _new_write_id() -> str:
 
 
 def _write_leaves(df: DataFrame, spec: TableSpec, write_folder: str) -> dict[str, str]:
-    """Write ``df`` partitioned into ``write_folder``; returns partition value -> leaf path (relative)."""
+    """Write ``df`` partitioned into ``write_folder``; returns partition value -> leaf path (relative).
+
+    A remote ``write_folder`` is written locally first, where its local copy
+    belongs (so reading it back downloads nothing), then uploaded.
+    """
+    local_folder = staging.local_path(write_folder)
     folder_col = partition_folder_column(spec)
     order = [folder_col, *dict.fromkeys((*spec.cluster_by, *spec.key))]
     (
@@ -103,16 +112,18 @@ def _write_leaves(df: DataFrame, spec: TableSpec, write_folder: str) -> dict[str
         .repartition(folder_col)  # one task, hence one file, per partition
         .sortWithinPartitions(*order)  # clustered files; the same input writes the same rows in the same order
         .write.partitionBy(folder_col)
-        .parquet(write_folder)
+        .parquet(local_folder)
     )
     prefix = f"{folder_col}="
     written = {}
-    for name in storage.listdir(write_folder):
+    for name in storage.listdir(local_folder):
         if name.startswith(prefix):
             value = unquote(name[len(prefix):])
             if value == "__HIVE_DEFAULT_PARTITION__":
                 raise LakehouseError(f"{spec.name}: rows with a null {spec.partition_by} in {write_folder}")
             written[value] = name
+    if local_folder != write_folder:
+        staging.upload_folder(local_folder, write_folder)
     return written
 
 

@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from gnp import bronze
+from gnp import bronze, staging
 from gnp.registry import Registry
 from gnp.sample import FIELDS as API_FIELDS
 
@@ -128,7 +128,7 @@ def read_bronze(spark: SparkSession, files: list[BronzeFile]) -> DataFrame:
         .option("multiLine", True)
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
-        .json([f.location for f in files])
+        .json(staging.local_copies([f.location for f in files]))  # copies keep the lineage's two segments
         .select(
             *[F.col(f"`{name}`") for name in RAW_SCHEMA.fieldNames()],
             F.regexp_extract(F.col("_metadata.file_path"), LINEAGE_PATTERN, 1).alias("bronze_file"),
