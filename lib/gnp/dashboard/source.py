@@ -4,19 +4,26 @@ Queries are written once, in standard SQL with BigQuery-style named
 parameters (``@date_from``); a backend adapts only the placeholder syntax.
 Table ids always come from the registry, and only Gold tables can be named:
 the dashboard never scans Silver.
+
+BigQuery rows come through Arrow (``to_dataframe`` is deprecated and needs
+db-dtypes) with dates as datetime64 and nulls as NaN, as DuckDB's frames have
+them, so the figures see one shape.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pandas as pd
+from google.cloud import bigquery
 
 from gnp import warehouse
+from gnp.bigquery_tables import bigquery_client
 from gnp.config import Params
 from gnp.registry import Registry
 from gnp.schemas import TABLES
@@ -73,12 +80,42 @@ def duckdb_executor(con) -> Executor:
     return run
 
 
+_BIGQUERY_PARAM_TYPES = {
+    str: "STRING", type(None): "STRING", bool: "BOOL", int: "INT64", float: "FLOAT64",
+    dt.date: "DATE", dt.datetime: "TIMESTAMP",
+}
+
+
+def query_parameters(params: dict[str, Any]) -> list[bigquery.ScalarQueryParameter]:
+    """BigQuery named parameters; a None is a typed null (STRING: only text filters are ever None)."""
+    return [bigquery.ScalarQueryParameter(name, _BIGQUERY_PARAM_TYPES[type(value)], value)
+            for name, value in params.items()]
+
+
+def bigquery_executor(client: bigquery.Client) -> Executor:
+    """Run the portable SQL text as a BigQuery query job with named parameters."""
+
+    def run(sql: str, params: dict[str, Any]) -> pd.DataFrame:
+        job = client.query(sql, job_config=bigquery.QueryJobConfig(query_parameters=query_parameters(params)))
+        return job.result().to_arrow(create_bqstorage_client=False).to_pandas(date_as_object=False)
+
+    return run
+
+
 @contextlib.contextmanager
 def open_gold(params: Params) -> Iterator[GoldSource]:
-    """One short-lived read-only connection per redraw: holding one would lock out the pipeline's writer."""
+    """One short-lived read-only connection per redraw: holding one would lock out the pipeline's writer.
+
+    BigQuery is read-only by the dashboard's service account (roles on ``gold`` only), not by the client.
+    """
     registry = Registry.from_params(params)
-    if registry.warehouse_kind != "duckdb":
-        raise NotImplementedError(f"dashboard backend {registry.warehouse_kind!r} is not wired yet")
+    if registry.warehouse_kind == "bigquery":
+        client = bigquery_client(params)
+        try:
+            yield GoldSource(registry, bigquery_executor(client))
+        finally:
+            client.close()
+        return
     # gnp.warehouse's connection: read-only, UTC, and it waits out a refresh holding the write lock
     con = warehouse.connect(registry.duckdb_path, read_only=True)
     try:
