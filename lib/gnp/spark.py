@@ -95,19 +95,16 @@ def spark_home() -> str:
     return os.path.dirname(pyspark.__file__)
 
 
-def _wait_until_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: float) -> None:
-    from pyspark.sql import SparkSession
-
-    port = int(url.rsplit(":", 1)[1])
+def _wait_until_ready(port: int, proc: subprocess.Popen, log_path: Path, timeout_s: float) -> None:
+    # The gRPC port opens only once the server's Spark session is up. No client
+    # session is made here: in a process that already has a classic session
+    # (a test run, a notebook) a Connect client cannot be created.
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"Spark Connect server exited with code {proc.returncode}; log tail:\n{tail}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            client = SparkSession.builder.remote(url).getOrCreate()
-            client.range(1).collect()
-            client.stop()
             return
         time.sleep(0.5)
     raise TimeoutError(f"Spark Connect server not ready after {timeout_s:.0f} s; see {log_path}")
@@ -142,7 +139,7 @@ def connect_server(params: Params, master: str | None = None, log_dir: str | Non
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
-        _wait_until_ready(url, proc, log_path, timeout_s)
+        _wait_until_ready(port, proc, log_path, timeout_s)
         yield url
     finally:
         proc.terminate()

@@ -79,10 +79,12 @@ def test_build_dashboard_turns_missing_params_or_gold_into_a_message(tmp_path, g
     assert isinstance(missing, widgets.HTML) and "params file could not be read" in missing.value
     no_gold = gold_params.model_copy(update={"warehouse": gold_params.warehouse.model_copy(
         update={"duckdb_path": str(tmp_path / "absent.duckdb")})})
-    assert "No Gold data to show yet" in app.build_dashboard(no_gold).value
+    assert "Gold could not be read from the duckdb warehouse" in app.build_dashboard(no_gold).value
     bigquery = gold_params.model_copy(update={"warehouse": gold_params.warehouse.model_copy(
         update={"kind": "bigquery", "project": "p"})})
-    assert "cannot read this warehouse yet" in app.build_dashboard(bigquery).value
+    monkeypatch.delenv("BIGQUERY_EMULATOR_HOST", raising=False)
+    unreachable = app.build_dashboard(bigquery).value
+    assert "Gold could not be read from the bigquery warehouse" in unreachable and "credentials" in unreachable, unreachable
     assert isinstance(app.build_dashboard(gold_params), widgets.VBox)
 
 

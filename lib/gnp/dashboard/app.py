@@ -224,11 +224,13 @@ def build_dashboard(params: Params | str) -> widgets.Widget:
     try:
         with open_gold(params) as gold:
             options = filter_options(gold)
-    except NotImplementedError as exc:
-        return _message("The dashboard cannot read this warehouse yet.", str(exc))
     except Exception as exc:
         log.exception("cannot read Gold")
-        return _message("No Gold data to show yet.", f"Run `make run` first. ({type(exc).__name__})")
+        kind = params.warehouse.kind
+        what_to_do = "Run `make run` first." if kind == "duckdb" else "Check the warehouse settings and credentials."
+        first_line = (str(exc).splitlines() or [""])[0][:200]
+        return _message(f"Gold could not be read from the {kind} warehouse.",
+                        f"{what_to_do} ({type(exc).__name__}: {first_line})")
     if options.last_date is None:
         return _message("No Gold data to show yet.", "Run `make run` first.")
     return Dashboard(params, options).root
