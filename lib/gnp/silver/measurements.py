@@ -65,6 +65,8 @@ MEASURED = {
 CONTRACTS = {"contract_download_mbps": "contract_download_mbps", "contract_upload_mbps": "contract_upload_mbps"}
 PLACE_COLUMNS = ("periphery_id", "regional_unit_id")  # what Gold groups by
 KEY_COLUMN = "pseudonym_key"
+API_PREFIX = "api_"
+TIME_TEXT = "measurement_time_text"
 
 LINEAGE = ("bronze_file", "bronze_date", "fetched_at", "row_id")
 
@@ -73,8 +75,9 @@ class AccountingError(RuntimeError):
     """Bronze records were lost or counted twice on the way to Silver."""
 
 
-def _raw(field: str) -> Column:
-    return F.col("raw")[field]
+def _api(field: str) -> Column:
+    """A field as the API sent it (text), kept beside the typed columns until the quarantine copy is made."""
+    return F.col(f"`{API_PREFIX}{field}`")
 
 
 def upper_limits(semantics: SemanticsParams) -> dict[str, float]:
@@ -89,25 +92,27 @@ def upper_limits(semantics: SemanticsParams) -> dict[str, float]:
 
 
 def with_typed_columns(raw: DataFrame) -> DataFrame:
-    """Raw Bronze strings (see ``parse.read_bronze``) -> typed Silver columns beside a ``raw`` struct."""
-    nested = raw.select(
-        F.struct(*[F.col(f"`{f}`") for f in API_FIELDS]).alias("raw"), CORRUPT_RECORD, *LINEAGE
-    )
-    time_text = C.null_if_missing(_raw(TIME_FIELD))
-    measured_at = C.local_time_to_utc(time_text)
-    readable = measured_at.isNotNull()
-    return nested.select(
+    """Raw Bronze strings (see ``parse.read_bronze``) -> typed Silver columns beside the API text.
+
+    The time is cleaned and converted once, in selects of their own, because
+    four columns and two reasons derive from it.
+    """
+    api = raw.select(
+        *[F.col(f"`{f}`").alias(f"{API_PREFIX}{f}") for f in API_FIELDS], CORRUPT_RECORD, *LINEAGE
+    ).withColumn(TIME_TEXT, C.null_if_missing(_api(TIME_FIELD)))
+    with_time = api.withColumn("measured_at", C.local_time_to_utc(F.col(TIME_TEXT)))
+    readable = F.col("measured_at").isNotNull()
+    return with_time.select(
         "*",
-        C.parse_id(_raw(ID_FIELD)).alias("measurement_id"),
-        measured_at.alias("measured_at"),
-        F.when(readable, C.local_date(time_text)).alias("measurement_date"),
-        F.when(readable, C.local_hour(time_text)).alias("measurement_hour_local"),
-        C.is_dst_ambiguous(measured_at, time_text).alias("is_dst_ambiguous"),
-        *[C.clean_code(_raw(f)).alias(name) for name, f in CODES.items()],
-        *[C.parse_number(_raw(f)).alias(name) for name, f in MEASURED.items()],
-        *[C.null_if_missing(_raw(f)).alias(name) for name, f in TEXTS.items()],
-        *[C.positive_or_null(C.parse_number(_raw(f))).alias(name) for name, f in CONTRACTS.items()],
-        C.clean_postal_code(_raw("connection_postal_code")).alias("postal_code"),
+        C.parse_id(_api(ID_FIELD)).alias("measurement_id"),
+        F.when(readable, C.local_date(F.col(TIME_TEXT))).alias("measurement_date"),
+        F.when(readable, C.local_hour(F.col(TIME_TEXT))).alias("measurement_hour_local"),
+        C.is_dst_ambiguous(F.col("measured_at"), F.col(TIME_TEXT)).alias("is_dst_ambiguous"),
+        *[C.clean_code(_api(f)).alias(name) for name, f in CODES.items()],
+        *[C.parse_number(_api(f)).alias(name) for name, f in MEASURED.items()],
+        *[C.null_if_missing(_api(f)).alias(name) for name, f in TEXTS.items()],
+        *[C.positive_or_null(C.parse_number(_api(f))).alias(name) for name, f in CONTRACTS.items()],
+        C.clean_postal_code(_api("connection_postal_code")).alias("postal_code"),
     )
 
 
@@ -119,7 +124,7 @@ def with_user_id(df: DataFrame, key_frame: DataFrame) -> DataFrame:
     """
     return (
         df.crossJoin(F.broadcast(key_frame))
-        .withColumn("user_id", C.pseudonymise(_raw(IP_FIELD), F.col(KEY_COLUMN)))
+        .withColumn("user_id", C.pseudonymise(_api(IP_FIELD), F.col(KEY_COLUMN)))
         .drop(KEY_COLUMN)
     )
 
@@ -132,9 +137,14 @@ def is_absurd(value: Column, limit: float) -> Column:
     return value > limit
 
 
-def is_unparseable(text: Column, value: Column) -> Column:
-    """Something was sent, and it could not be read."""
-    return C.null_if_missing(text).isNotNull() & value.isNull()
+def is_unparseable(value: Column, text: Column) -> Column:
+    """Something was sent, and it could not be read (the text is looked at only when the value is null)."""
+    return value.isNull() & C.null_if_missing(text).isNotNull()
+
+
+def is_missing(value: Column, text: Column) -> Column:
+    """Nothing usable was sent (the text is looked at only when the value is null)."""
+    return value.isNull() & C.null_if_missing(text).isNull()
 
 
 def is_valid_measure(value: Column, limit: float) -> Column:
@@ -148,18 +158,18 @@ def quarantine_reasons(semantics: SemanticsParams) -> list[tuple[str, Column]]:
     measurement_id, measured_at = F.col("measurement_id"), F.col("measured_at")
     reasons = [
         ("malformed_json", corrupt),
-        ("missing_measurement_id", ~corrupt & C.null_if_missing(_raw(ID_FIELD)).isNull()),
-        ("unparseable_measurement_id", is_unparseable(_raw(ID_FIELD), measurement_id)),
-        ("missing_measurement_time", ~corrupt & C.null_if_missing(_raw(TIME_FIELD)).isNull()),
-        ("unparseable_measurement_time", is_unparseable(_raw(TIME_FIELD), measured_at)),
-        ("missing_client_ip", ~corrupt & F.col("user_id").isNull()),
+        ("missing_measurement_id", is_missing(measurement_id, _api(ID_FIELD)) & ~corrupt),
+        ("unparseable_measurement_id", is_unparseable(measurement_id, _api(ID_FIELD))),
+        ("missing_measurement_time", measured_at.isNull() & F.col(TIME_TEXT).isNull() & ~corrupt),
+        ("unparseable_measurement_time", measured_at.isNull() & F.col(TIME_TEXT).isNotNull()),
+        ("missing_client_ip", F.col("user_id").isNull() & ~corrupt),
         # A day's Bronze holds that day's tests; rewriting a day must not touch another.
         ("outside_bronze_day", F.col("measurement_date") != F.col("bronze_date")),
     ]
     for name, limit in upper_limits(semantics).items():
         value = F.col(name)
         reasons += [
-            (f"unparseable_{name}", is_unparseable(_raw(MEASURED[name]), value)),
+            (f"unparseable_{name}", is_unparseable(value, _api(MEASURED[name]))),
             (f"negative_{name}", is_negative(value)),
             (f"absurd_{name}", is_absurd(value, limit)),
         ]
@@ -178,15 +188,16 @@ def has_reasons() -> Column:
 
 def record_json() -> Column:
     """The record as received with the IP replaced by ``user_id``; malformed text cut and scrubbed."""
-    fields = [F.col("user_id") if f == IP_FIELD else _raw(f).alias(f) for f in API_FIELDS]
+    fields = [F.col("user_id") if f == IP_FIELD else _api(f).alias(f) for f in API_FIELDS]
     as_received = F.to_json(F.struct(*fields), {"ignoreNullFields": "false"})
     scrubbed = F.left(F.regexp_replace(CORRUPT_RECORD, IP_LIKE_PATTERN, IP_REMOVED), F.lit(CORRUPT_TEXT_CHARS))
     return F.coalesce(scrubbed, as_received)
 
 
 def with_record_json(df: DataFrame) -> DataFrame:
-    """Add ``record_json`` for records with reasons, then drop the raw values (and so the IP)."""
-    return df.withColumn("record_json", F.when(has_reasons(), record_json())).drop("raw", CORRUPT_RECORD)
+    """Add ``record_json`` for records with reasons, then drop the API text (and so the IP)."""
+    api_columns = [f"{API_PREFIX}{f}" for f in API_FIELDS]
+    return df.withColumn("record_json", F.when(has_reasons(), record_json())).drop(*api_columns, TIME_TEXT, CORRUPT_RECORD)
 
 
 def with_duplicate_flag(df: DataFrame) -> DataFrame:
