@@ -4,12 +4,13 @@ from pyspark.sql import functions as F
 
 from gnp.gold.columns import (
     conform_to_spec,
+    distinct_count,
     exact_median,
-    exact_quantile,
     log_average,
     ratio,
-    sorted_median,
-    sorted_values,
+    sorted_list,
+    with_quantiles,
+    without_float_noise,
 )
 from gnp.schemas import HOURLY_PROFILE
 
@@ -23,22 +24,42 @@ def test_log_average_skips_zero_negative_and_null(spark):
     assert_approx_df_equality(found, expected, 1e-12, ignore_row_order=True, ignore_nullable=True)
 
 
-def test_exact_quantile_interpolates_like_percentile_cont(spark):
-    df = spark.createDataFrame([(x,) for x in (1.0, 2.0, 4.0, 10.0, None)], "x double")
+def test_quantiles_of_sorted_lists_interpolate_like_percentile_cont(spark):
+    df = spark.createDataFrame([("a", x) for x in (10.0, 1.0, 4.0, 2.0, None)] + [("nulls", None)], "g string, x double")
 
-    row = df.agg(exact_quantile("x", (0.25, 0.5, 0.75)).alias("q"), exact_median("x").alias("m")).first()
+    lists = df.groupBy("g").agg(sorted_list("x").alias("xs"), exact_median("x").alias("m"))
+    found = with_quantiles(lists, {"p25": ("xs", 0.25), "p50": ("xs", 0.5), "p75": ("xs", 0.75)})
 
     # positions (n-1)*q = 0.75, 1.5, 2.25 over [1, 2, 4, 10]
-    assert row.q == pytest.approx([1.75, 3.0, 5.5]), f"expected quartiles [1.75, 3.0, 5.5], found {row.q}"
-    assert row.m == 3.0, f"expected median 3.0, found {row.m}"
+    expected = spark.createDataFrame(
+        [("a", 3.0, 1.75, 3.0, 5.5), ("nulls", None, None, None, None)],
+        "g string, m double, p25 double, p50 double, p75 double",
+    )
+    assert_approx_df_equality(found, expected, 1e-12, ignore_row_order=True, ignore_nullable=True)
 
 
-def test_exact_quantile_of_only_nulls_is_null(spark):
-    df = spark.createDataFrame([(None,)], "x double")
+def test_quantile_of_an_empty_or_single_value_list(spark):
+    df = spark.createDataFrame([([],), ([5.0],), (None,)], "xs array<double>")
 
-    row = df.agg(exact_quantile("x", (0.25, 0.75)).alias("q"), exact_median("x").alias("m")).first()
+    found = [r.q for r in with_quantiles(df, {"q": ("xs", 0.5)}).collect()]
 
-    assert (row.q, row.m) == (None, None), f"expected nulls, found {row}"
+    assert found == [None, 5.0, None], f"expected [None, 5.0, None], found {found}"
+
+
+def test_distinct_count_ignores_nulls_and_repeats(spark):
+    df = spark.createDataFrame([("a", "u1"), ("a", "u1"), ("a", "u2"), ("a", None), ("b", None)], "g string, u string")
+
+    found = sorted((r.g, r.n) for r in df.groupBy("g").agg(distinct_count("u").alias("n")).collect())
+
+    assert found == [("a", 2), ("b", 0)], f"expected [('a', 2), ('b', 0)], found {found}"
+
+
+def test_without_float_noise_rounds_away_the_last_bits(spark):
+    df = spark.createDataFrame([(10.1, 12.625)], "d double, c double")
+
+    row = df.select((F.col("d") / F.col("c")).alias("raw"), without_float_noise(F.col("d") / F.col("c")).alias("r")).first()
+
+    assert (row.raw, row.r) == (0.7999999999999999, 0.8), f"expected the raw ratio just under 0.8 and 0.8, found {row}"
 
 
 def test_ratio_is_null_for_zero_or_null_denominator(spark):
@@ -62,15 +83,3 @@ def test_conform_to_spec_orders_casts_and_drops(spark):
     found_types = [f.dataType.simpleString() for f in found.schema.fields]
     expected_types = [c.type for c in HOURLY_PROFILE.columns]
     assert found_types == expected_types, f"expected {expected_types}, found {found_types}"
-
-
-def test_sorted_median_interpolates_ignores_nulls_and_is_null_when_empty(spark):
-    df = spark.createDataFrame(
-        [([3.0, 1.0, 2.0],), ([4.0, None, 1.0],), ([5.0],), ([None],), ([],), (None,)], "v array<double>"
-    )
-
-    ordered = df.select(sorted_values(F.col("v")).alias("s"))
-    found = [r.m for r in ordered.select(sorted_median(F.col("s")).alias("m")).collect()]
-
-    expected = [2.0, 2.5, 5.0, None, None, None]
-    assert found == expected, f"expected {expected}, found {found}"

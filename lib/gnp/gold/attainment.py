@@ -11,7 +11,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import conform_to_spec, exact_median, ratio, without_float_noise
+from gnp.gold.columns import MEDIAN, conform_to_spec, ratio, sorted_list, with_quantiles, without_float_noise
 from gnp.gold.privacy import with_suppression
 from gnp.gold.user_days import CONTRACT, DATE, USER, median_col
 from gnp.schemas import CONTRACT_ATTAINMENT
@@ -61,6 +61,7 @@ def _attainment_cells(
         user_days_n.alias("users"),
         (F.count(F.when(compared >= low, True)) / user_days_n).alias("share_reaching_low"),
         (F.count(F.when(compared >= high, True)) / user_days_n).alias("share_reaching_high"),
-        exact_median("attainment").alias("median_attainment"),
+        sorted_list("attainment").alias("__attainments"),
     )
+    cells = with_quantiles(cells, {"median_attainment": ("__attainments", MEDIAN)})
     return cells.withColumn("dimension", F.lit(dimension))

@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 
 from gnp.schemas import TableSpec
 
-QUARTILES = (0.25, 0.5, 0.75)
+MEDIAN = 0.5
 # Values compared with a threshold are first rounded to this many decimals: an
 # interpolated median can land one ulp below the exact value (39.99999999999999
 # for 40), and that noise must not decide whether 40/50 reaches 80%. Engines
@@ -21,40 +21,45 @@ def conform_to_spec(df: DataFrame, spec: TableSpec) -> DataFrame:
     return df.select([F.col(c.name).cast(c.type).alias(c.name) for c in spec.columns])
 
 
-def exact_quantile(col: str | SparkColumn, q: float | tuple[float, ...]) -> SparkColumn:
-    """Exact, interpolated quantile (percentile_cont semantics), nulls ignored.
-
-    Exact rather than ``percentile_approx`` so a rerun gives the same figures and
-    DuckDB's ``quantile_cont`` reproduces them to the last bits: the groups here
-    (a user's tests of a day, the users of a cell) are small enough that the
-    exact aggregate costs little more. A tuple of quantiles shares one buffer
-    and returns an array.
-    """
-    return F.percentile(col, list(q) if isinstance(q, tuple) else q)
-
-
 def exact_median(col: str | SparkColumn) -> SparkColumn:
-    return exact_quantile(col, 0.5)
+    """Aggregate: exact median (percentile_cont), nulls ignored, in one step (Spark's ``percentile``).
 
-
-def sorted_values(values: SparkColumn) -> SparkColumn:
-    """The non-null values of an array column, ascending: the input of ``sorted_median``."""
-    return F.array_sort(F.filter(values, lambda v: v.isNotNull()))
-
-
-def sorted_median(ordered: SparkColumn) -> SparkColumn:
-    """Exact median (percentile_cont) of an ascending array without nulls; null when empty.
-
-    For the many small groups of the per-user reductions, one ``collect_list`` of
-    a struct and array sorting is about twice as fast as one ``percentile``
-    buffer per metric, with the same result. Pass a column that already holds
-    the sorted array: an inline ``sorted_values`` would be sorted once per use.
+    Gold uses ``sorted_list`` + ``with_quantiles`` instead, which is faster; this
+    stays for callers that want a one-step aggregate.
     """
-    position = F.greatest(F.size(ordered) - 1, F.lit(0)) * F.lit(0.5)  # an empty array reads index 1: null
+    return F.percentile(col, MEDIAN)
+
+
+def sorted_list(col: str | SparkColumn) -> SparkColumn:
+    """Aggregate: the group's non-null values, ascending; read it with ``with_quantiles``.
+
+    Quantiles here are exact (percentile_cont: linear interpolation between the
+    closest ranks), not ``percentile_approx``, so a rerun gives the same figures
+    and DuckDB's ``quantile_cont`` reproduces them. A sorted ``collect_list``
+    measured about twice as fast as Spark's ``percentile`` for these groups
+    (a user's tests of a day; the users of a cell), with the same result.
+    """
+    return F.array_sort(F.collect_list(col))
+
+
+def sorted_quantile(ordered: SparkColumn, q: float) -> SparkColumn:
+    """The q-quantile (percentile_cont) of an ascending array without nulls; null when empty."""
+    position = F.greatest(F.size(ordered) - 1, F.lit(0)) * F.lit(q)  # an empty array reads index 1: null
     lower = F.floor(position).cast("int")
     low = F.try_element_at(ordered, lower + 1)
     high = F.try_element_at(ordered, F.ceil(position).cast("int") + 1)
     return low + (high - low) * (position - lower)
+
+
+def with_quantiles(df: DataFrame, quantiles: dict[str, tuple[str, float]]) -> DataFrame:
+    """Add ``name`` = the q-quantile of sorted-list column ``source`` for each ``name: (source, q)``.
+
+    The list columns are dropped. A separate step from the aggregation, so each
+    list is sorted once however many quantiles read it.
+    """
+    sources = {source for source, _ in quantiles.values()}
+    added = df.withColumns({name: sorted_quantile(F.col(src), q) for name, (src, q) in quantiles.items()})
+    return added.drop(*sources)
 
 
 def log_average(col: str | SparkColumn) -> SparkColumn:

@@ -52,16 +52,20 @@ def speed_histogram(user_months: DataFrame, buckets_per_decade: int, k: int) -> 
         .groupBy("month", "periphery_id", "bucket_index")
         .agg(F.count(F.lit(1)).alias("users"))
     )
-    totals = user_months.groupBy("month", "periphery_id").agg(F.count(F.lit(1)).alias("total_users"))
-    every_bucket = totals.withColumn("bucket_index", F.explode(F.sequence(F.lit(0), F.lit(len(edges) - 1))))
+    # Each month and periphery carries its counts as a map, so empty buckets need no join.
+    per_cell = counted.groupBy("month", "periphery_id").agg(
+        F.map_from_entries(F.collect_list(F.struct("bucket_index", "users"))).alias("counts"),
+        F.sum("users").alias("total_users"),
+    )
     lowers = F.array(*[F.lit(e) for e in edges])
     uppers = F.array(*[F.lit(e) for e in edges[1:]], F.lit(None).cast("double"))
+    index = F.col("bucket_index")
     cells = (
-        every_bucket.join(counted, on=["month", "periphery_id", "bucket_index"], how="left")
-        .withColumn("users", F.coalesce("users", F.lit(0)))
+        per_cell.withColumn("bucket_index", F.explode(F.sequence(F.lit(0), F.lit(len(edges) - 1))))
+        .withColumn("users", F.coalesce(F.try_element_at("counts", index), F.lit(0)))
         .withColumn("share_of_users", F.col("users") / F.col("total_users"))
-        .withColumn("bucket_lower_mbps", F.element_at(lowers, F.col("bucket_index") + 1))
-        .withColumn("bucket_upper_mbps", F.element_at(uppers, F.col("bucket_index") + 1))
+        .withColumn("bucket_lower_mbps", F.element_at(lowers, index + 1))
+        .withColumn("bucket_upper_mbps", F.element_at(uppers, index + 1))
     )
     suppressed = with_suppression(cells, "total_users", k, ["users", "share_of_users"])
     return conform_to_spec(suppressed, SPEED_HISTOGRAM)

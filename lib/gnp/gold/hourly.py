@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import conform_to_spec, exact_median
+from gnp.gold.columns import MEDIAN, conform_to_spec, sorted_list, with_quantiles
 from gnp.gold.privacy import with_suppression
 from gnp.gold.user_days import DATE, HOUR, median_col
 from gnp.schemas import HOURLY_PROFILE
@@ -22,7 +22,8 @@ def hourly_profile(hour_user_days: DataFrame, k: int) -> DataFrame:
     cells = hour_user_days.groupBy(DATE, "periphery_id", F.col(HOUR).alias("hour_local")).agg(
         F.sum("tests").alias("tests"),
         F.count(F.lit(1)).alias("users"),
-        exact_median(median_col("download_mbps")).alias("median_download_mbps"),
+        sorted_list(median_col("download_mbps")).alias("__users_download"),
     )
+    cells = with_quantiles(cells, {"median_download_mbps": ("__users_download", MEDIAN)})
     nulled = ["users", "median_download_mbps"]
     return conform_to_spec(with_suppression(cells, "users", k, nulled), HOURLY_PROFILE)

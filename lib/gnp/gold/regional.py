@@ -11,9 +11,9 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import QUARTILES, conform_to_spec, exact_median, exact_quantile, log_average, ratio
+from gnp.gold.columns import MEDIAN, conform_to_spec, log_average, ratio, sorted_list, with_quantiles
 from gnp.gold.privacy import with_suppression
-from gnp.gold.user_days import DATE, count_col, median_col, sum_col
+from gnp.gold.user_days import DATE, SPEED_METRICS, count_col, median_col, sum_col
 from gnp.schemas import REGIONAL_METRICS, REGIONAL_UNIT_METRICS, TableSpec
 
 _COUNTS_KEPT_WHEN_SUPPRESSED = ("tests", "sessions")
@@ -61,21 +61,18 @@ def _speed_table(
         *_mean_over_tests("upload_mbps", "upload_mean_test_mbps"),
         *_mean_over_tests("rtt_ms", "rtt_mean_ms"),
         *_mean_over_tests("loss_pct", "loss_mean_pct"),
-        exact_quantile(median_col("download_mbps"), QUARTILES).alias("download_q"),
         log_average(median_col("download_mbps")).alias("download_logavg_mbps"),
-        exact_quantile(median_col("upload_mbps"), QUARTILES).alias("upload_q"),
         log_average(median_col("upload_mbps")).alias("upload_logavg_mbps"),
-        exact_median(median_col("rtt_ms")).alias("rtt_median_ms"),
-        exact_median(median_col("jitter_ms")).alias("jitter_median_ms"),
-        exact_median(median_col("loss_pct")).alias("loss_median_pct"),
+        *[sorted_list(median_col(m)).alias(_users(m)) for m in SPEED_METRICS],
     )
-    cells = cells.withColumns(
-        {
-            f"{metric}_{name}_mbps": F.element_at(f"{metric}_q", i + 1)
-            for metric in ("download", "upload")
-            for i, name in enumerate(("p25", "median", "p75"))
-        }
-    )
+    cells = with_quantiles(cells, {
+        **{f"{short}_{name}_mbps": (_users(metric), q)
+           for metric, short in (("download_mbps", "download"), ("upload_mbps", "upload"))
+           for name, q in (("p25", 0.25), ("median", MEDIAN), ("p75", 0.75))},
+        "rtt_median_ms": (_users("rtt_ms"), MEDIAN),
+        "jitter_median_ms": (_users("jitter_ms"), MEDIAN),
+        "loss_median_pct": (_users("loss_pct"), MEDIAN),
+    })
     started = sessions_started(sessions, place)
     joined = cells.join(started, on=[DATE, *place], how="left").withColumn(
         "sessions", F.coalesce("sessions", F.lit(0))
@@ -83,6 +80,10 @@ def _speed_table(
     keys_and_labels = {DATE, *place, *labels, "is_suppressed"}
     nulled = [c for c in spec.column_names if c not in keys_and_labels | set(_COUNTS_KEPT_WHEN_SUPPRESSED)]
     return conform_to_spec(with_suppression(joined, "users", k, nulled), spec)
+
+
+def _users(metric: str) -> str:
+    return f"__users_{metric}"
 
 
 def _mean_over_tests(metric: str, alias: str):

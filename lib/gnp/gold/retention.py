@@ -22,6 +22,10 @@ def week_start(date_col: str | SparkColumn) -> SparkColumn:
     return F.date_sub(d, days_since_monday)
 
 
+def _weeks_between(start: str, end: str) -> SparkColumn:
+    return (F.datediff(end, start) / 7).cast("int")
+
+
 def user_retention(sessions: DataFrame, k: int) -> DataFrame:
     """One row per session_date, periphery and user type, plus periphery_id 'all' for the country.
 
@@ -30,18 +34,16 @@ def user_retention(sessions: DataFrame, k: int) -> DataFrame:
     """
     user_type = F.when(F.col("is_returning"), F.lit(RETURNING)).otherwise(F.lit(NEW_OR_TRANSIENT))
     typed = sessions.select("session_date", "periphery_id", "user_id", user_type.alias("user_type"))
-    counts = [F.count(F.lit(1)).alias("sessions"), distinct_count("user_id").alias("users")]
-    by_periphery = (
-        typed.where(F.col("periphery_id").isNotNull())
-        .groupBy("session_date", "periphery_id", "user_type")
-        .agg(*counts)
+    by_day = ["session_date", "user_type"]
+    grouped = typed.groupingSets([[*by_day, "periphery_id"], by_day], *by_day, "periphery_id").agg(
+        F.count(F.lit(1)).alias("sessions"),
+        distinct_count("user_id").alias("users"),
+        F.grouping("periphery_id").alias("is_country"),
     )
-    country = (
-        typed.groupBy("session_date", "user_type")
-        .agg(*counts)
-        .withColumn("periphery_id", F.lit(ALL_PERIPHERIES))
+    is_country = F.col("is_country") == 1
+    cells = grouped.where(is_country | F.col("periphery_id").isNotNull()).withColumn(
+        "periphery_id", F.when(is_country, F.lit(ALL_PERIPHERIES)).otherwise(F.col("periphery_id"))
     )
-    cells = by_periphery.unionByName(country)
     return conform_to_spec(with_suppression(cells, "users", k, ["users"]), USER_RETENTION)
 
 
@@ -51,23 +53,23 @@ def cohort_retention(sessions: DataFrame, k: int) -> DataFrame:
     A user's cohort is the Monday of the week of their first session in
     ``sessions``, so pass the whole sessions history, not a date slice.
     """
-    active = sessions.select("user_id", week_start("session_date").alias("active_week")).distinct()
-    cohorts = active.groupBy("user_id").agg(F.min("active_week").alias("cohort_week"))
-    sizes = cohorts.groupBy("cohort_week").agg(F.count(F.lit(1)).alias("cohort_users"))
-    latest = active.agg(F.max("active_week").alias("latest_week"))
-    weeks_to_latest = (F.datediff("latest_week", "cohort_week") / 7).cast("int")
-    triangle = sizes.crossJoin(latest).withColumn(
-        "weeks_since_first", F.explode(F.sequence(F.lit(0), weeks_to_latest))
+    weeks = sessions.groupBy("user_id").agg(F.collect_set(week_start("session_date")).alias("weeks"))
+    activity = weeks.select(F.array_min("weeks").alias("cohort_week"), F.explode("weeks").alias("active_week"))
+    retained = activity.groupBy(
+        "cohort_week", _weeks_between("cohort_week", "active_week").alias("weeks_since_first")
+    ).agg(F.count(F.lit(1)).alias("active_users"))
+    # Each cohort carries its weekly counts as a map, so weeks nobody came back need no join;
+    # week 0 holds every user of the cohort.
+    per_cohort = retained.groupBy("cohort_week").agg(
+        F.map_from_entries(F.collect_list(F.struct("weeks_since_first", "active_users"))).alias("counts")
     )
-    weeks_since_first = (F.datediff("active_week", "cohort_week") / 7).cast("int")
-    retained = (
-        active.join(cohorts, on="user_id", how="inner")
-        .groupBy("cohort_week", weeks_since_first.alias("weeks_since_first"))
-        .agg(F.count(F.lit(1)).alias("active_users"))
-    )
+    latest = retained.agg(F.max(F.date_add("cohort_week", F.col("weeks_since_first") * 7)).alias("latest_week"))
+    weeks_to_latest = _weeks_between("cohort_week", "latest_week")
     cells = (
-        triangle.join(retained, on=["cohort_week", "weeks_since_first"], how="left")
-        .withColumn("active_users", F.coalesce("active_users", F.lit(0)))
+        per_cohort.crossJoin(latest)
+        .withColumn("weeks_since_first", F.explode(F.sequence(F.lit(0), weeks_to_latest)))
+        .withColumn("cohort_users", F.try_element_at("counts", F.lit(0)))
+        .withColumn("active_users", F.coalesce(F.try_element_at("counts", F.col("weeks_since_first")), F.lit(0)))
         .withColumn("retention_share", ratio(F.col("active_users"), F.col("cohort_users")))
     )
     nulled = ["cohort_users", "active_users", "retention_share"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import conform_to_spec, distinct_count, exact_median
+from gnp.gold.columns import MEDIAN, conform_to_spec, distinct_count, sorted_list, with_quantiles
 from gnp.gold.privacy import with_suppression
 from gnp.schemas import FRUSTRATION_STAIRCASE
 
@@ -23,8 +23,9 @@ def frustration_staircase(sessions: DataFrame, k: int) -> DataFrame:
     cells = sessions.groupBy("session_date", "behaviour_bucket").agg(
         F.count(F.lit(1)).alias("sessions"),
         distinct_count("user_id").alias("users"),
-        *[exact_median(c).alias(c) for c in _MEDIANS],
+        *[sorted_list(c).alias(f"__sessions_{c}") for c in _MEDIANS],
     )
+    cells = with_quantiles(cells, {c: (f"__sessions_{c}", MEDIAN) for c in _MEDIANS})
     return conform_to_spec(
         with_suppression(cells, "users", k, ["users", *_MEDIANS]), FRUSTRATION_STAIRCASE
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import exact_median, sorted_median, sorted_values
+from gnp.gold.columns import MEDIAN, sorted_list, with_quantiles
 
 DATE = "measurement_date"
 USER = "user_id"
@@ -30,7 +30,6 @@ PERIPHERY_GRAIN = ("periphery_id",)
 REGIONAL_UNIT_GRAIN = ("regional_unit_id",)
 ISP_GRAIN = ("isp",)
 HOUR_GRAIN = ("periphery_id", HOUR)
-_TESTS = "__tests"
 
 # Names travel with the codes; max() picks one deterministically (and DuckDB picks the same).
 _LABELS = {
@@ -76,11 +75,9 @@ def per_user_day(
     values = {m: F.col(m) for m in medians}
     if with_contract:
         values[CONTRACT] = F.when(F.col(CONTRACT) > 0, F.col(CONTRACT))
-    aggs.append(F.collect_list(F.struct(*[v.alias(k) for k, v in values.items()])).alias(_TESTS))
+    aggs += [sorted_list(v).alias(_sorted(k)) for k, v in values.items()]
     reduced = located.groupBy(DATE, USER, *grain).agg(*aggs)
-    ordered = reduced.withColumns({_sorted(k): sorted_values(F.transform(_TESTS, _field(k))) for k in values})
-    medians = ordered.withColumns({median_col(k): sorted_median(F.col(_sorted(k))) for k in values})
-    return medians.drop(_TESTS, *[_sorted(k) for k in values])
+    return with_quantiles(reduced, {median_col(k): (_sorted(k), MEDIAN) for k in values})
 
 
 def per_user_month(user_days: DataFrame, grain: tuple[str, ...], metric: str) -> DataFrame:
@@ -90,19 +87,13 @@ def per_user_month(user_days: DataFrame, grain: tuple[str, ...], metric: str) ->
     every daily median is null are dropped.
     """
     month = F.trunc(DATE, "month").alias("month")
-    return (
-        user_days.groupBy(month, *grain, USER)
-        .agg(exact_median(median_col(metric)).alias(median_col(metric)))
-        .where(F.col(median_col(metric)).isNotNull())
-    )
+    reduced = user_days.groupBy(month, *grain, USER).agg(sorted_list(median_col(metric)).alias(_sorted(metric)))
+    monthly = with_quantiles(reduced, {median_col(metric): (_sorted(metric), MEDIAN)})
+    return monthly.where(F.col(median_col(metric)).isNotNull())
 
 
 def _sorted(metric: str) -> str:
     return f"__sorted_{metric}"
-
-
-def _field(name: str):
-    return lambda test: test[name]
 
 
 def _all(conditions):
