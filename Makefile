@@ -15,7 +15,8 @@ TOOLS := .gnp/tools
 CHECKOV_VENV := $(TOOLS)/checkov-venv
 BQEMU_VENV := $(TOOLS)/bqemulator-venv
 LOCALBQ_VENV := $(TOOLS)/local-bigquery-venv
-PY313 ?= $(firstword $(shell command -v python3.13 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13))
+# (a pyenv shim answers `command -v` but may not run: take the first candidate that runs)
+PY313 ?= $(firstword $(foreach c,$(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null),$(shell $(c) -c 'print("$(c)")' 2>/dev/null)))
 
 export PYSPARK_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP := 127.0.0.1
