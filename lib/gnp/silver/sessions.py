@@ -25,7 +25,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from gnp.config import SemanticsParams
-from gnp.gold.columns import conform_to_spec, exact_median
+from gnp.gold.columns import MEDIAN, conform_to_spec, sorted_list, with_quantiles
 from gnp.schemas import SESSIONS
 
 ONE_TEST, FEW_TESTS, MANY_TESTS = "1", "2-3", "4+"
@@ -97,8 +97,9 @@ def sessionise(measurements: DataFrame, semantics: SemanticsParams) -> DataFrame
             # Only the first test of a session has is_session_start: its previous test ended the previous session.
             F.max(F.when(F.col("is_session_start"), F.col("previous_test_at"))).alias("previous_ended_at"),
             first_test.alias("first_test"),
-            *[exact_median(source).alias(name) for name, source in MEDIANS.items()],
+            *[sorted_list(source).alias(_sorted(name)) for name, source in MEDIANS.items()],
         )
+        .transform(with_quantiles, {name: (_sorted(name), MEDIAN) for name in MEDIANS})
     )
     window_micros = semantics.returning_window_days * MICROS_PER_DAY
     within_window = micros_between(F.col("previous_ended_at"), F.col("started_at")) <= window_micros
@@ -115,6 +116,10 @@ def sessionise(measurements: DataFrame, semantics: SemanticsParams) -> DataFrame
         ),
         SESSIONS,
     )
+
+
+def _sorted(median: str) -> str:
+    return f"__sorted_{median}"
 
 
 def keep_session_dates(sessions: DataFrame, first: dt.date, last: dt.date) -> DataFrame:
