@@ -67,6 +67,9 @@ test-fast: $(STAMP) ## Unit tests only (no notebooks, browser or emulators)
 dashboard: $(STAMP) ## Serve the dashboard with Voila on 127.0.0.1:PORT over PARAMS' Gold (run `make run` first)
 	$(VENV)/bin/gnp dashboard --params $(PARAMS) --port $(PORT)
 
+bench: $(STAMP) ## Benchmark Spark against the DuckDB SQL reference on ROWS generated records (default 1000000)
+	$(VENV)/bin/gnp bench --rows $(ROWS)
+
 lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
 
@@ -79,4 +82,4 @@ diagram: $(STAMP) ## Render terraform/architecture.d2 to terraform/architecture.
 clean: ## Remove the local lakehouse, warehouse and run artifacts (.gnp/)
 	rm -rf .gnp
 
-.PHONY: help install tools run live test test-fast dashboard lab fake-api diagram clean
+.PHONY: help install tools run live test test-fast dashboard bench lab fake-api diagram clean
