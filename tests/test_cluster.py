@@ -15,7 +15,8 @@ from gnp.registry import Registry
 from gnp.spark import connect_server
 from test_pipeline import ci_params_in, gold_snapshot
 
-pytestmark = pytest.mark.slow
+# Whole pipelines (two each) on 2 cores: far longer than the suite's 900 s default per test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
 
 
 def test_silver_and_gold_on_a_standalone_cluster_match_local_mode(tmp_path):

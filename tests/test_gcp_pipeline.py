@@ -48,7 +48,8 @@ from gnp.dashboard.source import open_gold
 from gnp.registry import Registry, join
 from gnp.schemas import TABLES
 
-pytestmark = pytest.mark.slow
+# Whole pipelines (two each) on 2 cores: far longer than the suite's 900 s default per test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
 GCP_PARAMS = runner.PROJECT_ROOT / "params" / "gcp.yaml"
 STAGES = ["ingest", "silver", "gold", "publish"]
 DAYS = ["2025-10-25", "2025-10-26", "2025-10-27", "2025-10-28"]  # around the DST change

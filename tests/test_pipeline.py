@@ -21,7 +21,8 @@ from gnp.reference_sql import compare_tables, reference_gold, register_silver
 from gnp.registry import Registry
 from gnp.schemas import GOLD_TABLES, TABLES
 
-pytestmark = pytest.mark.slow
+# Whole pipelines (two each) on 2 cores: far longer than the suite's 900 s default per test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
 CI_PARAMS = Path(__file__).resolve().parents[1] / "params" / "ci.yaml"
 STAGES = ["ingest", "silver", "gold", "report"]
 
