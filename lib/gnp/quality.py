@@ -153,10 +153,13 @@ def gold_targets(tables: dict[str, DataFrame]) -> dict:
     return {name: (df, TABLES[name], not_null_checks(TABLES[name])) for name, df in tables.items()}
 
 
-def accounting_check(run: RunInfo, bronze_records: int, silver_rows: int, quarantined: int, duplicates: int) -> CheckResult:
+def accounting_check(
+    run: RunInfo, bronze_records: int, silver_rows: int, quarantined: int, duplicates: int
+) -> CheckResult:
     """Critical: every Bronze record is in Silver, in quarantine, or counted as a duplicate."""
     accounted = silver_rows + quarantined + duplicates
-    observed = f"{bronze_records} bronze records; {silver_rows} silver + {quarantined} quarantined + {duplicates} duplicates = {accounted}"
+    observed = (f"{bronze_records} bronze records; {silver_rows} silver + {quarantined} quarantined"
+                f" + {duplicates} duplicates = {accounted}")
     return result(run, "silver", "accounting_invariant", CRITICAL, bronze_records == accounted, observed,
                   "bronze records = silver + quarantined + duplicates")
 

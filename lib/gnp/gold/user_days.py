@@ -7,8 +7,9 @@ counts once in each, because each place's figure is about its own tests.
 
 The reduction also carries per-user sums and counts of the raw tests so the
 original's raw-test means can be rebuilt exactly from it (a mean of the tests
-is sum(sums) / sum(counts)), and the whole Gold stage reads the measurements
-once per place grain.
+is sum(sums) / sum(counts)) without another pass over the tests. Grouping is
+by (measurement_date, user_id, place...) in that order, so measurements
+partitioned by (measurement_date, user_id) need no further shuffle (see build).
 """
 
 from __future__ import annotations

@@ -59,6 +59,10 @@ def _rounded(col: str) -> str:
     return f"round({col}, {THRESHOLD_DECIMALS})"
 
 
+def _share_at_least(col: str, threshold: float) -> str:
+    return f"count(*) FILTER (WHERE {_rounded(col)} >= {_double(threshold)}) / count(*)"
+
+
 def _median(col: str) -> str:
     return f"quantile_cont({col}, 0.5)"
 
@@ -182,8 +186,8 @@ def contract_attainment(s: SilverRelations, sem: SemanticsParams) -> str:
     cells AS (
         SELECT measurement_date, dimension, dimension_value, max(dimension_label) AS dimension_label,
                count(*) AS user_days, count(DISTINCT user_id) AS users,
-               count(*) FILTER (WHERE {_rounded('attainment')} >= {_double(sem.attainment_low)}) / count(*) AS share_reaching_low,
-               count(*) FILTER (WHERE {_rounded('attainment')} >= {_double(sem.attainment_high)}) / count(*) AS share_reaching_high,
+               {_share_at_least('attainment', sem.attainment_low)} AS share_reaching_low,
+               {_share_at_least('attainment', sem.attainment_high)} AS share_reaching_high,
                {_median('attainment')} AS median_attainment
         FROM per_user_day WHERE attainment IS NOT NULL GROUP BY measurement_date, dimension, dimension_value)
     """
