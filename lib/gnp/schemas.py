@@ -137,6 +137,26 @@ SESSIONS = TableSpec(
     ),
 )
 
+# Slices: every dashboard-facing Gold table is cut by area and ISP, each cut
+# computed from the tests themselves (a median over the users of the slice),
+# so the dashboard never has to rebuild a median from the medians of parts.
+AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT = "country", "periphery", "regional_unit"
+AREA_LEVELS = (AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT)
+COUNTRY_ID = "GR"  # area_id of the country slice
+COUNTRY_NAME = "ΕΛΛΑΔΑ"  # its name, spelt like the API's periphery names
+ALL_ISPS = "all"  # isp of the slice over every provider
+SLICE_KEY = ("area_level", "area_id", "isp")
+_SLICE = (
+    _c("area_level", "string", "country, periphery or regional_unit", nullable=False),
+    _c("area_id", "string", "'GR' for the country, else the periphery or regional unit code", nullable=False),
+    _c("isp", "string", "provider, or 'all' for every test (those naming no provider included)", nullable=False),
+)
+_SLICE_LABELS = (
+    _c("area", "string", "area name as the API spells it ('ΕΛΛΑΔΑ' for the country)"),
+    _c("periphery_id", "string", "periphery holding the area (null for the country)"),
+)
+_SLICE_GRAIN = "area (country, periphery or regional unit) and ISP (or all)"
+
 _SPEED_STATS = (
     _c("tests", "bigint", "number of tests", nullable=False),
     _c("users", "bigint", "distinct users (null when suppressed)"),
@@ -157,6 +177,21 @@ _SPEED_STATS = (
     _c("loss_median_pct", "double", "median of per-user daily median loss"),
     _c("loss_mean_pct", "double", "mean loss over tests (the original's figure)"),
     _c("is_suppressed", "boolean", "fewer than k distinct users: statistics nulled", nullable=False),
+)
+
+AREA_ISP_METRICS = TableSpec(
+    name="area_isp_metrics",
+    layer="gold",
+    grain=f"one row per measurement_date, {_SLICE_GRAIN}",
+    key=("measurement_date", *SLICE_KEY),
+    partition_by="measurement_date",
+    cluster_by=("area_level", "isp", "periphery_id", "area_id"),
+    columns=(
+        _c("measurement_date", "date", "local date", nullable=False),
+        *_SLICE,
+        *_SLICE_LABELS,
+        *_SPEED_STATS,
+    ),
 )
 
 REGIONAL_METRICS = TableSpec(
@@ -194,15 +229,15 @@ REGIONAL_UNIT_METRICS = TableSpec(
 USER_RETENTION = TableSpec(
     name="user_retention",
     layer="gold",
-    grain="one row per session_date, periphery and user type",
-    key=("session_date", "periphery_id", "user_type"),
+    grain=f"one row per session_date, {_SLICE_GRAIN}, and user type",
+    key=("session_date", *SLICE_KEY, "user_type"),
     partition_by="session_date",
-    cluster_by=("periphery_id",),
+    cluster_by=("area_level", "isp", "area_id"),
     columns=(
         _c("session_date", "date", "local date the sessions started", nullable=False),
-        _c("periphery_id", "string", "periphery code ('all' for the whole country)", nullable=False),
+        *_SLICE,
         _c("user_type", "string", "returning or new_or_transient", nullable=False),
-        _c("sessions", "bigint", "sessions started"),
+        _c("sessions", "bigint", "sessions started (placed by their first test)"),
         _c("users", "bigint", "distinct users"),
         _c("is_suppressed", "boolean", "fewer than k distinct users", nullable=False),
     ),
@@ -211,15 +246,16 @@ USER_RETENTION = TableSpec(
 COHORT_RETENTION = TableSpec(
     name="cohort_retention",
     layer="gold",
-    grain="one row per cohort week and weeks since first seen",
-    key=("cohort_week", "weeks_since_first"),
+    grain=f"one row per cohort week, {_SLICE_GRAIN}, and weeks since first seen",
+    key=("cohort_week", *SLICE_KEY, "weeks_since_first"),
     partition_by="cohort_week",
-    cluster_by=(),
+    cluster_by=("area_level", "isp", "area_id"),
     columns=(
-        _c("cohort_week", "date", "Monday of the week of the users' first session", nullable=False),
+        _c("cohort_week", "date", "Monday of the week of the users' first session in the slice", nullable=False),
+        *_SLICE,
         _c("weeks_since_first", "int", "0 for the first week", nullable=False),
-        _c("cohort_users", "bigint", "users first seen in the cohort week (null when suppressed)"),
-        _c("active_users", "bigint", "of those, users with a session in this week"),
+        _c("cohort_users", "bigint", "users first seen in the slice in the cohort week (null when suppressed)"),
+        _c("active_users", "bigint", "of those, users with a session in the slice in this week"),
         _c("retention_share", "double", "active_users / cohort_users"),
         _c("is_suppressed", "boolean", "fewer than k distinct users", nullable=False),
     ),
@@ -228,12 +264,13 @@ COHORT_RETENTION = TableSpec(
 FRUSTRATION_STAIRCASE = TableSpec(
     name="frustration_staircase",
     layer="gold",
-    grain="one row per session_date and behaviour bucket",
-    key=("session_date", "behaviour_bucket"),
+    grain=f"one row per session_date, {_SLICE_GRAIN}, and behaviour bucket",
+    key=("session_date", *SLICE_KEY, "behaviour_bucket"),
     partition_by="session_date",
-    cluster_by=("behaviour_bucket",),
+    cluster_by=("area_level", "isp", "area_id", "behaviour_bucket"),
     columns=(
         _c("session_date", "date", "local date the sessions started", nullable=False),
+        *_SLICE,
         _c("behaviour_bucket", "string", "1, 2-3 or 4+ tests per session", nullable=False),
         _c("sessions", "bigint", "sessions"),
         _c("users", "bigint", "distinct users"),
@@ -248,15 +285,14 @@ FRUSTRATION_STAIRCASE = TableSpec(
 CONTRACT_ATTAINMENT = TableSpec(
     name="contract_attainment",
     layer="gold",
-    grain="one row per measurement_date, dimension and dimension value",
-    key=("measurement_date", "dimension", "dimension_value"),
+    grain=f"one row per measurement_date, {_SLICE_GRAIN}",
+    key=("measurement_date", *SLICE_KEY),
     partition_by="measurement_date",
-    cluster_by=("dimension", "dimension_value"),
+    cluster_by=("area_level", "isp", "periphery_id", "area_id"),
     columns=(
         _c("measurement_date", "date", "local date", nullable=False),
-        _c("dimension", "string", "periphery or isp", nullable=False),
-        _c("dimension_value", "string", "periphery code or ISP name", nullable=False),
-        _c("dimension_label", "string", "periphery name or ISP name"),
+        *_SLICE,
+        *_SLICE_LABELS,
         _c("user_days", "bigint", "users with a test and a contract speed that day"),
         _c("users", "bigint", "distinct users"),
         _c("share_reaching_low", "double", "share of user-days at >= the low threshold of contract (default 50%)"),
@@ -269,13 +305,13 @@ CONTRACT_ATTAINMENT = TableSpec(
 HOURLY_PROFILE = TableSpec(
     name="hourly_profile",
     layer="gold",
-    grain="one row per measurement_date, periphery and local hour",
-    key=("measurement_date", "periphery_id", "hour_local"),
+    grain=f"one row per measurement_date, {_SLICE_GRAIN}, and local hour",
+    key=("measurement_date", *SLICE_KEY, "hour_local"),
     partition_by="measurement_date",
-    cluster_by=("periphery_id",),
+    cluster_by=("area_level", "isp", "area_id"),
     columns=(
         _c("measurement_date", "date", "local date", nullable=False),
-        _c("periphery_id", "string", "periphery code", nullable=False),
+        *_SLICE,
         _c("hour_local", "int", "local hour 0-23", nullable=False),
         _c("tests", "bigint", "tests"),
         _c("users", "bigint", "distinct users"),
@@ -287,19 +323,19 @@ HOURLY_PROFILE = TableSpec(
 SPEED_HISTOGRAM = TableSpec(
     name="speed_histogram",
     layer="gold",
-    grain="one row per month, periphery and log-spaced download bucket",
-    key=("month", "periphery_id", "bucket_index"),
+    grain=f"one row per month, {_SLICE_GRAIN}, and log-spaced download bucket",
+    key=("month", *SLICE_KEY, "bucket_index"),
     partition_by="month",
-    cluster_by=("periphery_id",),
+    cluster_by=("area_level", "isp", "area_id"),
     columns=(
         _c("month", "date", "first day of the local month", nullable=False),
-        _c("periphery_id", "string", "periphery code", nullable=False),
+        *_SLICE,
         _c("bucket_index", "int", "0 for the lowest bucket", nullable=False),
         _c("bucket_lower_mbps", "double", "inclusive lower edge", nullable=False),
         _c("bucket_upper_mbps", "double", "exclusive upper edge (null for the last)"),
         _c("users", "bigint", "users whose monthly median download falls in the bucket"),
-        _c("share_of_users", "double", "users / all users of the month and periphery"),
-        _c("is_suppressed", "boolean", "fewer than k distinct users in the month and periphery", nullable=False),
+        _c("share_of_users", "double", "users / all users of the month and slice"),
+        _c("is_suppressed", "boolean", "fewer than k distinct users in the month and slice", nullable=False),
     ),
 )
 
@@ -325,6 +361,7 @@ QUALITY_RESULTS = TableSpec(
 
 SILVER_TABLES = (MEASUREMENTS, QUARANTINE, SESSIONS)
 GOLD_TABLES = (
+    AREA_ISP_METRICS,
     REGIONAL_METRICS,
     REGIONAL_UNIT_METRICS,
     USER_RETENTION,
