@@ -154,6 +154,7 @@ _SLICE = (
 _SLICE_LABELS = (
     _c("area", "string", "area name as the API spells it ('ΕΛΛΑΔΑ' for the country)"),
     _c("periphery_id", "string", "periphery holding the area (null for the country)"),
+    _c("periphery", "string", "name of that periphery"),
 )
 _SLICE_GRAIN = "area (country, periphery or regional unit) and ISP (or all)"
 
