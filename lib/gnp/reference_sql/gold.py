@@ -1,9 +1,9 @@
 """Gold tables in DuckDB SQL, each a SELECT of exactly its schemas.py columns.
 
 Every table is cut by slice (area_level, area_id, isp; see schemas.py):
-``_sliced`` repeats each measurement or session once per
-slice it belongs to, and every statistic is then grouped by the slice, so each
-slice's figure comes from its own tests. regional_metrics and
+``_sliced`` repeats each measurement or session once per slice it belongs to,
+and every statistic is then grouped by the slice, so each slice's figure comes
+from its own tests. regional_metrics and
 regional_unit_metrics are the all-ISP periphery and regional-unit rows of
 area_isp_metrics under their own column names.
 """
