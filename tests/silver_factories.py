@@ -78,6 +78,7 @@ def session(
     jitter: float | None = None,
     rtt: float | None = None,
     regional_unit_id: str | None = None,
+    isp: str | None = None,
 ) -> dict:
     """One Silver session; the bucket follows the test count as Silver assigns it."""
     periphery, units = PLACES.get(periphery_id, (None, []))
@@ -98,6 +99,7 @@ def session(
         periphery_id=periphery_id,
         periphery=periphery,
         regional_unit_id=regional_unit_id,
+        isp=isp,
         median_download_mbps=download,
         median_loss_pct=loss,
         median_jitter_ms=jitter,

@@ -1,7 +1,8 @@
 """The hand-computed dataset: 20 tests, 3 users, 2 peripheries, 2 days, every Gold value checked.
 
 Users A and B live in Attica (periphery 9, unit 45), C in Central Macedonia
-(periphery 2, unit 16); B travels to periphery 2 on day 2. k = 1 so nothing is
+(periphery 2, unit 16); B travels to periphery 2 on day 2. Each user has one
+ISP (A Cosmote, B Nova, C Vodafone), so an ISP slice holds one user's rows. k = 1 so nothing is
 suppressed (suppression has its own tests); thresholds 0.5 and 0.8; 4 buckets
 per decade. The hand computation is in the comments next to each value.
 """
@@ -43,7 +44,10 @@ TESTS = [
     (20, "C", D2, 21, 0, "2", 20.0, 4.0, 60.0, 0.0, 4.0, 20.0, "Vodafone"),
 ]
 
-# Sessions as Silver would build them from TESTS (30-minute gap):
+ISP_OF = {"A": "Cosmote", "B": "Nova", "C": "Vodafone"}
+UNIT_OF = {"9": "45", "2": "16"}  # every test of a periphery is in this regional unit
+
+# Sessions as Silver would build them from TESTS (30-minute gap); isp: ISP_OF, except A3 (test 11, none).
 # user, day, hour, tests, periphery, returning, median download, loss, jitter, rtt
 SESSIONS = [
     ("A", D1, 9, 2, "9", False, 15.0, 0.0, 1.5, 10.0),  # A1: tests 1-2
@@ -66,12 +70,20 @@ def gold(spark):
         for i, u, d, h, mi, p, dl, ul, rtt, loss, jit, contract, isp in TESTS
     ]
     sessions = [
-        session(u, d, h, n, p, ret, download=dl, loss=loss, jitter=jit, rtt=rtt)
+        session(u, d, h, n, p, ret, download=dl, loss=loss, jitter=jit, rtt=rtt, isp=ISP_OF[u] if p else None)
         for u, d, h, n, p, ret, dl, loss, jit, rtt in SESSIONS
     ]
     reductions = reduce_measurements(measurements_df(spark, tests))
     tables = gold_tables(reductions, sessions_df(spark, sessions), SEMANTICS)
     return {name: [r.asDict() for r in df.collect()] for name, df in tables.items()}
+
+
+def _where(rows, **key):
+    return [r for r in rows if all(r[k] == v for k, v in key.items())]
+
+
+def _slice(level, area_id, isp="all"):
+    return dict(area_level=level, area_id=area_id, isp=isp)
 
 
 def _only(rows, **key):
@@ -138,24 +150,65 @@ def test_regional_unit_metrics_by_hand(gold):
         assert row["periphery_id"] == periphery_id, f"expected periphery {periphery_id}, found {row['periphery_id']}"
 
 
+def test_area_isp_metrics_every_isp_at_the_periphery_and_unit_levels_are_the_regional_tables(gold):
+    rows = gold["area_isp_metrics"]
+    for (day, periphery_id), expected in REGIONAL.items():
+        for level, area_id in (("periphery", periphery_id), ("regional_unit", UNIT_OF[periphery_id])):
+            _check(_only(rows, measurement_date=day, **_slice(level, area_id)), dict(expected, is_suppressed=False))
+
+
+def test_area_isp_metrics_by_hand(gold):
+    rows = gold["area_isp_metrics"]
+    # Per day: the country, each user's ISP in the country, and each periphery and unit with and without
+    # its users' ISPs. D1: GR x (all, 3 ISPs), 9 x (all, Cosmote, Nova), 2 x (all, Vodafone), the same for
+    # units 45 and 16: 14. D2: GR x 4, 9 x (all, Cosmote), 2 x (all, Nova, Vodafone), units alike: 14.
+    assert len(rows) == 28, f"expected 28 day-slice rows, found {len(rows)}"
+    # D1, Greece: tests 1-11, test 11 has no place but is in Greece. Users' download medians:
+    # A 25 (of 5,10,20,30,40,1000), B 60, C 8 -> median 25; sessions A1-A3, B1, B2, C1.
+    _check(_only(rows, measurement_date=D1, **_slice("country", "GR")),
+           dict(tests=11, users=3, sessions=6, download_median_mbps=25.0, download_p25_mbps=16.5,
+                download_p75_mbps=42.5, is_suppressed=False))
+    # D1, Attica, Cosmote: A alone, tests 1-5 (test 11 names no ISP and no place).
+    _check(_only(rows, measurement_date=D1, **_slice("periphery", "9", "Cosmote")),
+           dict(tests=5, users=1, sessions=2, download_median_mbps=30.0, download_mean_test_mbps=220.0))
+    # D2, Greece, Nova: B's tests 14-15 in Macedonia; session B3.
+    _check(_only(rows, measurement_date=D2, **_slice("country", "GR", "Nova")),
+           dict(tests=2, users=1, sessions=1, download_median_mbps=60.0))
+    assert _only(rows, measurement_date=D1, **_slice("regional_unit", "45"))["periphery_id"] == "9"
+    country = _only(rows, measurement_date=D2, **_slice("country", "GR"))
+    assert (country["area"], country["periphery_id"]) == ("ΕΛΛΑΔΑ", None), f"found {country}"
+
+
 def test_contract_attainment_by_hand(gold):
     rows = gold["contract_attainment"]
-    # per user-day: median download / median contract
-    # D1: A 30/100 = 0.3 (Cosmote), B 60/100 = 0.6 (Nova); C has no contract that day.
+    # per user-day and slice: median download / median contract
+    # D1: A 30/100 = 0.3 (Cosmote; 25/100 in Greece, where test 11 counts), B 60/100 = 0.6 (Nova);
+    #     C has no contract that day.
     # D2: A 40/100 = 0.4 (Cosmote); B 60/50 = 1.2 (Nova); C 14/20 = 0.7 (Vodafone).
-    expected = {
-        (D1, "periphery", "9"): (2, 0.5, 0.0, 0.45),  # [0.3, 0.6]
-        (D2, "periphery", "9"): (1, 0.0, 0.0, 0.4),
-        (D2, "periphery", "2"): (2, 1.0, 0.5, 0.95),  # [0.7, 1.2]
-        (D1, "isp", "Cosmote"): (1, 0.0, 0.0, 0.3),
-        (D1, "isp", "Nova"): (1, 1.0, 0.0, 0.6),
-        (D2, "isp", "Cosmote"): (1, 0.0, 0.0, 0.4),
-        (D2, "isp", "Nova"): (1, 1.0, 1.0, 1.2),
-        (D2, "isp", "Vodafone"): (1, 1.0, 0.0, 0.7),
+    by_area = {
+        (D1, "9", "all"): (2, 0.5, 0.0, 0.45),  # [0.3, 0.6]
+        (D1, "9", "Cosmote"): (1, 0.0, 0.0, 0.3),
+        (D1, "9", "Nova"): (1, 1.0, 0.0, 0.6),
+        (D2, "9", "all"): (1, 0.0, 0.0, 0.4),
+        (D2, "9", "Cosmote"): (1, 0.0, 0.0, 0.4),
+        (D2, "2", "all"): (2, 1.0, 0.5, 0.95),  # [0.7, 1.2]
+        (D2, "2", "Nova"): (1, 1.0, 1.0, 1.2),
+        (D2, "2", "Vodafone"): (1, 1.0, 0.0, 0.7),
     }
-    assert len(rows) == len(expected), f"expected {len(expected)} rows, found {rows}"
-    for (day, dim, value), (n, low, high, median) in expected.items():
-        row = _only(rows, measurement_date=day, dimension=dim, dimension_value=value)
+    expected = {(day, "periphery", p, isp): v for (day, p, isp), v in by_area.items()}
+    expected |= {(day, "regional_unit", UNIT_OF[p], isp): v for (day, p, isp), v in by_area.items()}
+    expected |= {
+        (D1, "country", "GR", "all"): (2, 0.5, 0.0, 0.425),  # [0.25, 0.6]
+        (D1, "country", "GR", "Cosmote"): (1, 0.0, 0.0, 0.3),
+        (D1, "country", "GR", "Nova"): (1, 1.0, 0.0, 0.6),
+        (D2, "country", "GR", "all"): (3, 2 / 3, 1 / 3, 0.7),  # [0.4, 0.7, 1.2]
+        (D2, "country", "GR", "Cosmote"): (1, 0.0, 0.0, 0.4),
+        (D2, "country", "GR", "Nova"): (1, 1.0, 1.0, 1.2),
+        (D2, "country", "GR", "Vodafone"): (1, 1.0, 0.0, 0.7),
+    }
+    assert len(rows) == len(expected), f"expected {len(expected)} rows, found {len(rows)}"
+    for (day, level, area_id, isp), (n, low, high, median) in expected.items():
+        row = _only(rows, measurement_date=day, **_slice(level, area_id, isp))
         _check(row, dict(user_days=n, users=n, share_reaching_low=low, share_reaching_high=high,
                          median_attainment=median))
 
@@ -173,25 +226,41 @@ def test_hourly_profile_by_hand(gold):
         (D2, "2", 21): (1, 1, 20.0),
     }
     rows = gold["hourly_profile"]
-    assert len(rows) == len(expected), f"expected {len(expected)} rows, found {rows}"
+    by_periphery = _where(rows, area_level="periphery", isp="all")
+    assert len(by_periphery) == len(expected), f"expected {len(expected)} rows, found {by_periphery}"
     for (day, periphery_id, hour), (tests, users, median) in expected.items():
-        row = _only(rows, measurement_date=day, periphery_id=periphery_id, hour_local=hour)
+        row = _only(by_periphery, measurement_date=day, area_id=periphery_id, hour_local=hour)
         _check(row, dict(tests=tests, users=users, median_download_mbps=median))
+    # Test 11 (22:00, no place, no ISP) is only in Greece for every ISP; B's 20:00 test in Attica for Nova.
+    _check(_only(rows, measurement_date=D1, hour_local=22, **_slice("country", "GR")),
+           dict(tests=1, users=1, median_download_mbps=5.0))
+    assert not _where(rows, measurement_date=D1, hour_local=22, area_level="periphery")
+    _check(_only(rows, measurement_date=D1, hour_local=20, **_slice("periphery", "9", "Nova")),
+           dict(tests=1, users=1, median_download_mbps=50.0))
 
 
 def test_speed_histogram_by_hand(gold):
-    # Monthly value = median of the user's daily medians in the periphery:
+    # Monthly value = median of the user's daily medians in the slice:
     #   Attica: A (30, 40) -> 35, B (60) -> 60.  Macedonia: C (8, 14) -> 11, B (60) -> 60.
+    #   Greece: A (25, 40) -> 32.5, B (60, 60) -> 60, C (8, 14) -> 11.
     # Buckets with 4 per decade: 5 = [10, 17.8), 7 = [31.6, 56.2), 8 = [56.2, 100).
     rows = gold["speed_histogram"]
-    assert len(rows) == 2 * 18, f"expected 18 buckets for each of 2 peripheries, found {len(rows)}"
-    filled = {(r["periphery_id"], r["bucket_index"]): (r["users"], r["share_of_users"]) for r in rows if r["users"]}
+    by_periphery = _where(rows, area_level="periphery", isp="all")
+    assert len(by_periphery) == 2 * 18, f"expected 18 buckets for each of 2 peripheries, found {len(by_periphery)}"
+    filled = {(r["area_id"], r["bucket_index"]): (r["users"], r["share_of_users"]) for r in by_periphery if r["users"]}
     assert filled == {("9", 7): (1, 0.5), ("9", 8): (1, 0.5), ("2", 5): (1, 0.5), ("2", 8): (1, 0.5)}
+    country = {r["bucket_index"]: r["users"] for r in _where(rows, **_slice("country", "GR")) if r["users"]}
+    assert country == {5: 1, 7: 1, 8: 1}, f"found {country}"
+    nova = {r["bucket_index"]: r["users"] for r in _where(rows, **_slice("periphery", "2", "Nova")) if r["users"]}
+    assert nova == {8: 1}, f"found {nova}"
+    # 7 slices per level and ISP seen in the month: GR x 4, 9 x 3, 2 x 3, 45 x 3, 16 x 3 = 16 slices.
+    assert len(rows) == 16 * 18, f"expected 16 slices of 18 buckets, found {len(rows)}"
     assert {r["month"] for r in rows} == {dt.date(2025, 3, 1)}
 
 
 def test_frustration_staircase_by_hand(gold):
-    # (day, bucket): sessions, users, medians of the sessions' medians (download, loss, jitter, rtt)
+    # Greece, every ISP: (day, bucket): sessions, users, medians of the sessions' medians (download, loss,
+    # jitter, rtt)
     expected = {
         (D1, "1"): (3, 2, 50.0, 2.0, 3.0, 40.0),  # A3, B1, B2: download 5, 50, 70; the rest skip A3's nulls
         (D1, "2-3"): (3, 2, 15.0, 0.0, 4.0, 20.0),  # A1, A2, C1: download 15, 40, 8; jitter 1.5, 4, 5
@@ -200,32 +269,48 @@ def test_frustration_staircase_by_hand(gold):
         (D2, "4+"): (1, 1, 12.5, 1.0, 7.0, 80.0),  # C2
     }
     rows = gold["frustration_staircase"]
-    assert len(rows) == len(expected), f"expected {len(expected)} rows, found {rows}"
+    country = _where(rows, **_slice("country", "GR"))
+    assert len(country) == len(expected), f"expected {len(expected)} rows, found {country}"
     for (day, bucket), (sessions, users, dl, loss, jit, rtt) in expected.items():
-        row = _only(rows, session_date=day, behaviour_bucket=bucket)
+        row = _only(country, session_date=day, behaviour_bucket=bucket)
         _check(row, dict(sessions=sessions, users=users, median_download_mbps=dl, median_loss_pct=loss,
                          median_jitter_ms=jit, median_rtt_ms=rtt))
+    # Attica's one-test sessions on D1 are B1 and B2 (A3 has no place): download 50, 70.
+    _check(_only(rows, session_date=D1, behaviour_bucket="1", **_slice("periphery", "9")),
+           dict(sessions=2, users=1, median_download_mbps=60.0))
+    _check(_only(rows, session_date=D2, behaviour_bucket="1", **_slice("regional_unit", "16", "Vodafone")),
+           dict(sessions=1, users=1, median_download_mbps=20.0))
 
 
 def test_user_retention_by_hand(gold):
     expected = {
-        (D1, "9", "new_or_transient"): (2, 2),  # A1, B1
-        (D1, "9", "returning"): (2, 2),  # A2, B2
-        (D1, "2", "new_or_transient"): (1, 1),  # C1
-        (D1, "all", "new_or_transient"): (3, 3),
-        (D1, "all", "returning"): (3, 2),  # A2, A3 (no periphery), B2
-        (D2, "9", "returning"): (1, 1),  # A4
-        (D2, "2", "returning"): (3, 2),  # B3, C2, C3
-        (D2, "all", "returning"): (4, 3),
+        (D1, "periphery", "9", "new_or_transient"): (2, 2),  # A1, B1
+        (D1, "periphery", "9", "returning"): (2, 2),  # A2, B2
+        (D1, "periphery", "2", "new_or_transient"): (1, 1),  # C1
+        (D1, "country", "GR", "new_or_transient"): (3, 3),
+        (D1, "country", "GR", "returning"): (3, 2),  # A2, A3 (no periphery), B2
+        (D2, "periphery", "9", "returning"): (1, 1),  # A4
+        (D2, "periphery", "2", "returning"): (3, 2),  # B3, C2, C3
+        (D2, "country", "GR", "returning"): (4, 3),
     }
     rows = gold["user_retention"]
-    assert len(rows) == len(expected), f"expected {len(expected)} rows, found {rows}"
-    for (day, periphery_id, user_type), (sessions, users) in expected.items():
-        row = _only(rows, session_date=day, periphery_id=periphery_id, user_type=user_type)
+    every_isp = [r for r in _where(rows, isp="all") if r["area_level"] != "regional_unit"]
+    assert len(every_isp) == len(expected), f"expected {len(expected)} rows, found {every_isp}"
+    for (day, level, area_id, user_type), (sessions, users) in expected.items():
+        row = _only(every_isp, session_date=day, area_level=level, area_id=area_id, user_type=user_type)
         _check(row, dict(sessions=sessions, users=users))
+    # Greece, Cosmote, D1 returning: A2 only (A3 names no ISP).
+    _check(_only(rows, session_date=D1, user_type="returning", **_slice("country", "GR", "Cosmote")),
+           dict(sessions=1, users=1))
 
 
 def test_cohort_retention_by_hand(gold):
-    # Everyone first appears on Monday D1 and the data end that week: one cell.
-    assert gold["cohort_retention"] == [dict(cohort_week=D1, weeks_since_first=0, cohort_users=3, active_users=3,
-                                             retention_share=1.0, is_suppressed=False)]
+    # Everyone first appears on Monday D1 and the data end that week: one cell per slice.
+    rows = gold["cohort_retention"]
+    assert _only(rows, **_slice("country", "GR")) == dict(
+        cohort_week=D1, **_slice("country", "GR"), weeks_since_first=0, cohort_users=3, active_users=3,
+        retention_share=1.0, is_suppressed=False)
+    # B is first seen in Macedonia on D2, in the same week as C.
+    assert _only(rows, **_slice("periphery", "2"))["cohort_users"] == 2
+    # Slices with sessions: GR x 4, 9 x 3, 2 x 3, 45 x 3, 16 x 3.
+    assert len(rows) == 16, f"expected 16 slices with one week each, found {len(rows)}"

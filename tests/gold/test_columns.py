@@ -72,9 +72,9 @@ def test_ratio_is_null_for_zero_or_null_denominator(spark):
 
 def test_conform_to_spec_orders_casts_and_drops(spark):
     df = spark.createDataFrame(
-        [("x", 3, "9", "2025-03-03", 7, 2, 12.5, False)],
-        "extra string, hour_local long, periphery_id string, measurement_date string, tests int, users int, "
-        "median_download_mbps double, is_suppressed boolean",
+        [("x", 3, "all", "9", "periphery", "2025-03-03", 7, 2, 12.5, False)],
+        "extra string, hour_local long, isp string, area_id string, area_level string, measurement_date string, "
+        "tests int, users int, median_download_mbps double, is_suppressed boolean",
     )
 
     found = conform_to_spec(df, HOURLY_PROFILE)

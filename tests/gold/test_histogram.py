@@ -29,13 +29,14 @@ def test_bucket_index_is_lower_inclusive_and_upper_exclusive(spark):
 
 def test_histogram_lists_every_bucket_with_user_shares_and_suppresses_small_months(spark):
     user_months = spark.createDataFrame(
-        [(MARCH, "9", "a", 0.5), (MARCH, "9", "b", 5.0), (MARCH, "9", "c", 7.0), (MARCH, "2", "d", 50.0)],
-        "month date, periphery_id string, user_id string, download_mbps__median double",
+        [(MARCH, "periphery", area, "all", user, speed)
+         for area, user, speed in (("9", "a", 0.5), ("9", "b", 5.0), ("9", "c", 7.0), ("2", "d", 50.0))],
+        "month date, area_level string, area_id string, isp string, user_id string, download_mbps__median double",
     )
 
-    found = speed_histogram(user_months, buckets_per_decade=1, k=2).orderBy("periphery_id", "bucket_index")
+    found = speed_histogram(user_months, buckets_per_decade=1, k=2).orderBy("area_id", "bucket_index")
 
-    rows = [(r.periphery_id, r.bucket_index, r.bucket_lower_mbps, r.bucket_upper_mbps, r.users,
+    rows = [(r.area_id, r.bucket_index, r.bucket_lower_mbps, r.bucket_upper_mbps, r.users,
              r.share_of_users, r.is_suppressed) for r in found.collect()]
     expected = [
         ("2", i, lo, hi, None, None, True)

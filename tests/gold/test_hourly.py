@@ -3,11 +3,13 @@ import datetime as dt
 from chispa import assert_df_equality
 
 from gnp.gold.hourly import hourly_profile
-from gnp.gold.user_days import HOUR_GRAIN, per_user_day
+from gnp.gold.slices import with_slices
+from gnp.gold.user_days import HOUR_SLICE_GRAIN, per_user_day
 from gnp.schemas import HOURLY_PROFILE
 from silver_factories import measurement, measurements_df, spec_frame
 
 D1 = dt.date(2025, 3, 3)
+ATTICA = dict(area_level="periphery", area_id="9", isp="all")
 
 
 def test_hourly_profile_takes_one_value_per_user_and_hour(spark):
@@ -19,13 +21,14 @@ def test_hourly_profile_takes_one_value_per_user_and_hour(spark):
         measurement(5, "b", D1, 21, "9", None),  # b: 100
         measurement(6, "a", D1, 8, "9", 50.0),  # one user in the morning
     ]
-    days = per_user_day(measurements_df(spark, rows), HOUR_GRAIN, medians=("download_mbps",), means=())
+    days = per_user_day(with_slices(measurements_df(spark, rows)), HOUR_SLICE_GRAIN, medians=("download_mbps",),
+                        means=())
 
-    found = hourly_profile(days, k=2)
+    found = hourly_profile(days, k=2).where("area_level = 'periphery'")
 
     expected = spec_frame(spark, HOURLY_PROFILE, [
-        dict(measurement_date=D1, periphery_id="9", hour_local=21, tests=5, users=2,
+        dict(measurement_date=D1, **ATTICA, hour_local=21, tests=5, users=2,
              median_download_mbps=56.0, is_suppressed=False),
-        dict(measurement_date=D1, periphery_id="9", hour_local=8, tests=1, is_suppressed=True),
+        dict(measurement_date=D1, **ATTICA, hour_local=8, tests=1, is_suppressed=True),
     ])
     assert_df_equality(found, expected, ignore_row_order=True, ignore_nullable=True)

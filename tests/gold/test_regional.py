@@ -3,8 +3,9 @@ import math
 
 from chispa import assert_approx_df_equality
 
-from gnp.gold.regional import regional_metrics, regional_unit_metrics
-from gnp.gold.user_days import PERIPHERY_GRAIN, REGIONAL_UNIT_GRAIN, per_user_day
+from gnp.gold.regional import area_isp_metrics, regional_metrics, regional_unit_metrics
+from gnp.gold.slices import with_slices
+from gnp.gold.user_days import SLICE_GRAIN, per_user_day
 from gnp.schemas import REGIONAL_METRICS, REGIONAL_UNIT_METRICS
 from silver_factories import measurement, measurements_df, session, sessions_df, spec_frame
 
@@ -24,11 +25,13 @@ def _silver(spark):
     return measurements_df(spark, rows), sessions_df(spark, sessions)
 
 
-def test_regional_metrics_weighs_users_not_tests_and_suppresses_single_user_cells(spark):
+def _by_area(spark, k):
     measurements, sessions = _silver(spark)
-    days = per_user_day(measurements, PERIPHERY_GRAIN)
+    return area_isp_metrics(per_user_day(with_slices(measurements), SLICE_GRAIN), sessions, k)
 
-    found = regional_metrics(days, sessions, k=2)
+
+def test_regional_metrics_weighs_users_not_tests_and_suppresses_single_user_cells(spark):
+    found = regional_metrics(_by_area(spark, k=2))
 
     attica = dict(
         measurement_date=D1, periphery_id="9", periphery="ΑΤΤΙΚΗΣ", tests=7, users=2, sessions=2,
@@ -47,10 +50,7 @@ def test_regional_metrics_weighs_users_not_tests_and_suppresses_single_user_cell
 
 
 def test_regional_unit_metrics_keys_on_the_unit_and_carries_its_periphery(spark):
-    measurements, sessions = _silver(spark)
-    days = per_user_day(measurements, REGIONAL_UNIT_GRAIN)
-
-    found = regional_unit_metrics(days, sessions, k=1)
+    found = regional_unit_metrics(_by_area(spark, k=1))
 
     c_cell = found.where("regional_unit_id = '16'").collect()
     assert len(c_cell) == 1, f"expected one row for unit 16, found {c_cell}"
@@ -60,3 +60,13 @@ def test_regional_unit_metrics_keys_on_the_unit_and_carries_its_periphery(spark)
     assert found_values == expected_values, f"expected {expected_values}, found {found_values}"
     assert found.columns == REGIONAL_UNIT_METRICS.column_names
     assert found.count() == 2, f"expected units 45 and 16 only, found {found.collect()}"
+
+
+def test_area_isp_metrics_country_row_counts_tests_without_a_place(spark):
+    found = _by_area(spark, k=2).where("area_level = 'country'").collect()
+
+    assert len(found) == 1, f"expected Greece for every ISP only (no test names one), found {found}"
+    row = found[0]
+    # users' medians: a 30, b 40, c 5, d 7 -> 18.5; sessions a, b and d's (no place)
+    found_values = (row.area_id, row.isp, row.tests, row.users, row.sessions, row.download_median_mbps)
+    assert found_values == ("GR", "all", 9, 4, 3, 18.5), f"found {found_values}"

@@ -8,6 +8,8 @@ from gnp.schemas import COHORT_RETENTION, USER_RETENTION
 from silver_factories import session, sessions_df, spec_frame
 
 MON = dt.date(2025, 3, 3)
+GREECE = dict(area_level="country", area_id="GR", isp="all")
+ATTICA = dict(area_level="periphery", area_id="9", isp="all")
 
 
 def _day(n: int) -> dt.date:
@@ -34,11 +36,15 @@ def test_user_retention_counts_by_user_type_with_country_rows(spark):
 
     found = user_retention(sessions_df(spark, rows), k=2)
 
+    attica = [
+        dict(session_date=MON, user_type="new_or_transient", sessions=2, users=2, is_suppressed=False),
+        dict(session_date=MON, user_type="returning", sessions=1, users=None, is_suppressed=True),
+    ]
     expected = spec_frame(spark, USER_RETENTION, [
-        dict(session_date=MON, periphery_id="9", user_type="new_or_transient", sessions=2, users=2, is_suppressed=False),
-        dict(session_date=MON, periphery_id="9", user_type="returning", sessions=1, users=None, is_suppressed=True),
-        dict(session_date=MON, periphery_id="all", user_type="new_or_transient", sessions=3, users=3, is_suppressed=False),
-        dict(session_date=MON, periphery_id="all", user_type="returning", sessions=1, users=None, is_suppressed=True),
+        *[dict(r, **ATTICA) for r in attica],
+        *[dict(r, **{**ATTICA, "area_level": "regional_unit", "area_id": "45"}) for r in attica],  # every test in unit 45
+        dict(session_date=MON, **GREECE, user_type="new_or_transient", sessions=3, users=3, is_suppressed=False),
+        dict(session_date=MON, **GREECE, user_type="returning", sessions=1, users=None, is_suppressed=True),
     ])
     assert_df_equality(found, expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -58,13 +64,28 @@ def test_cohort_retention_fills_the_triangle_with_zeros_and_suppresses_small_coh
 
     week1 = _day(7)
     expected = spec_frame(spark, COHORT_RETENTION, [
-        dict(cohort_week=MON, weeks_since_first=0, cohort_users=3, active_users=3, retention_share=1.0, is_suppressed=False),
-        dict(cohort_week=MON, weeks_since_first=1, cohort_users=3, active_users=1, retention_share=1 / 3, is_suppressed=False),
-        dict(cohort_week=MON, weeks_since_first=2, cohort_users=3, active_users=2, retention_share=2 / 3, is_suppressed=False),
-        dict(cohort_week=week1, weeks_since_first=0, is_suppressed=True),
-        dict(cohort_week=week1, weeks_since_first=1, is_suppressed=True),
+        dict(cohort_week=MON, **GREECE, weeks_since_first=0, cohort_users=3, active_users=3, retention_share=1.0,
+             is_suppressed=False),
+        dict(cohort_week=MON, **GREECE, weeks_since_first=1, cohort_users=3, active_users=1, retention_share=1 / 3,
+             is_suppressed=False),
+        dict(cohort_week=MON, **GREECE, weeks_since_first=2, cohort_users=3, active_users=2, retention_share=2 / 3,
+             is_suppressed=False),
+        dict(cohort_week=week1, **GREECE, weeks_since_first=0, is_suppressed=True),
+        dict(cohort_week=week1, **GREECE, weeks_since_first=1, is_suppressed=True),
+        # In Attica a and b start in week 0; b's week-2 session is in periphery 2, so only a comes back.
+        dict(cohort_week=MON, **ATTICA, weeks_since_first=0, cohort_users=2, active_users=2, retention_share=1.0,
+             is_suppressed=False),
+        dict(cohort_week=MON, **ATTICA, weeks_since_first=1, cohort_users=2, active_users=1, retention_share=0.5,
+             is_suppressed=False),
+        dict(cohort_week=MON, **ATTICA, weeks_since_first=2, cohort_users=2, active_users=1, retention_share=0.5,
+             is_suppressed=False),
     ])
-    assert_approx_df_equality(found, expected, 1e-12, ignore_row_order=True, ignore_nullable=True)
+    country_and_attica = found.where("area_level = 'country' OR area_id = '9' AND area_level = 'periphery'")
+    assert_approx_df_equality(country_and_attica, expected, 1e-12, ignore_row_order=True, ignore_nullable=True)
+    # Periphery 2: d first seen in week 1, b in week 2 (single-user cohorts, suppressed), up to the latest week.
+    macedonia = {(r.cohort_week, r.weeks_since_first, r.is_suppressed)
+                 for r in found.where("area_level = 'periphery' AND area_id = '2'").collect()}
+    assert macedonia == {(week1, 0, True), (week1, 1, True), (_day(14), 0, True)}, f"found {macedonia}"
 
 
 def test_cohort_retention_of_no_sessions_is_empty(spark):

@@ -2,7 +2,7 @@
 
 Per user and day, attainment is the user's median download divided by the
 user's median contracted download (over tests naming a positive contract
-speed). Shares count user-days at or above the low and high thresholds
+speed), in each slice. Shares count user-days at or above the low and high thresholds
 (params.semantics.attainment_low / attainment_high).
 """
 
@@ -13,50 +13,28 @@ from pyspark.sql import functions as F
 
 from gnp.gold.columns import MEDIAN, conform_to_spec, ratio, sorted_list, with_quantiles, without_float_noise
 from gnp.gold.privacy import with_suppression
+from gnp.gold.slices import SLICE_KEY, SLICE_LABELS
 from gnp.gold.user_days import CONTRACT, DATE, USER, median_col
 from gnp.schemas import CONTRACT_ATTAINMENT
 
-PERIPHERY_DIMENSION = "periphery"
-ISP_DIMENSION = "isp"
 
-
-def contract_attainment(
-    periphery_user_days: DataFrame,
-    isp_user_days: DataFrame,
-    low: float,
-    high: float,
-    k: int,
-) -> DataFrame:
-    """One row per measurement_date and periphery, and per measurement_date and ISP.
+def contract_attainment(slice_user_days: DataFrame, low: float, high: float, k: int) -> DataFrame:
+    """One row per measurement_date and slice.
 
     Args:
-        periphery_user_days: ``per_user_day`` at the periphery grain, with the contract median.
-        isp_user_days: ``per_user_day`` at the ISP grain, with the contract median.
+        slice_user_days: ``per_user_day`` at the slice grain, with the contract median.
         low, high: attainment thresholds as fractions of the contract (0.5, 0.8).
         k: fewer distinct users than this suppresses the cell.
     """
-    by_periphery = _attainment_cells(
-        periphery_user_days, "periphery_id", "periphery", PERIPHERY_DIMENSION, low, high
-    )
-    by_isp = _attainment_cells(isp_user_days, "isp", "isp", ISP_DIMENSION, low, high)
-    nulled = ["user_days", "users", "share_reaching_low", "share_reaching_high", "median_attainment"]
-    cells = by_periphery.unionByName(by_isp)
-    return conform_to_spec(with_suppression(cells, "users", k, nulled), CONTRACT_ATTAINMENT)
-
-
-def _attainment_cells(
-    user_days: DataFrame, value_col: str, label_col: str, dimension: str, low: float, high: float
-) -> DataFrame:
     attainment = ratio(F.col(median_col("download_mbps")), F.col(median_col(CONTRACT)))
-    rated = user_days.select(
-        DATE, USER, F.col(value_col).alias("dimension_value"),
-        F.col(label_col).alias("dimension_label"), attainment.alias("attainment"),
+    rated = slice_user_days.select(
+        DATE, USER, *SLICE_KEY, *SLICE_LABELS, attainment.alias("attainment")
     ).where(F.col("attainment").isNotNull())
-    # At this grain a user has one row per day, so distinct users equal user-days.
+    # In a slice a user has one row per day, so distinct users equal user-days.
     user_days_n = F.count(F.lit(1))
     compared = without_float_noise(F.col("attainment"))
-    cells = rated.groupBy(DATE, "dimension_value").agg(
-        F.max("dimension_label").alias("dimension_label"),
+    cells = rated.groupBy(DATE, *SLICE_KEY).agg(
+        *[F.max(c).alias(c) for c in SLICE_LABELS],
         user_days_n.alias("user_days"),
         user_days_n.alias("users"),
         (F.count(F.when(compared >= low, True)) / user_days_n).alias("share_reaching_low"),
@@ -64,4 +42,5 @@ def _attainment_cells(
         sorted_list("attainment").alias("__attainments"),
     )
     cells = with_quantiles(cells, {"median_attainment": ("__attainments", MEDIAN)})
-    return cells.withColumn("dimension", F.lit(dimension))
+    nulled = ["user_days", "users", "share_reaching_low", "share_reaching_high", "median_attainment"]
+    return conform_to_spec(with_suppression(cells, "users", k, nulled), CONTRACT_ATTAINMENT)

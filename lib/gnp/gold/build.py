@@ -1,12 +1,14 @@
 """Build every Gold table from Silver with one shuffle of the measurements.
 
-The measurements are hash-partitioned once by (measurement_date, user_id):
-every per-user reduction groups by a superset of those keys, so Spark runs
-all of them without another exchange, and after ``persist`` without
-rereading Parquet. Inside the reductions ``user_id`` is a 64-bit hash of the
-pseudonym (xxhash64) rather than its 64 hex characters: it only groups and
-counts users, and the narrower key is what let 5M rows fit a 2 GB driver. Two
-users share a hash with probability about n^2 / 2^65 (3e-8 for a million users). Order for a stage notebook::
+The measurements are hash-partitioned once by (measurement_date, user_id) and
+then exploded into their slices (see gnp.gold.slices): every per-user
+reduction groups by a superset of those keys, so Spark runs all of them
+without another exchange, and after ``persist`` without rereading Parquet.
+Inside the reductions ``user_id`` is a 64-bit hash of the pseudonym (xxhash64)
+rather than its 64 hex characters: it only groups and counts users, and the
+narrower key is what let 5M rows fit a 2 GB driver. Two users share a hash
+with probability about n^2 / 2^65 (3e-8 for a million users). Order for a
+stage notebook::
 
     reductions = reduce_measurements(measurements).persist()
     tables = gold_tables(reductions, sessions, params.semantics)
@@ -26,17 +28,16 @@ from gnp.config import SemanticsParams
 from gnp.gold.attainment import contract_attainment
 from gnp.gold.histogram import speed_histogram
 from gnp.gold.hourly import hourly_profile
-from gnp.gold.regional import regional_metrics, regional_unit_metrics
+from gnp.gold.regional import area_isp_metrics, regional_metrics, regional_unit_metrics
 from gnp.gold.retention import cohort_retention, user_retention
+from gnp.gold.slices import with_slices
 from gnp.gold.staircase import frustration_staircase
 from gnp.gold.user_days import (
     CONTRACT,
     DATE,
     HOUR,
-    HOUR_GRAIN,
-    ISP_GRAIN,
-    PERIPHERY_GRAIN,
-    REGIONAL_UNIT_GRAIN,
+    HOUR_SLICE_GRAIN,
+    SLICE_GRAIN,
     SPEED_METRICS,
     USER,
     per_user_day,
@@ -52,53 +53,56 @@ class UserDayReductions:
     """The per-user reductions of the measurements that the Gold tables share."""
 
     by_user_day: DataFrame  # the measurements' Gold columns, partitioned by (measurement_date, user_id)
-    periphery: DataFrame
-    regional_unit: DataFrame
-    isp: DataFrame
-    hour: DataFrame
+    slice: DataFrame  # per user, day and slice: the speed medians, test sums and the contract median
+    hour: DataFrame  # per user, day, slice and local hour: the download median
 
     def persist(self) -> "UserDayReductions":
-        """Keep the partitioned measurements and the periphery reduction (used by three tables)."""
+        """Keep the partitioned measurements and the slice reduction (read by four tables)."""
         self.by_user_day.persist(StorageLevel.MEMORY_AND_DISK)
-        self.periphery.persist(StorageLevel.MEMORY_AND_DISK)
+        self.slice.persist(StorageLevel.MEMORY_AND_DISK)
         return self
 
     def unpersist(self) -> None:
-        self.periphery.unpersist()
+        self.slice.unpersist()
         self.by_user_day.unpersist()
 
 
 def reduce_measurements(measurements: DataFrame) -> UserDayReductions:
-    """Per-user-day reductions of Silver measurements at each place grain Gold needs."""
+    """Per-user-day reductions of Silver measurements in every slice."""
     columns = (DATE, HOUR, *_PLACE_COLUMNS, *SPEED_METRICS, CONTRACT)
     user_key = F.xxhash64(USER).alias(USER)
     by_user_day = measurements.select(user_key, *columns).repartition(DATE, USER)
+    sliced = with_slices(by_user_day)
     return UserDayReductions(
         by_user_day=by_user_day,
-        periphery=per_user_day(by_user_day, PERIPHERY_GRAIN, with_contract=True),
-        regional_unit=per_user_day(by_user_day, REGIONAL_UNIT_GRAIN),
-        isp=per_user_day(by_user_day, ISP_GRAIN, medians=_DOWNLOAD, means=(), with_contract=True),
-        hour=per_user_day(by_user_day, HOUR_GRAIN, medians=_DOWNLOAD, means=()),
+        slice=per_user_day(sliced, SLICE_GRAIN, with_contract=True),
+        hour=per_user_day(sliced, HOUR_SLICE_GRAIN, medians=_DOWNLOAD, means=()),
     )
 
 
 def gold_tables(
     reductions: UserDayReductions, sessions: DataFrame, semantics: SemanticsParams
 ) -> dict[str, DataFrame]:
-    """Every Gold table except quality_results, by table name (lazy DataFrames)."""
+    """Every Gold table except quality_results, by table name (lazy DataFrames).
+
+    ``sessions`` are the Silver sessions of the days being built; pass the
+    whole history to ``cohort_retention`` separately when building for a window.
+    """
     k = semantics.k_anonymity
+    by_area = area_isp_metrics(reductions.slice, sessions, k)
     return {
-        "regional_metrics": regional_metrics(reductions.periphery, sessions, k),
-        "regional_unit_metrics": regional_unit_metrics(reductions.regional_unit, sessions, k),
+        "area_isp_metrics": by_area,
+        "regional_metrics": regional_metrics(by_area),
+        "regional_unit_metrics": regional_unit_metrics(by_area),
         "user_retention": user_retention(sessions, k),
         "cohort_retention": cohort_retention(sessions, k),
         "frustration_staircase": frustration_staircase(sessions, k),
         "contract_attainment": contract_attainment(
-            reductions.periphery, reductions.isp, semantics.attainment_low, semantics.attainment_high, k
+            reductions.slice, semantics.attainment_low, semantics.attainment_high, k
         ),
         "hourly_profile": hourly_profile(reductions.hour, k),
         "speed_histogram": speed_histogram(
-            per_user_month(reductions.periphery, PERIPHERY_GRAIN, "download_mbps"),
+            per_user_month(reductions.slice, SLICE_GRAIN, "download_mbps"),
             semantics.histogram_buckets_per_decade,
             k,
         ),

@@ -1,4 +1,4 @@
-"""Speed distribution: share of users per log-spaced download bucket, per month and periphery."""
+"""Speed distribution: share of users per log-spaced download bucket, per month and slice."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pyspark.sql import functions as F
 
 from gnp.gold.columns import conform_to_spec, without_float_noise
 from gnp.gold.privacy import with_suppression
+from gnp.gold.slices import SLICE_KEY
 from gnp.gold.user_days import median_col
 from gnp.schemas import SPEED_HISTOGRAM
 
@@ -38,22 +39,22 @@ def bucket_index(speed: SparkColumn, edges: list[float]) -> SparkColumn:
 
 
 def speed_histogram(user_months: DataFrame, buckets_per_decade: int, k: int) -> DataFrame:
-    """One row per month, periphery and bucket, empty buckets included.
+    """One row per month, slice and bucket, empty buckets included.
 
     Args:
-        user_months: ``per_user_month`` of download at the periphery grain.
+        user_months: ``per_user_month`` of download at the slice grain.
         buckets_per_decade: params.semantics.histogram_buckets_per_decade.
-        k: fewer users in the month and periphery than this suppresses all its buckets.
+        k: fewer users in the month and slice than this suppresses all its buckets.
     """
     edges = speed_bucket_edges(buckets_per_decade)
     speed = F.col(median_col("download_mbps"))
     counted = (
         user_months.withColumn("bucket_index", bucket_index(speed, edges))
-        .groupBy("month", "periphery_id", "bucket_index")
+        .groupBy("month", *SLICE_KEY, "bucket_index")
         .agg(F.count(F.lit(1)).alias("users"))
     )
-    # Each month and periphery carries its counts as a map, so empty buckets need no join.
-    per_cell = counted.groupBy("month", "periphery_id").agg(
+    # Each month and slice carries its counts as a map, so empty buckets need no join.
+    per_cell = counted.groupBy("month", *SLICE_KEY).agg(
         F.map_from_entries(F.collect_list(F.struct("bucket_index", "users"))).alias("counts"),
         F.sum("users").alias("total_users"),
     )

@@ -7,19 +7,20 @@ from pyspark.sql import functions as F
 
 from gnp.gold.columns import MEDIAN, conform_to_spec, sorted_list, with_quantiles
 from gnp.gold.privacy import with_suppression
+from gnp.gold.slices import SLICE_KEY
 from gnp.gold.user_days import DATE, HOUR, median_col
 from gnp.schemas import HOURLY_PROFILE
 
 
 def hourly_profile(hour_user_days: DataFrame, k: int) -> DataFrame:
-    """One row per measurement_date, periphery and local hour.
+    """One row per measurement_date, slice and local hour.
 
     Args:
-        hour_user_days: ``per_user_day`` at the periphery-and-hour grain (one
+        hour_user_days: ``per_user_day`` at the slice-and-hour grain (one
             value per user and hour: the median of the user's tests in it).
         k: fewer distinct users than this suppresses the cell.
     """
-    cells = hour_user_days.groupBy(DATE, "periphery_id", F.col(HOUR).alias("hour_local")).agg(
+    cells = hour_user_days.groupBy(DATE, *SLICE_KEY, F.col(HOUR).alias("hour_local")).agg(
         F.sum("tests").alias("tests"),
         F.count(F.lit(1)).alias("users"),
         sorted_list(median_col("download_mbps")).alias("__users_download"),

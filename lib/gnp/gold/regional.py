@@ -1,8 +1,10 @@
-"""Regional metrics: per day and periphery, and per day and regional unit.
+"""Speed metrics per day and slice, and the original's regional tables cut from them.
 
-Grain and key come from schemas.REGIONAL_METRICS and REGIONAL_UNIT_METRICS.
-Quartiles, medians and log-averages are taken over users (each user's median of
-the day, see user_days); the ``*_mean_*`` columns are over raw tests, as the
+Grain and key come from schemas.AREA_ISP_METRICS; regional_metrics and
+regional_unit_metrics (the original pipeline's tables) are its rows for every
+ISP at the periphery and regional-unit level. Quartiles, medians and
+log-averages are taken over users (each user's median of the day in the
+slice, see user_days); the ``*_mean_*`` columns are over raw tests, as the
 original pipeline published them, so the two can be compared.
 """
 
@@ -13,48 +15,30 @@ from pyspark.sql import functions as F
 
 from gnp.gold.columns import MEDIAN, conform_to_spec, log_average, ratio, sorted_list, with_quantiles
 from gnp.gold.privacy import with_suppression
+from gnp.gold.slices import SLICE_KEY, SLICE_LABELS, with_slices
 from gnp.gold.user_days import DATE, SPEED_METRICS, count_col, median_col, sum_col
-from gnp.schemas import REGIONAL_METRICS, REGIONAL_UNIT_METRICS, TableSpec
+from gnp.schemas import (
+    ALL_ISPS,
+    AREA_ISP_METRICS,
+    AREA_PERIPHERY,
+    AREA_REGIONAL_UNIT,
+    REGIONAL_METRICS,
+    REGIONAL_UNIT_METRICS,
+)
 
 _COUNTS_KEPT_WHEN_SUPPRESSED = ("tests", "sessions")
 
 
-def regional_metrics(user_days: DataFrame, sessions: DataFrame, k: int) -> DataFrame:
-    """One row per measurement_date and periphery.
+def area_isp_metrics(slice_user_days: DataFrame, sessions: DataFrame, k: int) -> DataFrame:
+    """One row per measurement_date and slice.
 
     Args:
-        user_days: ``per_user_day`` at the periphery grain.
-        sessions: Silver sessions (counted by the periphery of their first test).
+        slice_user_days: ``per_user_day`` at the slice grain.
+        sessions: Silver sessions (counted in the slices of their first test).
         k: fewer distinct users than this suppresses the cell.
     """
-    return _speed_table(user_days, sessions, ("periphery_id",), ("periphery",), k, REGIONAL_METRICS)
-
-
-def regional_unit_metrics(user_days: DataFrame, sessions: DataFrame, k: int) -> DataFrame:
-    """One row per measurement_date and regional unit (``per_user_day`` at the regional-unit grain)."""
-    labels = ("regional_unit", "periphery_id", "periphery")
-    return _speed_table(user_days, sessions, ("regional_unit_id",), labels, k, REGIONAL_UNIT_METRICS)
-
-
-def sessions_started(sessions: DataFrame, place: tuple[str, ...]) -> DataFrame:
-    """Sessions per local start date and place, keyed like the measurement tables."""
-    return (
-        sessions.where(F.col(place[0]).isNotNull())
-        .groupBy(F.col("session_date").alias(DATE), *place)
-        .agg(F.count(F.lit(1)).alias("sessions"))
-    )
-
-
-def _speed_table(
-    user_days: DataFrame,
-    sessions: DataFrame,
-    place: tuple[str, ...],
-    labels: tuple[str, ...],
-    k: int,
-    spec: TableSpec,
-) -> DataFrame:
-    cells = user_days.groupBy(DATE, *place).agg(
-        *[F.max(c).alias(c) for c in labels],
+    cells = slice_user_days.groupBy(DATE, *SLICE_KEY).agg(
+        *[F.max(c).alias(c) for c in SLICE_LABELS],
         F.sum("tests").alias("tests"),
         F.count(F.lit(1)).alias("users"),
         *_mean_over_tests("download_mbps", "download_mean_test_mbps"),
@@ -73,13 +57,40 @@ def _speed_table(
         "jitter_median_ms": (_users("jitter_ms"), MEDIAN),
         "loss_median_pct": (_users("loss_pct"), MEDIAN),
     })
-    started = sessions_started(sessions, place)
-    joined = cells.join(started, on=[DATE, *place], how="left").withColumn(
+    joined = cells.join(sessions_started(sessions), on=[DATE, *SLICE_KEY], how="left").withColumn(
         "sessions", F.coalesce("sessions", F.lit(0))
     )
-    keys_and_labels = {DATE, *place, *labels, "is_suppressed"}
-    nulled = [c for c in spec.column_names if c not in keys_and_labels | set(_COUNTS_KEPT_WHEN_SUPPRESSED)]
-    return conform_to_spec(with_suppression(joined, "users", k, nulled), spec)
+    kept = {DATE, *SLICE_KEY, *SLICE_LABELS, "is_suppressed", *_COUNTS_KEPT_WHEN_SUPPRESSED}
+    nulled = [c for c in AREA_ISP_METRICS.column_names if c not in kept]
+    return conform_to_spec(with_suppression(joined, "users", k, nulled), AREA_ISP_METRICS)
+
+
+def regional_metrics(area_metrics: DataFrame) -> DataFrame:
+    """One row per measurement_date and periphery: ``area_isp_metrics`` at that level, every ISP."""
+    rows = _level(area_metrics, AREA_PERIPHERY).drop("periphery_id", "periphery")
+    renamed = rows.withColumnsRenamed({"area_id": "periphery_id", "area": "periphery"})
+    return conform_to_spec(renamed, REGIONAL_METRICS)
+
+
+def regional_unit_metrics(area_metrics: DataFrame) -> DataFrame:
+    """One row per measurement_date and regional unit: ``area_isp_metrics`` at that level, every ISP."""
+    renamed = _level(area_metrics, AREA_REGIONAL_UNIT).withColumnsRenamed(
+        {"area_id": "regional_unit_id", "area": "regional_unit"}
+    )
+    return conform_to_spec(renamed, REGIONAL_UNIT_METRICS)
+
+
+def sessions_started(sessions: DataFrame) -> DataFrame:
+    """Sessions per local start date and slice (of the session's first test), keyed like the measurement tables."""
+    return (
+        with_slices(sessions)
+        .groupBy(F.col("session_date").alias(DATE), *SLICE_KEY)
+        .agg(F.count(F.lit(1)).alias("sessions"))
+    )
+
+
+def _level(area_metrics: DataFrame, level: str) -> DataFrame:
+    return area_metrics.where((F.col("area_level") == level) & (F.col("isp") == ALL_ISPS))
 
 
 def _users(metric: str) -> str:

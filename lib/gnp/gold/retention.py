@@ -1,4 +1,4 @@
-"""User retention: the original's returning vs new sessions, and weekly cohorts."""
+"""User retention per slice: the original's returning vs new sessions, and weekly cohorts."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pyspark.sql import functions as F
 
 from gnp.gold.columns import conform_to_spec, distinct_count, ratio
 from gnp.gold.privacy import with_suppression
+from gnp.gold.slices import SLICE_KEY, with_slices
 from gnp.schemas import COHORT_RETENTION, USER_RETENTION
 
-ALL_PERIPHERIES = "all"
 RETURNING = "returning"
 NEW_OR_TRANSIENT = "new_or_transient"
 
@@ -27,43 +27,41 @@ def _weeks_between(start: str, end: str) -> SparkColumn:
 
 
 def user_retention(sessions: DataFrame, k: int) -> DataFrame:
-    """One row per session_date, periphery and user type, plus periphery_id 'all' for the country.
+    """One row per session_date, slice and user type, from Silver sessions (placed by their first test).
 
     The country rows also count sessions whose periphery is unknown, so they can
     exceed the sum of the periphery rows.
     """
     user_type = F.when(F.col("is_returning"), F.lit(RETURNING)).otherwise(F.lit(NEW_OR_TRANSIENT))
-    typed = sessions.select("session_date", "periphery_id", "user_id", user_type.alias("user_type"))
-    by_day = ["session_date", "user_type"]
-    grouped = typed.groupingSets([[*by_day, "periphery_id"], by_day], *by_day, "periphery_id").agg(
+    typed = with_slices(sessions).withColumn("user_type", user_type)
+    cells = typed.groupBy("session_date", *SLICE_KEY, "user_type").agg(
         F.count(F.lit(1)).alias("sessions"),
         distinct_count("user_id").alias("users"),
-        F.grouping("periphery_id").alias("is_country"),
-    )
-    is_country = F.col("is_country") == 1
-    cells = grouped.where(is_country | F.col("periphery_id").isNotNull()).withColumn(
-        "periphery_id", F.when(is_country, F.lit(ALL_PERIPHERIES)).otherwise(F.col("periphery_id"))
     )
     return conform_to_spec(with_suppression(cells, "users", k, ["users"]), USER_RETENTION)
 
 
 def cohort_retention(sessions: DataFrame, k: int) -> DataFrame:
-    """One row per cohort week and week since first seen, zeros included, up to the latest week.
+    """One row per cohort week, slice and week since first seen, zeros included, up to the latest week.
 
-    A user's cohort is the Monday of the week of their first session in
-    ``sessions``, so pass the whole sessions history, not a date slice.
+    In each slice a user's cohort is the Monday of the week of their first
+    session in that slice, so pass the whole sessions history, not a date range.
+    The latest week is the whole history's, the same for every slice.
     """
-    weeks = sessions.groupBy("user_id").agg(F.collect_set(week_start("session_date")).alias("weeks"))
-    activity = weeks.select(F.array_min("weeks").alias("cohort_week"), F.explode("weeks").alias("active_week"))
+    sliced = with_slices(sessions)
+    weeks = sliced.groupBy("user_id", *SLICE_KEY).agg(F.collect_set(week_start("session_date")).alias("weeks"))
+    activity = weeks.select(
+        *SLICE_KEY, F.array_min("weeks").alias("cohort_week"), F.explode("weeks").alias("active_week")
+    )
     retained = activity.groupBy(
-        "cohort_week", _weeks_between("cohort_week", "active_week").alias("weeks_since_first")
+        "cohort_week", *SLICE_KEY, _weeks_between("cohort_week", "active_week").alias("weeks_since_first")
     ).agg(F.count(F.lit(1)).alias("active_users"))
     # Each cohort carries its weekly counts as a map, so weeks nobody came back need no join;
     # week 0 holds every user of the cohort.
-    per_cohort = retained.groupBy("cohort_week").agg(
+    per_cohort = retained.groupBy("cohort_week", *SLICE_KEY).agg(
         F.map_from_entries(F.collect_list(F.struct("weeks_since_first", "active_users"))).alias("counts")
     )
-    latest = retained.agg(F.max(F.date_add("cohort_week", F.col("weeks_since_first") * 7)).alias("latest_week"))
+    latest = sessions.agg(F.max(week_start("session_date")).alias("latest_week"))
     weeks_to_latest = _weeks_between("cohort_week", "latest_week")
     cells = (
         per_cohort.crossJoin(latest)

@@ -13,14 +13,15 @@ from pyspark.sql import functions as F
 
 from gnp.gold.columns import MEDIAN, conform_to_spec, distinct_count, sorted_list, with_quantiles
 from gnp.gold.privacy import with_suppression
+from gnp.gold.slices import SLICE_KEY, with_slices
 from gnp.schemas import FRUSTRATION_STAIRCASE
 
 _MEDIANS = ("median_download_mbps", "median_loss_pct", "median_jitter_ms", "median_rtt_ms")
 
 
 def frustration_staircase(sessions: DataFrame, k: int) -> DataFrame:
-    """One row per session_date and behaviour bucket, from Silver sessions."""
-    cells = sessions.groupBy("session_date", "behaviour_bucket").agg(
+    """One row per session_date, slice and behaviour bucket, from Silver sessions (placed by their first test)."""
+    cells = with_slices(sessions).groupBy("session_date", *SLICE_KEY, "behaviour_bucket").agg(
         F.count(F.lit(1)).alias("sessions"),
         distinct_count("user_id").alias("users"),
         *[sorted_list(c).alias(f"__sessions_{c}") for c in _MEDIANS],

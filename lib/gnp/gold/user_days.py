@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from gnp.gold.columns import MEDIAN, sorted_list, with_quantiles
+from gnp.gold.slices import SLICE_KEY, SLICE_LABELS
 
 DATE = "measurement_date"
 USER = "user_id"
@@ -31,6 +32,8 @@ PERIPHERY_GRAIN = ("periphery_id",)
 REGIONAL_UNIT_GRAIN = ("regional_unit_id",)
 ISP_GRAIN = ("isp",)
 HOUR_GRAIN = ("periphery_id", HOUR)
+SLICE_GRAIN = SLICE_KEY  # rows from gnp.gold.slices.with_slices
+HOUR_SLICE_GRAIN = (*SLICE_KEY, HOUR)
 
 # Names travel with the codes; max() picks one deterministically (and DuckDB picks the same).
 _LABELS = {
@@ -38,6 +41,8 @@ _LABELS = {
     REGIONAL_UNIT_GRAIN: ("regional_unit", "periphery_id", "periphery"),
     ISP_GRAIN: (),
     HOUR_GRAIN: (),
+    SLICE_GRAIN: SLICE_LABELS,
+    HOUR_SLICE_GRAIN: (),
 }
 
 
