@@ -34,16 +34,16 @@ def test_gold_key_checks_catch_duplicate_and_null_keys(spark):
     good = spec_frame(
         spark,
         HOURLY_PROFILE,
-        [dict(measurement_date=D1, periphery_id="9", hour_local=h, tests=1, is_suppressed=True) for h in (8, 9)],
+        [dict(measurement_date=D1, area_level="periphery", area_id="9", isp="all", hour_local=h, tests=1, is_suppressed=True) for h in (8, 9)],
     )
     bad = spec_frame(
         spark,
         HOURLY_PROFILE,
         [
-            dict(measurement_date=D1, periphery_id="9", hour_local=8, tests=1, is_suppressed=True),
-            dict(measurement_date=D1, periphery_id="9", hour_local=8, tests=2, is_suppressed=True),  # duplicate key
-            dict(measurement_date=D1, periphery_id=None, hour_local=8, tests=1, is_suppressed=False),  # null key
-            dict(measurement_date=D1, periphery_id=None, hour_local=8, tests=None, is_suppressed=False),  # and again
+            dict(measurement_date=D1, area_level="periphery", area_id="9", isp="all", hour_local=8, tests=1, is_suppressed=True),
+            dict(measurement_date=D1, area_level="periphery", area_id="9", isp="all", hour_local=8, tests=2, is_suppressed=True),  # duplicate key
+            dict(measurement_date=D1, area_level="periphery", area_id=None, isp="all", hour_local=8, tests=1, is_suppressed=False),  # null key
+            dict(measurement_date=D1, area_level="periphery", area_id=None, isp="all", hour_local=8, tests=None, is_suppressed=False),  # and again
         ],
     )
 
