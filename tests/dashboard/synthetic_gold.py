@@ -1,12 +1,14 @@
 """A small synthetic Gold warehouse, so the dashboard can be built and tested before the pipeline runs.
 
 ``synthetic_gold`` makes plausible rows for every Gold table (13 peripheries, a
-few regional units each, five ISPs, 60 days) with exactly the columns of
-``gnp.schemas``; small cells are suppressed the way Gold suppresses them
-(fewer than k users: statistics null, ``is_suppressed`` true). ΒΟΡΕΙΟΥ
-ΑΙΓΑΙΟΥ and the ISP "ΔΕΗ Fiber" are always suppressed, ΙΟΝΙΩΝ ΝΗΣΩΝ often.
-``write_gold_duckdb`` stores them as ``gold.*`` tables, plus ``silver.*``
-views that raise when read: a dashboard query touching Silver fails loudly.
+few regional units each, five ISPs, 60 days), cut by slice (country, periphery
+or regional unit, times each ISP or 'all') as ``gnp.schemas`` defines them, with
+exactly the spec's columns. Small cells are suppressed the way Gold suppresses
+them (fewer than k users: statistics null, ``is_suppressed`` true): every slice
+of ΒΟΡΕΙΟΥ ΑΙΓΑΙΟΥ (and its regional units) and of the ISP "ΔΕΗ Fiber" always
+is. Slices are generated independently, so parts need not add up to wholes.
+``write_gold_duckdb`` stores them as ``gold.*`` tables, plus ``silver.*`` views
+that raise when read: a dashboard query touching Silver fails loudly.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from gnp.schemas import GOLD_TABLES, SILVER_TABLES
+from gnp.schemas import (
+    ALL_ISPS, AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT, COUNTRY_ID, COUNTRY_NAME, GOLD_TABLES, SILVER_TABLES,
+    TABLES,
+)
 from gnp.warehouse import duckdb_type
 
 FIRST_DAY = dt.date(2024, 12, 9)
@@ -43,23 +48,14 @@ PERIPHERIES = {  # id: (name, population in thousands, download median Mbps, a f
     "13": ("ΚΡΗΤΗΣ", 624, 50, ("Ηρακλείου", "Χανίων")),
 }
 ISPS = {"COSMOTE": 0.45, "Vodafone": 0.3, "Nova": 0.2, "Inalan": 0.04, ALWAYS_SUPPRESSED_ISP: 0.0}
+ISP_QUALITY = {ALL_ISPS: 1.0, "COSMOTE": 1.05, "Vodafone": 0.95, "Nova": 1.1, "Inalan": 0.7, ALWAYS_SUPPRESSED_ISP: 1.3}
+USERS_PER_THOUSAND = 0.25  # expected daily users of a slice per thousand inhabitants (times the ISP's share)
 BUCKETS_PER_DECADE = 4
+BEHAVIOUR = {"1": (0.8, 62, 0.2), "2-3": (0.25, 41, 0.6), "4+": (0.03, 19, 2.1)}  # share of users, Mbps, loss %
 _STATS = (
-    "download_mean_test_mbps",
-    "download_p25_mbps",
-    "download_median_mbps",
-    "download_p75_mbps",
-    "download_logavg_mbps",
-    "upload_mean_test_mbps",
-    "upload_p25_mbps",
-    "upload_median_mbps",
-    "upload_p75_mbps",
-    "upload_logavg_mbps",
-    "rtt_mean_ms",
-    "rtt_median_ms",
-    "jitter_median_ms",
-    "loss_median_pct",
-    "loss_mean_pct",
+    "download_mean_test_mbps", "download_p25_mbps", "download_median_mbps", "download_p75_mbps",
+    "download_logavg_mbps", "upload_mean_test_mbps", "upload_p25_mbps", "upload_median_mbps", "upload_p75_mbps",
+    "upload_logavg_mbps", "rtt_mean_ms", "rtt_median_ms", "jitter_median_ms", "loss_median_pct", "loss_mean_pct",
 )
 
 
@@ -71,233 +67,184 @@ def _days() -> list[dt.date]:
     return [FIRST_DAY + dt.timedelta(days=i) for i in range(DAYS)]
 
 
-def _users(rng, periphery_id: str, population: int, share: float = 1.0) -> int:
-    if periphery_id == ALWAYS_SUPPRESSED_PERIPHERY:
-        return int(rng.integers(1, K))
-    return max(1, int(rng.poisson(population / 60 * share)))
+def _areas(rng) -> list[tuple]:
+    """(area_level, area_id, area, periphery_id, population, median download, always suppressed)."""
+    total = sum(p[1] for p in PERIPHERIES.values())
+    median = sum(p[1] * p[2] for p in PERIPHERIES.values()) / total
+    areas = [(AREA_COUNTRY, COUNTRY_ID, COUNTRY_NAME, None, total, median, False)]
+    for pid, (name, population, speed, units) in PERIPHERIES.items():
+        hidden = pid == ALWAYS_SUPPRESSED_PERIPHERY
+        areas.append((AREA_PERIPHERY, pid, name, pid, population, speed, hidden))
+        shares = rng.dirichlet(np.full(len(units), 4.0))
+        for i, unit in enumerate(units):
+            areas.append((AREA_REGIONAL_UNIT, regional_unit_id(pid, i), unit, pid, population * shares[i],
+                          speed * rng.uniform(0.8, 1.2), hidden))
+    return areas
 
 
-def _speed_stats(rng, users: int, median: float) -> dict:
-    if users < K:  # Gold keeps the test count of a suppressed cell and nulls everything about users
-        return {name: None for name in _STATS} | {"users": None, "is_suppressed": True}
-    down = median * rng.lognormal(0, 0.12)
-    up = down * rng.uniform(0.08, 0.2)
-    rtt = rng.uniform(14, 45)
-    return {
-        "download_mean_test_mbps": down * 1.1,
-        "download_p25_mbps": down * 0.6,
-        "download_median_mbps": down,
-        "download_p75_mbps": down * 1.45,
-        "download_logavg_mbps": down * 0.93,
-        "upload_mean_test_mbps": up * 1.1,
-        "upload_p25_mbps": up * 0.6,
-        "upload_median_mbps": up,
-        "upload_p75_mbps": up * 1.4,
-        "upload_logavg_mbps": up * 0.95,
-        "rtt_mean_ms": rtt * 1.2,
-        "rtt_median_ms": rtt,
-        "jitter_median_ms": rtt * rng.uniform(0.08, 0.3),
-        "loss_median_pct": rng.uniform(0, 0.8),
-        "loss_mean_pct": rng.uniform(0.2, 1.5),
-        "is_suppressed": False,
+def slices(rng) -> pd.DataFrame:
+    """One row per slice with its labels, expected daily users and median download."""
+    rows = []
+    for level, area_id, area, pid, population, speed, hidden in _areas(rng):
+        for isp, share in {ALL_ISPS: 1.0, **ISPS}.items():
+            rows.append({"area_level": level, "area_id": area_id, "isp": isp, "area": area, "periphery_id": pid,
+                         "periphery": PERIPHERIES[pid][0] if pid else None,
+                         "expected_users": population * USERS_PER_THOUSAND * share,
+                         "speed": speed * ISP_QUALITY[isp], "hidden": hidden or share == 0})
+    return pd.DataFrame(rows)
+
+
+def _across(frame: pd.DataFrame, name: str, values) -> pd.DataFrame:
+    return frame.merge(pd.DataFrame({name: list(values)}), how="cross")
+
+
+def _users(rng, frame: pd.DataFrame, factor=1.0) -> np.ndarray:
+    """Drawn users per row: below k for hidden slices, Poisson around the expectation otherwise."""
+    drawn = rng.poisson(frame["expected_users"].to_numpy() * factor)
+    return np.where(frame["hidden"], rng.integers(1, K, len(frame)), np.maximum(drawn, 1))
+
+
+def _masked(values, keep: np.ndarray) -> np.ndarray:
+    """Values where kept, null (NaN, which DuckDB stores as NULL) where suppressed."""
+    return np.where(keep, values, np.nan)
+
+
+def _speed_stats(rng, frame: pd.DataFrame, users: np.ndarray) -> dict:
+    n, keep = len(frame), users >= K
+    down = frame["speed"].to_numpy() * rng.lognormal(0, 0.12, n)
+    up = down * rng.uniform(0.08, 0.2, n)
+    rtt = rng.uniform(14, 45, n)
+    values = {
+        "download_mean_test_mbps": down * 1.1, "download_p25_mbps": down * 0.6, "download_median_mbps": down,
+        "download_p75_mbps": down * 1.45, "download_logavg_mbps": down * 0.93, "upload_mean_test_mbps": up * 1.1,
+        "upload_p25_mbps": up * 0.6, "upload_median_mbps": up, "upload_p75_mbps": up * 1.4,
+        "upload_logavg_mbps": up * 0.95, "rtt_mean_ms": rtt * 1.2, "rtt_median_ms": rtt,
+        "jitter_median_ms": rtt * rng.uniform(0.08, 0.3, n), "loss_median_pct": rng.uniform(0, 0.8, n),
+        "loss_mean_pct": rng.uniform(0.2, 1.5, n),
     }
+    return {name: _masked(values[name], keep) for name in _STATS}
 
 
-def _metric_rows(rng):
-    regional, units = [], []
-    for day in _days():
-        for pid, (name, population, median, unit_names) in PERIPHERIES.items():
-            users = _users(rng, pid, population)
-            place = {"measurement_date": day, "periphery_id": pid, "periphery": name}
-            counts = {"tests": int(users * rng.uniform(1.3, 2.0)) + 1, "users": users, "sessions": users + users // 4}
-            regional.append(place | counts | _speed_stats(rng, users, median))
-            for i, unit in enumerate(unit_names):
-                u_users = max(1, int(users * rng.uniform(0.15, 0.6)))
-                u_counts = {"tests": int(u_users * 1.6) + 1, "users": u_users, "sessions": u_users}
-                units.append(
-                    place
-                    | {"regional_unit_id": regional_unit_id(pid, i), "regional_unit": unit}
-                    | u_counts
-                    | _speed_stats(rng, u_users, median * rng.uniform(0.8, 1.2))
-                )
+def _area_isp_metrics(rng, sliced: pd.DataFrame) -> pd.DataFrame:
+    frame = _across(sliced, "measurement_date", _days())
+    users = _users(rng, frame)
+    counts = {"tests": (users * rng.uniform(1.3, 2.0, len(frame))).astype(int) + 1,
+              "users": _masked(users, users >= K), "sessions": users + users // 4,
+              "is_suppressed": users < K}
+    return frame.assign(**counts, **_speed_stats(rng, frame, users))
+
+
+def _regional_tables(metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """regional_metrics and regional_unit_metrics: the 'all' ISP rows of two levels, renamed."""
+    every_isp = metrics[metrics["isp"] == ALL_ISPS]
+    regional = every_isp[every_isp["area_level"] == AREA_PERIPHERY]
+    units = every_isp[every_isp["area_level"] == AREA_REGIONAL_UNIT].rename(
+        columns={"area_id": "regional_unit_id", "area": "regional_unit"})
     return regional, units
 
 
-def _retention_rows(rng):
-    rows = []
-    for day in _days():
-        for area in [*PERIPHERIES, "all"]:
-            population = sum(p[1] for p in PERIPHERIES.values()) if area == "all" else PERIPHERIES[area][1]
-            for user_type, share in (("returning", 0.35), ("new_or_transient", 0.65)):
-                users = _users(rng, area, population, share)
-                ok = users >= K
-                rows.append(
-                    {
-                        "session_date": day,
-                        "periphery_id": area,
-                        "user_type": user_type,
-                        "sessions": users + users // 5,
-                        "users": users if ok else None,
-                        "is_suppressed": not ok,
-                    }
-                )
-    return rows
+def _retention(rng, sliced: pd.DataFrame) -> pd.DataFrame:
+    frame = _across(_across(sliced, "session_date", _days()), "user_type", ["returning", "new_or_transient"])
+    users = _users(rng, frame, np.where(frame["user_type"] == "returning", 0.35, 0.65))
+    return frame.assign(sessions=users + users // 5, users=_masked(users, users >= K), is_suppressed=users < K)
 
 
-def _cohort_rows(rng):
-    rows, mondays = [], [FIRST_DAY + dt.timedelta(weeks=w) for w in range(DAYS // 7 + 1)]
-    for c, week in enumerate(mondays):
-        cohort_users = 4 if c == len(mondays) - 1 else int(rng.integers(150, 260))
-        for since in range(len(mondays) - c):
-            active = cohort_users if since == 0 else int(cohort_users * 0.45 * 0.8**since * rng.uniform(0.9, 1.1))
-            ok = active >= K and cohort_users >= K
-            rows.append(
-                {
-                    "cohort_week": week,
-                    "weeks_since_first": since,
-                    "cohort_users": cohort_users if cohort_users >= K else None,
-                    "active_users": active if ok else None,
-                    "retention_share": active / cohort_users if ok else None,
-                    "is_suppressed": not ok,
-                }
-            )
-    return rows
+def _cohorts(rng, sliced: pd.DataFrame) -> pd.DataFrame:
+    """Every cohort week with every later week; each slice's latest cohort is tiny (suppressed)."""
+    mondays = [FIRST_DAY + dt.timedelta(weeks=w) for w in range(DAYS // 7 + 1)]
+    pairs = pd.DataFrame([(c, s) for c in range(len(mondays)) for s in range(len(mondays) - c)],
+                         columns=["cohort", "weeks_since_first"])
+    per_cohort = _across(sliced, "cohort", range(len(mondays)))
+    cohort_users = _users(rng, per_cohort, 1.5)
+    per_cohort = per_cohort.assign(cohort_users=np.where(per_cohort["cohort"] == len(mondays) - 1, 4, cohort_users))
+    frame = per_cohort.merge(pairs, how="inner", on="cohort")
+    since = frame["weeks_since_first"].to_numpy()
+    share = np.where(since == 0, 1.0, 0.45 * 0.8**since * rng.uniform(0.9, 1.1, len(frame)))
+    active = (frame["cohort_users"].to_numpy() * share).astype(int)
+    keep = (frame["cohort_users"].to_numpy() >= K) & (active >= K)
+    return frame.assign(
+        cohort_week=[mondays[c] for c in frame["cohort"]],
+        cohort_users=_masked(frame["cohort_users"].to_numpy(), frame["cohort_users"].to_numpy() >= K),
+        active_users=_masked(active, keep), retention_share=_masked(active / frame["cohort_users"], keep),
+        is_suppressed=~keep)
 
 
-def _staircase_rows(rng):
-    rows = []
-    for day in _days():
-        for bucket, sessions, down, loss in (("1", 400, 62, 0.2), ("2-3", 120, 41, 0.6), ("4+", 18, 19, 2.1)):
-            n = int(rng.poisson(sessions))
-            users = n if bucket != "4+" else int(rng.integers(2, 12))
-            ok = users >= K
-            rows.append(
-                {
-                    "session_date": day,
-                    "behaviour_bucket": bucket,
-                    "sessions": n,
-                    "users": users if ok else None,
-                    "median_download_mbps": down * rng.uniform(0.9, 1.1) if ok else None,
-                    "median_loss_pct": loss * rng.uniform(0.8, 1.2) if ok else None,
-                    "median_jitter_ms": 4 + loss * 3 if ok else None,
-                    "median_rtt_ms": 22 + loss * 9 if ok else None,
-                    "is_suppressed": not ok,
-                }
-            )
-    return rows
+def _staircase(rng, sliced: pd.DataFrame) -> pd.DataFrame:
+    frame = _across(_across(sliced, "session_date", _days()), "behaviour_bucket", list(BEHAVIOUR))
+    share, down, loss = (frame["behaviour_bucket"].map({b: v[i] for b, v in BEHAVIOUR.items()}).to_numpy()
+                         for i in range(3))
+    users = _users(rng, frame, share)
+    keep, n = users >= K, len(frame)
+    return frame.assign(
+        sessions=users + users // 4, users=_masked(users, keep),
+        median_download_mbps=_masked(down * frame["speed"] / 55 * rng.uniform(0.9, 1.1, n), keep),
+        median_loss_pct=_masked(loss * rng.uniform(0.8, 1.2, n), keep),
+        median_jitter_ms=_masked(4 + loss * 3, keep), median_rtt_ms=_masked(22 + loss * 9, keep),
+        is_suppressed=~keep)
 
 
-def _attainment_row(rng, day, dimension, value, label, users, quality):
-    ok = users >= K
-    high = min(0.95, quality * rng.uniform(0.9, 1.1))
-    return {
-        "measurement_date": day,
-        "dimension": dimension,
-        "dimension_value": value,
-        "dimension_label": label,
-        "user_days": users if ok else None,
-        "users": users if ok else None,
-        "share_reaching_low": min(0.99, high + 0.2) if ok else None,
-        "share_reaching_high": high if ok else None,
-        "median_attainment": high + 0.15 if ok else None,
-        "is_suppressed": not ok,
-    }
+def _attainment(rng, sliced: pd.DataFrame) -> pd.DataFrame:
+    frame = _across(sliced, "measurement_date", _days())
+    users = _users(rng, frame, 0.7)
+    keep = users >= K
+    high = np.minimum(0.95, frame["speed"].to_numpy() / 100 * rng.uniform(0.9, 1.1, len(frame)))
+    return frame.assign(
+        user_days=_masked(users, keep), users=_masked(users, keep),
+        share_reaching_low=_masked(np.minimum(0.99, high + 0.2), keep), share_reaching_high=_masked(high, keep),
+        median_attainment=_masked(high + 0.15, keep), is_suppressed=~keep)
 
 
-def _attainment_rows(rng):
-    rows, total = [], sum(p[1] for p in PERIPHERIES.values())
-    for day in _days():
-        for pid, (name, population, median, _units) in PERIPHERIES.items():
-            rows.append(_attainment_row(rng, day, "periphery", pid, name, _users(rng, pid, population), median / 100))
-        for isp, share in ISPS.items():
-            users = int(rng.integers(1, K)) if share == 0 else max(1, int(rng.poisson(total / 60 * share)))
-            rows.append(_attainment_row(rng, day, "isp", isp, isp, users, 0.55 + share / 3))
-    return rows
+def _hourly(rng, sliced: pd.DataFrame) -> pd.DataFrame:
+    frame = _across(_across(sliced, "measurement_date", _days()), "hour_local", range(24))
+    hour = frame["hour_local"].to_numpy()
+    users = _users(rng, frame, np.where(hour < 7, 0.04, 0.1))
+    evening = np.select([hour == 19, hour == 20, hour == 21, hour == 22, hour == 23], [0.8, 0.7, 0.68, 0.75, 0.85], 1.0)
+    keep = users >= K
+    return frame.assign(tests=users + 1, users=_masked(users, keep), is_suppressed=~keep,
+                        median_download_mbps=_masked(frame["speed"] * evening * rng.uniform(0.9, 1.1, len(frame)),
+                                                     keep))
 
 
-def _hourly_rows(rng):
-    rows, evening = [], {19: 0.8, 20: 0.7, 21: 0.68, 22: 0.75, 23: 0.85}
-    for day in _days():
-        for pid, (_name, population, median, _units) in PERIPHERIES.items():
-            for hour in range(24):
-                users = (
-                    max(1, int(rng.poisson(population / 60 * (0.2 if hour < 7 else 0.6))))
-                    if pid != ALWAYS_SUPPRESSED_PERIPHERY
-                    else 1
-                )
-                ok = users >= K
-                rows.append(
-                    {
-                        "measurement_date": day,
-                        "periphery_id": pid,
-                        "hour_local": hour,
-                        "tests": users + 1,
-                        "users": users if ok else None,
-                        "median_download_mbps": median * evening.get(hour, 1.0) * rng.uniform(0.9, 1.1) if ok else None,
-                        "is_suppressed": not ok,
-                    }
-                )
-    return rows
-
-
-def _histogram_rows(rng):
-    rows, months = [], sorted({d.replace(day=1) for d in _days()})
+def _histogram(rng, sliced: pd.DataFrame) -> pd.DataFrame:
+    months = sorted({d.replace(day=1) for d in _days()})
     edges = [10 ** (i / BUCKETS_PER_DECADE) for i in range(3 * BUCKETS_PER_DECADE + 1)]
-    for month in months:
-        for pid, (_name, population, median, _units) in PERIPHERIES.items():
-            speeds = rng.lognormal(np.log(median), 0.6, size=_users(rng, pid, population * 6))
-            counts = np.histogram(np.clip(speeds, 1, 10**3.5), bins=[*edges, np.inf])[0]
+    rows = []
+    for s in sliced.itertuples(index=False):
+        for month in months:
+            n = int(rng.integers(1, K)) if s.hidden else max(1, int(rng.poisson(s.expected_users * 8)))
+            counts = np.histogram(np.clip(rng.lognormal(np.log(s.speed), 0.6, n), 1, 10**3.5),
+                                  bins=[*edges, np.inf])[0]
             ok = counts.sum() >= K
             for i, lower in enumerate(edges):
-                rows.append(
-                    {
-                        "month": month,
-                        "periphery_id": pid,
-                        "bucket_index": i,
-                        "bucket_lower_mbps": lower,
-                        "bucket_upper_mbps": edges[i + 1] if i + 1 < len(edges) else None,
-                        "users": int(counts[i]) if ok else None,
-                        "share_of_users": counts[i] / counts.sum() if ok else None,
-                        "is_suppressed": not ok,
-                    }
-                )
-    return rows
+                rows.append({"month": month, "area_level": s.area_level, "area_id": s.area_id, "isp": s.isp,
+                             "bucket_index": i, "bucket_lower_mbps": lower,
+                             "bucket_upper_mbps": edges[i + 1] if i + 1 < len(edges) else None,
+                             "users": int(counts[i]) if ok else None,
+                             "share_of_users": counts[i] / counts.sum() if ok else None, "is_suppressed": not ok})
+    return pd.DataFrame(rows)
 
 
-def _quality_rows():
+def _quality() -> pd.DataFrame:
     at = pd.Timestamp("2025-02-07 06:00", tz="UTC")
-    return [
-        {
-            "run_id": "synthetic",
-            "run_date": at.date(),
-            "stage": "gold",
-            "check_name": name,
-            "severity": "critical",
-            "passed": True,
-            "observed": "0",
-            "expected": "0",
-            "checked_at": at,
-        }
-        for name in ("regional_metrics key unique", "regional_metrics key not null")
-    ]
+    return pd.DataFrame([{"run_id": "synthetic", "run_date": at.date(), "stage": "gold", "check_name": name,
+                          "severity": "critical", "passed": True, "observed": "0", "expected": "0", "checked_at": at}
+                         for name in ("area_isp_metrics key unique", "area_isp_metrics key not null")])
 
 
 def synthetic_gold(seed: int = 7) -> dict[str, pd.DataFrame]:
     """Every Gold table as a DataFrame with exactly its spec's columns, in order."""
     rng = np.random.default_rng(seed)
-    regional, units = _metric_rows(rng)
-    rows = {
-        "regional_metrics": regional,
-        "regional_unit_metrics": units,
-        "user_retention": _retention_rows(rng),
-        "cohort_retention": _cohort_rows(rng),
-        "frustration_staircase": _staircase_rows(rng),
-        "contract_attainment": _attainment_rows(rng),
-        "hourly_profile": _hourly_rows(rng),
-        "speed_histogram": _histogram_rows(rng),
-        "quality_results": _quality_rows(),
+    sliced = slices(rng)
+    metrics = _area_isp_metrics(rng, sliced)
+    regional, units = _regional_tables(metrics)
+    frames = {
+        "area_isp_metrics": metrics, "regional_metrics": regional, "regional_unit_metrics": units,
+        "user_retention": _retention(rng, sliced), "cohort_retention": _cohorts(rng, sliced),
+        "frustration_staircase": _staircase(rng, sliced), "contract_attainment": _attainment(rng, sliced),
+        "hourly_profile": _hourly(rng, sliced), "speed_histogram": _histogram(rng, sliced),
+        "quality_results": _quality(),
     }
-    return {spec.name: pd.DataFrame(rows[spec.name], columns=spec.column_names) for spec in GOLD_TABLES}
+    return {name: frame[TABLES[name].column_names].reset_index(drop=True) for name, frame in frames.items()}
 
 
 def write_gold_duckdb(path: str | Path, frames: dict[str, pd.DataFrame]) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import ipywidgets as widgets
 import pandas as pd
 
 from gnp.dashboard import app, figures
-from gnp.dashboard.queries import Filters
 from gnp.dashboard.selection import filter_options
 from gnp.dashboard.serve import TEMPLATE, voila_command, voila_env
 from gnp.dashboard.source import open_gold
@@ -22,31 +22,45 @@ def dashboard(params) -> app.Dashboard:
         return app.Dashboard(params, filter_options(gold))
 
 
-def static_charts(dash: app.Dashboard) -> dict[str, str]:
-    return {p.figure.key: p.static.value for p in dash.panels}
+def pictures(dash: app.Dashboard) -> dict[str, str]:
+    """What each figure shows: its SVG (generation stamp left out) or a live chart's data, or its placeholder."""
+    shown = {}
+    for panel in dash.panels:
+        live = panel.live is not None and panel.live.layout.display != "none"
+        shown[panel.figure.key] = (json.dumps(panel.live.chart.to_dict()["datasets"], sort_keys=True, default=str)
+                                   if live else re.sub(r'data-generation="\d+"', "", panel.static.value))
+    return shown
 
 
-def test_filters_redraw_every_figure_and_the_regional_units_follow_the_periphery(gold_params):
+def redraw(dash: app.Dashboard, control, value) -> set[str]:
+    """Set a filter; the figures whose picture changed. Every figure must now be drawn for the new selection."""
+    before = pictures(dash)
+    control.value = value
+    stale = [p.figure.key for p in dash.panels if p.drawn is None or p.drawn.key != figures.selection_key(dash.filters())]
+    assert stale == [], f"expected every figure drawn for {dash.filters()}, found stale {stale}"
+    after = pictures(dash)
+    return {key for key in after if after[key] != before[key]}
+
+
+def test_every_filter_redraws_every_figure_and_the_regional_units_follow_the_periphery(gold_params):
     dash = dashboard(gold_params)
+    every = {p.figure.key for p in dash.panels}
     assert "all of Greece" in dash.status.value and dash.regional_unit.disabled
-    before = static_charts(dash)
-    dash.periphery.value = "9"
+    assert redraw(dash, dash.periphery, "9") == every
     assert "ΑΤΤΙΚΗΣ" in dash.status.value and 'data-generation="2"' in dash.status.value
     assert [label for label, _ in dash.regional_unit.options][1:] == ["Ανατολικής Αττικής", "Κεντρικού Τομέα Αθηνών",
                                                                       "Πειραιώς"]
-    after = static_charts(dash)
-    assert after["tests_per_day"] != before["tests_per_day"] and "Πειραιώς" in after["tests_per_day"]
+    assert "Πειραιώς" in pictures(dash)["tests_per_day"]
     live = next(p for p in dash.panels if p.figure.key == "speeds_over_time").live
     assert set(pd.DataFrame(next(iter(live.chart.to_dict()["datasets"].values())))["area"]) == {
         "Ανατολικής Αττικής", "Κεντρικού Τομέα Αθηνών", "Πειραιώς"}
-    dash.regional_unit.value = "0903"
-    assert "Πειραιώς" in dash.status.value and "Ανατολικής Αττικής" not in static_charts(dash)["tests_per_day"]
-    before = static_charts(dash)
-    dash.isp.value = "Nova"
-    after = static_charts(dash)
-    assert "Gold has no ISP split" in next(p for p in dash.panels if p.figure.key == "tests_per_day").caption.value
-    redrawn = {key for key in after if after[key] != before[key]}
-    assert redrawn == {"attainment_by_isp"}, f"expected only the ISP figure redrawn, found {sorted(redrawn)}"
+    changed = redraw(dash, dash.regional_unit, "0903")
+    # the peripheries at the selected ISP, Attica highlighted: the same picture for Attica and for Πειραιώς
+    assert changed == every - {"attainment_by_periphery"}, f"expected all but one redrawn, found {sorted(changed)}"
+    assert "Πειραιώς" in dash.status.value and "Ανατολικής Αττικής" not in pictures(dash)["tests_per_day"]
+    assert redraw(dash, dash.isp, "Nova") == every, "expected the ISP filter to change every figure"
+    assert "ISP Nova" in dash.status.value
+    assert redraw(dash, dash.date_from, D(2025, 1, 20)) >= every - {"speed_histogram"}  # histogram: same months
 
 
 def test_an_empty_or_reversed_selection_shows_the_message_not_an_error(gold_params):
@@ -104,15 +118,15 @@ def test_static_report_has_every_figure_as_svg_and_no_script_or_external_referen
     assert "Click a legend entry" not in page, "expected no interaction hint in a static page"
 
 
-def test_captions_say_which_filters_gold_cannot_follow(gold_params):
+def test_captions_give_the_method_and_the_suppression(gold_params):
     staircase = next(f for f in figures.dashboard_figures(gold_params) if f.key == "frustration_staircase")
-    f = Filters(D(2025, 1, 8), D(2025, 1, 9), periphery_id="9", regional_unit_id="0903", isp="Nova")
     frame = pd.DataFrame({"cells": [2], "suppressed_cells": [1], "is_suppressed": [False]})
-    lines = figures.caption(staircase, f, frame, k=5)
-    assert lines[2:] == ["Gold holds this figure for the whole country only: the area filter does not apply.",
-                         "Gold has no ISP split for this figure: it shows all ISPs.",
-                         "1 of 2 Gold cells suppressed (fewer than 5 users): their users and statistics are left "
-                         "out (gaps, or marked 'suppressed'), never shown as zero."]
+    lines = figures.caption(staircase, frame, k=5)
+    assert lines == [staircase.note, "", "1 of 2 Gold cells suppressed (fewer than 5 users): their users and "
+                     "statistics are left out (gaps, or marked 'suppressed'), never shown as zero."], lines
+    assert "sessions-weighted mean of daily medians" in staircase.note
+    notes = " ".join(f.note for f in figures.dashboard_figures(gold_params))
+    assert "Gold has no" not in notes and "does not apply" not in notes, "expected no unfollowed filter left"
 
 
 def test_voila_serves_on_loopback_with_the_gnp_template(gold_params_file):

@@ -37,5 +37,7 @@ def test_every_filter_parameter_has_a_bigquery_type():
     types = {p.name: p.type_ for p in query_parameters(used_params(sql, f.sql_params()))}
 
     expected = {"date_from": "DATE", "date_to": "DATE", "previous_from": "DATE", "week_from": "DATE",
-                "month_from": "DATE", "periphery_id": "STRING", "regional_unit_id": "STRING", "isp": "STRING"}
+                "month_from": "DATE", "area_level": "STRING", "area_id": "STRING", "isp": "STRING",
+                "periphery_id": "STRING", "country_level": "STRING", "periphery_level": "STRING",
+                "regional_unit_level": "STRING", "all_isps": "STRING"}
     assert types == expected, f"expected {expected}, found {types}"

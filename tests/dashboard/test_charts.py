@@ -37,7 +37,7 @@ def speeds_frame() -> pd.DataFrame:
 
 def attainment_frame() -> pd.DataFrame:
     return pd.DataFrame({
-        "dimension_value": ["9", "11", "6"], "label": ["ΑΤΤΙΚΗΣ", "ΒΟΡΕΙΟΥ ΑΙΓΑΙΟΥ", "ΙΟΝΙΩΝ ΝΗΣΩΝ"],
+        "key": ["9", "11", "6"], "label": ["ΑΤΤΙΚΗΣ", "ΒΟΡΕΙΟΥ ΑΙΓΑΙΟΥ", "ΙΟΝΙΩΝ ΝΗΣΩΝ"], "area_level": "periphery",
         "user_days": [900.0, None, 40.0], "share_reaching_low": [0.9, None, 0.5],
         "share_reaching_high": [0.75, None, 0.3], "median_attainment": [0.9, None, 0.6], "cells": [30, 30, 30],
         "suppressed_cells": [0, 30, 20], "is_suppressed": [False, True, False], "is_selected": [False, False, True]})
@@ -108,9 +108,13 @@ def test_worst_regions_table_lists_ranked_rows_then_suppressed():
     data = charts.worst_regions_table(frame).to_dict()["datasets"]
     rows = pd.DataFrame(next(iter(data.values())))
     names = rows[rows["column"] == "Periphery"].sort_values("rank")["text"].tolist()
-    assert names == ["ΙΟΝΙΩΝ ΝΗΣΩΝ", "ΑΤΤΙΚΗΣ", "ΒΟΡΕΙΟΥ ΑΙΓΑΙΟΥ"]
+    assert names == ["Periphery", "ΙΟΝΙΩΝ ΝΗΣΩΝ", "ΑΤΤΙΚΗΣ", "ΒΟΡΕΙΟΥ ΑΙΓΑΙΟΥ"], f"expected header then rows: {names}"
     assert rows[rows["rank"] == 3]["text"].tolist()[1:] == ["suppressed"] * 3
     assert rows[rows["rank"] == 1]["tone"].iloc[0] == "selected"
+    units = frame.assign(area_level="regional_unit", label=["Πειραιώς", "Κεντρικού Τομέα Αθηνών", "Χίου"])
+    data = charts.worst_regions_table(units).to_dict()["datasets"]
+    columns = set(pd.DataFrame(next(iter(data.values())))["column"])
+    assert "Regional unit" in columns and "Periphery" not in columns, f"expected a regional unit header: {columns}"
 
 
 def test_histogram_bars_span_their_log_bucket_edges():

@@ -61,10 +61,10 @@ class Panel:
         return drawn.chart is not None and not self.figure.interactive
 
     def is_current(self, f: Filters) -> bool:
-        return self.drawn is not None and self.drawn.key == figs.selection_key(self.figure, f)
+        return self.drawn is not None and self.drawn.key == figs.selection_key(f)
 
     def show(self, drawn: figs.Drawn, k: int, generation: int, svg: str | None = None) -> None:
-        """Show the figure; its picture is redrawn only when its data changed (the caption always is)."""
+        """Show the figure; its picture is redrawn only for a new selection (the caption always is)."""
         self.caption.value = markup.caption_html(drawn.caption, generation)
         unchanged = self.drawn is not None and self.drawn.key == drawn.key
         self.drawn = drawn
@@ -201,7 +201,7 @@ class Dashboard:
     def _drawn(self, panel: Panel, gold, f: Filters) -> figs.Drawn | None:
         """The figure's data and chart, or None (logged) when it fails: one figure never blanks the page."""
         if panel.is_current(f):
-            return figs.recaptioned(panel.drawn, f, self.k, live=True)
+            return panel.drawn
         try:
             return figs.draw(panel.figure, gold, f, self.k, live=True)
         except Exception:

@@ -21,6 +21,9 @@ SUPPRESSED_COLOR = "#9a9a9a"
 BUCKET_ORDER = ["1", "2-3", "4+"]
 USER_TYPE_LABELS = {"returning": "Returning", "new_or_transient": "New or transient"}
 MEDIAN_NOTE = "≈ users-weighted mean of daily medians"
+SESSIONS_MEDIAN_NOTE = "≈ sessions-weighted mean of daily medians"
+AREA_LEVEL_TITLES = {"periphery": "Periphery", "regional_unit": "Regional unit"}
+TABLE_WIDTH, TABLE_COLUMN_X = NARROW + 140, (0, 260, 385, 505)  # the names' column is the widest
 SPEED_MEASURES = {"download_median_mbps": "Download", "upload_median_mbps": "Upload"}
 
 
@@ -121,8 +124,9 @@ def frustration_staircase(frame: pd.DataFrame) -> alt.TopLevelMixin:
                                            axis=alt.Axis(labelAngle=0)))
     tooltip = [alt.Tooltip("behaviour_bucket:N", title="Tests per session"),
                alt.Tooltip("sessions:Q", title="Sessions"),
-               alt.Tooltip("median_download_mbps:Q", title=f"Median download, Mbps {MEDIAN_NOTE}", format=".1f"),
-               alt.Tooltip("median_loss_pct:Q", title=f"Median loss, % {MEDIAN_NOTE}", format=".2f")]
+               alt.Tooltip("median_download_mbps:Q", title=f"Median download, Mbps {SESSIONS_MEDIAN_NOTE}",
+                           format=".1f"),
+               alt.Tooltip("median_loss_pct:Q", title=f"Median loss, % {SESSIONS_MEDIAN_NOTE}", format=".2f")]
     bars = base.mark_bar(color="#c9d7e8").encode(
         y=alt.Y("sessions:Q", title="Sessions", axis=alt.Axis(titleColor="#5b7fa6")), tooltip=tooltip)
     download = base.mark_line(color="#1f77b4", point=True).encode(
@@ -235,8 +239,10 @@ def speed_histogram(frame: pd.DataFrame) -> alt.TopLevelMixin:
 
 
 def worst_regions_table(frame: pd.DataFrame, high_threshold: float = 0.8, low_threshold: float = 0.5):
-    """A small table: the peripheries with the lowest attainment, then the suppressed ones."""
-    columns = ["Periphery", f"≥ {high_threshold:.0%} of contract", f"≥ {low_threshold:.0%} of contract", "User-days"]
+    """A small table: the areas with the lowest attainment, then the suppressed ones."""
+    levels = frame["area_level"].dropna().unique() if "area_level" in frame else []
+    area_title = AREA_LEVEL_TITLES.get(levels[0], "Area") if len(levels) == 1 else "Area"
+    columns = [area_title, f"≥ {high_threshold:.0%} of contract", f"≥ {low_threshold:.0%} of contract", "User-days"]
 
     def cells(row) -> list[str]:
         if row["is_suppressed"]:
@@ -247,16 +253,16 @@ def worst_regions_table(frame: pd.DataFrame, high_threshold: float = 0.8, low_th
     def tone(row) -> str:
         return "selected" if row["is_selected"] else SUPPRESSED_TEXT if row["is_suppressed"] else "ranked"
 
-    rows = [{"rank": i + 1, "column": col, "text": text, "tone": tone(r)}
-            for i, (_, r) in enumerate(frame.iterrows()) for col, text in zip(columns, cells(r))]
-    table = alt.Chart(pd.DataFrame(rows, columns=["rank", "column", "text", "tone"])) \
-        .mark_text(align="left", dx=-40).encode(
-        x=alt.X("column:N", sort=columns, title=None, axis=alt.Axis(orient="top", labelAngle=0, ticks=False,
-                                                                     domain=False, labelFontWeight="bold")),
-        y=alt.Y("rank:O", title=None, axis=None),
-        text="text:N",
+    rows = [{"rank": 0, "column": col, "text": col, "tone": "header"} for col in columns]
+    rows += [{"rank": i + 1, "column": col, "text": text, "tone": tone(r)}
+             for i, (_, r) in enumerate(frame.iterrows()) for col, text in zip(columns, cells(r))]
+    table = pd.DataFrame(rows, columns=["rank", "column", "text", "tone"])
+    table["x"] = table["column"].map(dict(zip(columns, TABLE_COLUMN_X)))
+    base = alt.Chart().encode(x=alt.X("x:Q", axis=None, scale=alt.Scale(domain=[0, TABLE_WIDTH])),
+                              y=alt.Y("rank:O", title=None, axis=None), text="text:N")
+    header = base.transform_filter("datum.rank == 0").mark_text(align="left", fontWeight="bold")
+    body = base.transform_filter("datum.rank > 0").mark_text(align="left").encode(
         color=alt.Color("tone:N", legend=None, scale=alt.Scale(
             domain=["ranked", "selected", SUPPRESSED_TEXT], range=["#222", "#e76f51", SUPPRESSED_COLOR])),
-        tooltip=[alt.Tooltip("column:N", title="Column"), alt.Tooltip("text:N", title="Value")],
-    ).properties(width=NARROW + 100, height=alt.Step(20))
-    return _finish(table)
+        tooltip=[alt.Tooltip("column:N", title="Column"), alt.Tooltip("text:N", title="Value")])
+    return _finish(alt.layer(header, body, data=table).properties(width=TABLE_WIDTH, height=alt.Step(20)))

@@ -1,14 +1,13 @@
-"""The dashboard's figures: which query feeds which chart, which filters each can follow, and its caption.
+"""The dashboard's figures: which query feeds which chart, and its caption.
 
-Gold does not cross every dimension (no ISP split except contract attainment,
-no geography for the staircase or the cohorts), so each figure declares the
-filters it follows and its caption says plainly what it shows instead.
+Gold is cut by slice (area, ISP), so every figure follows every filter: the
+selection's own slice, or the areas one level below it at the selected ISP.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
 import pandas as pd
@@ -17,15 +16,10 @@ from gnp.config import Params
 from gnp.dashboard import charts, queries
 from gnp.dashboard.queries import Filters
 
-PERIPHERY, REGIONAL_UNIT, ISP = "periphery", "regional_unit", "isp"
 STATE_OK, STATE_EMPTY, STATE_SUPPRESSED = "ok", "empty", "suppressed"
-GEOGRAPHY = frozenset({PERIPHERY, REGIONAL_UNIT})
 ZOOM_HINT = "Drag to pan, scroll to zoom, double-click to reset; hover a point for its values."
-_NOT_FOLLOWED = {
-    REGIONAL_UNIT: "Gold has no regional-unit split for this figure: it shows the whole periphery.",
-    PERIPHERY: "Gold holds this figure for the whole country only: the area filter does not apply.",
-    ISP: "Gold has no ISP split for this figure: it shows all ISPs.",
-}
+BELOW = ("areas one level below the selection (the peripheries of Greece, the regional units of a periphery, "
+         "or the selected regional unit) at the selected ISP")
 
 
 @dataclass(frozen=True)
@@ -34,7 +28,6 @@ class Figure:
     title: str
     query: Callable[..., pd.DataFrame]
     chart: Callable[[pd.DataFrame], object]
-    follows: frozenset[str]
     interactive: bool
     note: str
     wide: bool = False
@@ -48,45 +41,48 @@ def dashboard_figures(params: Params) -> tuple[Figure, ...]:
     window = params.semantics.returning_window_days
     return (
         Figure("speeds_over_time", "Download and upload over time", queries.speeds_over_time,
-               charts.speeds_over_time, GEOGRAPHY, True,
-               "Daily median over users per area, smoothed as a 7-day rolling mean.", wide=True,
+               charts.speeds_over_time, True,
+               f"Daily median over users, one line per area: {BELOW}; smoothed as a 7-day rolling mean.", wide=True,
                hint="Click a legend entry to isolate an area (shift-click for several, click elsewhere to reset)."),
-        Figure("tests_per_day", "Tests per day", queries.tests_per_day, charts.tests_per_day, GEOGRAPHY, False,
-               "Stacked by area.", wide=True, plots_counts_only=True),
+        Figure("tests_per_day", "Tests per day", queries.tests_per_day, charts.tests_per_day, False,
+               f"Stacked by area: {BELOW}.", wide=True, plots_counts_only=True),
         Figure("rtt_vs_jitter", "Round-trip time against jitter", queries.rtt_vs_jitter, charts.rtt_vs_jitter,
-               GEOGRAPHY, True, "One point per area and day; size is the number of users.", hint=ZOOM_HINT),
+               True, "One point per area (one level below the selection, at the selected ISP) and day; "
+               "size is the number of users.", hint=ZOOM_HINT),
         Figure("upload_vs_download", "Upload against download", queries.upload_vs_download,
-               charts.upload_vs_download, GEOGRAPHY, True,
-               "One point per area and day, log scales; the dashed line is upload = download.", hint=ZOOM_HINT),
+               charts.upload_vs_download, True,
+               "One point per area (one level below the selection, at the selected ISP) and day, log scales; "
+               "the dashed line is upload = download.", hint=ZOOM_HINT),
         Figure("frustration_staircase", "The frustration staircase", queries.frustration_staircase,
-               charts.frustration_staircase, frozenset(), False,
-               "Sessions by number of tests in the session; lines: median download and median loss of those "
-               f"sessions ({charts.MEDIAN_NOTE}, weighted by sessions)."),
+               charts.frustration_staircase, False,
+               "The selection's sessions (placed by their first test) by number of tests in the session; lines: "
+               f"median download and median loss of those sessions ({charts.SESSIONS_MEDIAN_NOTE})."),
         Figure("retention", "New or transient against returning sessions", queries.retention, charts.retention,
-               frozenset({PERIPHERY}), False,
-               f"Returning: the user's previous session ended at most {window} days earlier.",
+               False, "The selection's sessions (placed by their first test); returning: the user's previous "
+               f"session ended at most {window} days earlier.",
                plots_counts_only=True),
-        Figure("cohort_retention", "Weekly cohorts", queries.cohort_retention, charts.cohort_heatmap,
-               frozenset(), False,
-               "Users first seen in a week (rows, weeks starting in the period) still active N weeks later."),
+        Figure("cohort_retention", "Weekly cohorts", queries.cohort_retention, charts.cohort_heatmap, False,
+               "Users first seen in the selection in a week (rows: weeks starting in the period) with a session in "
+               "it N weeks later."),
         Figure("attainment_by_periphery", "Contract attainment per periphery", queries.attainment_by_periphery,
-               partial(charts.attainment_by_periphery, high_threshold=high, low_threshold=low),
-               frozenset({PERIPHERY}), False,
-               "Share of user-days whose median download reached the threshold of the contracted speed; "
-               "the selected periphery is highlighted."),
+               partial(charts.attainment_by_periphery, high_threshold=high, low_threshold=low), False,
+               "Every periphery at the selected ISP: share of user-days whose median download reached the "
+               "threshold of the contracted speed; the selected periphery (or that of the selected regional unit) "
+               "is highlighted."),
         Figure("attainment_by_isp", "Contract attainment per ISP", queries.attainment_by_isp,
-               partial(charts.attainment_by_isp, high_threshold=high, low_threshold=low),
-               frozenset({ISP}), False, "The selected ISP is highlighted."),
+               partial(charts.attainment_by_isp, high_threshold=high, low_threshold=low), False,
+               "Every ISP in the selected area; the selected ISP is highlighted."),
         Figure("hourly_profile", "Median download by local hour", queries.hourly_profile, charts.hourly_profile,
-               frozenset({PERIPHERY}), False,
-               f"Evening dips are congestion ({charts.MEDIAN_NOTE}); 's' marks a suppressed hour."),
-        Figure("speed_histogram", "Speed distribution", queries.speed_histogram, charts.speed_histogram,
-               frozenset({PERIPHERY}), False,
-               "Users by their monthly median download, log-spaced buckets; whole months touching the period."),
+               False, f"The selection's tests by local hour; evening dips are congestion ({charts.MEDIAN_NOTE}); "
+               "'s' marks a suppressed hour."),
+        Figure("speed_histogram", "Speed distribution", queries.speed_histogram, charts.speed_histogram, False,
+               "The selection's users by their monthly median download (a user counted once per month), "
+               "log-spaced buckets; whole months touching the period."),
         Figure("worst_attainment_regions", "Regions with the worst attainment", queries.worst_attainment_regions,
-               partial(charts.worst_regions_table, high_threshold=high, low_threshold=low),
-               frozenset({PERIPHERY}), False,
-               "Peripheries ranked by share of user-days reaching the threshold; suppressed ones listed last."),
+               partial(charts.worst_regions_table, high_threshold=high, low_threshold=low), False,
+               "Areas one level below the selection (the peripheries of Greece, or the regional units of the "
+               "selected periphery) at the selected ISP, ranked by share of user-days reaching the threshold; "
+               "suppressed ones listed last."),
     )
 
 
@@ -112,29 +108,15 @@ def suppression_note(frame: pd.DataFrame, k: int) -> str | None:
             f"are left out (gaps, or marked 'suppressed'), never shown as zero.")
 
 
-def _chosen(f: Filters) -> dict[str, str | None]:
-    return {PERIPHERY: f.periphery_id, REGIONAL_UNIT: f.regional_unit_id, ISP: f.isp}
+def selection_key(f: Filters) -> tuple:
+    """What a figure's picture depends on: every figure follows the whole selection."""
+    return (f.date_from, f.date_to, f.periphery_id, f.regional_unit_id, f.isp)
 
 
-def set_filters(f: Filters) -> set[str]:
-    return {name for name, value in _chosen(f).items() if value}
-
-
-def selection_key(figure: Figure, f: Filters) -> tuple:
-    """The part of the selection a figure depends on: the same key draws the same picture."""
-    chosen = _chosen(f)
-    return (f.date_from, f.date_to, *(chosen[name] if name in figure.follows else None for name in chosen))
-
-
-def caption(figure: Figure, f: Filters, frame: pd.DataFrame, k: int, live: bool = False) -> list[str]:
-    """The figure's method note, what it cannot filter, and its suppression, as sentences."""
-    unfollowed = set_filters(f) - figure.follows
-    if PERIPHERY in unfollowed:
-        unfollowed.discard(REGIONAL_UNIT)
-    lines = [figure.note, figure.hint if live else "",
-             *(_NOT_FOLLOWED[name] for name in (PERIPHERY, REGIONAL_UNIT, ISP) if name in unfollowed)]
+def caption(figure: Figure, frame: pd.DataFrame, k: int, live: bool = False) -> list[str]:
+    """The figure's method note, how to interact (live page only) and its suppression, as sentences."""
     note = suppression_note(frame, k)
-    return lines + ([note] if note else [])
+    return [figure.note, figure.hint if live else "", *([note] if note else [])]
 
 
 @dataclass(frozen=True)
@@ -149,13 +131,8 @@ class Drawn:
     key: tuple = ()
 
 
-def recaptioned(drawn: Drawn, f: Filters, k: int, live: bool = False) -> Drawn:
-    """The same picture under a new selection that it does not depend on: only the caption changes."""
-    return replace(drawn, caption=caption(drawn.figure, f, drawn.frame, k, live))
-
-
 def draw(figure: Figure, gold, f: Filters, k: int, live: bool = False) -> Drawn:
     frame = figure.query(gold, f)
     state = figure_state(frame, figure.plots_counts_only)
     chart = figure.chart(frame) if state == STATE_OK else None
-    return Drawn(figure, state, frame, chart, caption(figure, f, frame, k, live), selection_key(figure, f))
+    return Drawn(figure, state, frame, chart, caption(figure, frame, k, live), selection_key(f))

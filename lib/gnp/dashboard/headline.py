@@ -38,19 +38,11 @@ def _change(value: float | None, previous: float | None, unit: str) -> float | N
     return None if previous == 0 else (value / previous - 1) * 100
 
 
-def attainment_scope_note(f: Filters) -> str:
-    """What the attainment share covers when Gold cannot cross it with the whole selection."""
-    if f.isp:
-        return " (this ISP, all areas)"
-    return " (whole periphery)" if f.regional_unit_id else ""
-
-
-def headline_frame(totals: pd.DataFrame, attainment: pd.DataFrame, high_threshold: float = 0.8,
-                   scope_note: str = "") -> pd.DataFrame:
+def headline_frame(totals: pd.DataFrame, attainment: pd.DataFrame, high_threshold: float = 0.8) -> pd.DataFrame:
     """One row per headline metric; statistics of an all-suppressed selection are null and flagged."""
     rows = []
     sources = [(totals, metric, label, unit, "%") for metric, label, unit in _SELECTION_METRICS]
-    share_label = f"User-days reaching {high_threshold:.0%} of contract{scope_note}"
+    share_label = f"User-days reaching {high_threshold:.0%} of contract"
     sources.append((attainment, "share_reaching_high", share_label, "share", "pp"))
     for frame, metric, label, unit, change_unit in sources:
         value, suppressed = _period_value(frame, CURRENT, metric)
@@ -66,6 +58,5 @@ def headline_frame(totals: pd.DataFrame, attainment: pd.DataFrame, high_threshol
 
 
 def headline(gold: GoldSource, f: Filters, high_threshold: float = 0.8) -> pd.DataFrame:
-    """Tests, users, medians and contract attainment for the selection, with the change."""
-    return headline_frame(selection_totals(gold, f), attainment_totals(gold, f), high_threshold,
-                          attainment_scope_note(f))
+    """Tests, users, medians and contract attainment of the selection's slice, with the change."""
+    return headline_frame(selection_totals(gold, f), attainment_totals(gold, f), high_threshold)

@@ -4,10 +4,12 @@ Every function is ``(gold, filters) -> DataFrame``. The SQL is standard (no
 DuckDB-only syntax) with ``@name`` parameters, so BigQuery can run the same
 text; table ids come from the registry through ``GoldSource.table``.
 
-Statistics over a period are re-aggregated from daily Gold cells, which hold
-medians over users. A median of a union cannot be rebuilt from the medians of
-its parts, so period "medians" here are the users-weighted mean of the daily
-medians (sessions-weighted for the staircase). The UI labels them as such.
+Gold is cut by slice (area level, area, ISP), each slice computed from its own
+tests, so a selection reads its own slice and a breakdown reads the slices one
+level below: nothing is rebuilt from the medians of parts across areas or ISPs.
+Across the days of a period it has to be: a median of a union cannot be rebuilt
+from daily medians, so period "medians" are the users-weighted mean of the
+daily medians (sessions-weighted for the staircase), and the UI says so.
 Suppressed cells (fewer than k users) carry null user counts and statistics
 but keep their activity counts (tests, sessions): they are left out of every
 users-based figure and counted, and a figure whose cells are all suppressed
@@ -22,16 +24,20 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from gnp.dashboard.source import GoldSource
+from gnp.schemas import ALL_ISPS, AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT, COUNTRY_ID
 
-ALL_PERIPHERIES = "all"  # user_retention's periphery_id for the whole country
-DIMENSION_PERIPHERY = "periphery"  # contract_attainment.dimension values
-DIMENSION_ISP = "isp"
 WORST_REGIONS_SHOWN = 5
+IN_PERIOD = "measurement_date BETWEEN @date_from AND @date_to"
+SESSIONS_IN_PERIOD = "session_date BETWEEN @date_from AND @date_to"
+THE_SLICE = ("area_level = @area_level", "area_id = @area_id", "isp = @isp")
+AT_THE_ISP = "isp = @isp"
+CONSTANT_PARAMS = {"country_level": AREA_COUNTRY, "periphery_level": AREA_PERIPHERY,
+                   "regional_unit_level": AREA_REGIONAL_UNIT, "all_isps": ALL_ISPS}
 
 
 @dataclass(frozen=True)
 class Filters:
-    """The dashboard's selection; None means "all"."""
+    """The dashboard's selection; None means "all". The UI sets a regional unit only with its periphery."""
 
     date_from: dt.date | None
     date_to: dt.date | None
@@ -47,6 +53,16 @@ class Filters:
     def days(self) -> int:
         return (self.date_to - self.date_from).days + 1
 
+    @property
+    def area_level(self) -> str:
+        if self.regional_unit_id:
+            return AREA_REGIONAL_UNIT
+        return AREA_PERIPHERY if self.periphery_id else AREA_COUNTRY
+
+    @property
+    def area_id(self) -> str:
+        return self.regional_unit_id or self.periphery_id or COUNTRY_ID
+
     def previous(self) -> "Filters":
         """The period of equal length that ends the day before this one starts."""
         return replace(self, date_from=self.date_from - dt.timedelta(days=self.days),
@@ -59,39 +75,24 @@ class Filters:
             "previous_from": prev.date_from,
             "week_from": self.date_from - dt.timedelta(days=self.date_from.weekday()),
             "month_from": self.date_from.replace(day=1),
-            "periphery_id": self.periphery_id, "regional_unit_id": self.regional_unit_id,
-            "isp": self.isp,
+            "area_level": self.area_level, "area_id": self.area_id, "isp": self.isp or ALL_ISPS,
+            "periphery_id": self.periphery_id, **CONSTANT_PARAMS,
         }
 
 
-@dataclass(frozen=True)
-class Level:
-    """Which Gold table answers a geographic selection, and which column names its areas."""
-
-    table: str
-    area_id: str
-    area: str
-    conditions: tuple[str, ...]
-
-
-def breakdown_level(f: Filters) -> Level:
-    """One level below the selection: peripheries for Greece, regional units for a periphery."""
-    if f.regional_unit_id:
-        return Level("regional_unit_metrics", "regional_unit_id", "regional_unit",
-                     ("regional_unit_id = @regional_unit_id",))
+def regions_below(f: Filters) -> tuple[str, ...]:
+    """Conditions for the areas one level below the selection: peripheries of Greece, regional units of a
+    periphery (a selected regional unit's siblings included)."""
     if f.periphery_id:
-        return Level("regional_unit_metrics", "regional_unit_id", "regional_unit",
-                     ("periphery_id = @periphery_id",))
-    return Level("regional_metrics", "periphery_id", "periphery", ())
-
-
-def total_level(f: Filters) -> Level:
-    """The selection itself, at the finest Gold table that holds it whole."""
+        return ("area_level = @regional_unit_level", "periphery_id = @periphery_id")
     if f.regional_unit_id:
-        return breakdown_level(f)
-    if f.periphery_id:
-        return Level("regional_metrics", "periphery_id", "periphery", ("periphery_id = @periphery_id",))
-    return Level("regional_metrics", "periphery_id", "periphery", ())
+        return THE_SLICE[:2]
+    return ("area_level = @periphery_level",)
+
+
+def breakdown_areas(f: Filters) -> tuple[str, ...]:
+    """The areas a breakdown figure draws: those one level below, or a selected regional unit alone."""
+    return THE_SLICE[:2] if f.regional_unit_id else regions_below(f)
 
 
 def _where(*conditions: str) -> str:
@@ -110,6 +111,7 @@ def kept_sum(value: str) -> str:
 
 
 SUPPRESSION_COUNTS = "COUNT(*) AS cells, SUM(CASE WHEN is_suppressed THEN 1 ELSE 0 END) AS suppressed_cells"
+PERIOD_OF_DAY = "CASE WHEN measurement_date >= @date_from THEN 'current' ELSE 'previous' END AS period"
 
 
 def with_suppression_flag(frame: pd.DataFrame) -> pd.DataFrame:
@@ -121,145 +123,130 @@ def with_suppression_flag(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _daily_cells(gold: GoldSource, f: Filters, level: Level, columns: str) -> pd.DataFrame:
-    sql = (f"SELECT measurement_date, {level.area_id} AS area_id, {level.area} AS area, {columns}, is_suppressed "
-           f"FROM {gold.table(level.table)} "
-           f"{_where('measurement_date BETWEEN @date_from AND @date_to', *level.conditions)} "
+def _daily_cells(gold: GoldSource, f: Filters, columns: str) -> pd.DataFrame:
+    sql = (f"SELECT measurement_date, area_id, area, {columns}, is_suppressed "
+           f"FROM {gold.table('area_isp_metrics')} {_where(IN_PERIOD, *breakdown_areas(f), AT_THE_ISP)} "
            f"ORDER BY area, measurement_date")
     return gold.frame(sql, f.sql_params())
 
 
 def speeds_over_time(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """Daily median download and upload over users, per area one level below the selection."""
-    return _daily_cells(gold, f, breakdown_level(f), "users, download_median_mbps, upload_median_mbps")
+    """Daily median download and upload over users, per area one level below the selection, at its ISP."""
+    return _daily_cells(gold, f, "users, download_median_mbps, upload_median_mbps")
 
 
 def tests_per_day(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    return _daily_cells(gold, f, breakdown_level(f), "tests, users")
+    return _daily_cells(gold, f, "tests, users")
 
 
 def rtt_vs_jitter(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    return _daily_cells(gold, f, breakdown_level(f), "users, rtt_median_ms, jitter_median_ms")
+    return _daily_cells(gold, f, "users, rtt_median_ms, jitter_median_ms")
 
 
 def upload_vs_download(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    return _daily_cells(gold, f, breakdown_level(f), "users, download_median_mbps, upload_median_mbps")
+    return _daily_cells(gold, f, "users, download_median_mbps, upload_median_mbps")
 
 
 def selection_totals(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """Current and previous period totals of the selection: one row per period."""
-    level = total_level(f)
+    """Current and previous period totals of the selection's slice: one row per period."""
     sql = (f"SELECT period, SUM(tests) AS tests, SUM(users) AS user_days, "
            f"{weighted_mean('download_median_mbps', 'users')} AS download_median_mbps, "
            f"{weighted_mean('upload_median_mbps', 'users')} AS upload_median_mbps, {SUPPRESSION_COUNTS} "
-           f"FROM (SELECT CASE WHEN measurement_date >= @date_from THEN 'current' ELSE 'previous' END AS period, "
-           f"tests, users, download_median_mbps, upload_median_mbps, is_suppressed "
-           f"FROM {gold.table(level.table)} "
-           f"{_where('measurement_date BETWEEN @previous_from AND @date_to', *level.conditions)}) AS in_period "
+           f"FROM (SELECT {PERIOD_OF_DAY}, tests, users, download_median_mbps, upload_median_mbps, is_suppressed "
+           f"FROM {gold.table('area_isp_metrics')} "
+           f"{_where('measurement_date BETWEEN @previous_from AND @date_to', *THE_SLICE)}) AS in_period "
            f"GROUP BY period")
     return with_suppression_flag(gold.frame(sql, f.sql_params()))
 
 
-def attainment_scope(f: Filters) -> tuple[str, str | None]:
-    """(dimension, parameter name of its value or None for all): Gold has no ISP x area split."""
-    if f.isp:
-        return DIMENSION_ISP, "isp"
-    if f.periphery_id:
-        return DIMENSION_PERIPHERY, "periphery_id"
-    return DIMENSION_PERIPHERY, None
-
-
 def attainment_totals(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """Share of user-days reaching the high threshold, current and previous period."""
-    dimension, value_param = attainment_scope(f)
-    conditions = ["dimension = @dimension", "measurement_date BETWEEN @previous_from AND @date_to"]
-    if value_param:
-        conditions.append(f"dimension_value = @{value_param}")
+    """Share of the selection's user-days reaching the high threshold, current and previous period."""
     sql = (f"SELECT period, {kept_sum('user_days')} AS user_days, "
            f"{weighted_mean('share_reaching_high', 'user_days')} AS share_reaching_high, {SUPPRESSION_COUNTS} "
-           f"FROM (SELECT CASE WHEN measurement_date >= @date_from THEN 'current' ELSE 'previous' END AS period, "
-           f"user_days, share_reaching_high, is_suppressed FROM {gold.table('contract_attainment')} "
-           f"{_where(*conditions)}) AS in_period GROUP BY period")
-    return with_suppression_flag(gold.frame(sql, {**f.sql_params(), "dimension": dimension}))
+           f"FROM (SELECT {PERIOD_OF_DAY}, user_days, share_reaching_high, is_suppressed "
+           f"FROM {gold.table('contract_attainment')} "
+           f"{_where('measurement_date BETWEEN @previous_from AND @date_to', *THE_SLICE)}) AS in_period "
+           f"GROUP BY period")
+    return with_suppression_flag(gold.frame(sql, f.sql_params()))
 
 
-def _attainment_by(gold: GoldSource, f: Filters, dimension: str, selected: str | None) -> pd.DataFrame:
-    sql = (f"SELECT dimension_value, MAX(dimension_label) AS label, {kept_sum('user_days')} AS user_days, "
+def _attainment_by(gold: GoldSource, f: Filters, key: str, conditions: tuple[str, ...],
+                   selected: str | None) -> pd.DataFrame:
+    """Period attainment per ``key`` (area_id or isp); ``key`` and ``label`` name each row."""
+    label = "area" if key == "area_id" else key
+    sql = (f"SELECT {key} AS key, MAX({label}) AS label, MAX(area_level) AS area_level, "
+           f"{kept_sum('user_days')} AS user_days, "
            f"{weighted_mean('share_reaching_low', 'user_days')} AS share_reaching_low, "
            f"{weighted_mean('share_reaching_high', 'user_days')} AS share_reaching_high, "
            f"{weighted_mean('median_attainment', 'user_days')} AS median_attainment, {SUPPRESSION_COUNTS} "
-           f"FROM {gold.table('contract_attainment')} "
-           f"{_where('dimension = @dimension', 'measurement_date BETWEEN @date_from AND @date_to')} "
-           f"GROUP BY dimension_value ORDER BY dimension_value")
-    out = with_suppression_flag(gold.frame(sql, {**f.sql_params(), "dimension": dimension}))
-    out["is_selected"] = out["dimension_value"] == selected if selected else False
+           f"FROM {gold.table('contract_attainment')} {_where(IN_PERIOD, *conditions)} "
+           f"GROUP BY {key} ORDER BY {key}")
+    out = with_suppression_flag(gold.frame(sql, f.sql_params()))
+    out["is_selected"] = out["key"] == selected if selected else False
     return out
 
 
 def attainment_by_periphery(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """All peripheries (a ranking needs them all); the selected one is flagged ``is_selected``."""
-    return _attainment_by(gold, f, DIMENSION_PERIPHERY, f.periphery_id)
+    """Every periphery at the selected ISP (a ranking needs them all); the selected one is ``is_selected``."""
+    return _attainment_by(gold, f, "area_id", ("area_level = @periphery_level", AT_THE_ISP), f.periphery_id)
 
 
 def attainment_by_isp(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    return _attainment_by(gold, f, DIMENSION_ISP, f.isp)
+    """Every ISP in the selected area; the selected one is ``is_selected``."""
+    return _attainment_by(gold, f, "isp", (*THE_SLICE[:2], "isp <> @all_isps"), f.isp)
 
 
 def worst_attainment_regions(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """The peripheries with the lowest share reaching the high threshold; suppressed ones listed last."""
-    frame = attainment_by_periphery(gold, f)
+    """The areas one level below the selection with the lowest share reaching the high threshold, at the
+    selected ISP; suppressed ones listed last, a selected regional unit flagged."""
+    frame = _attainment_by(gold, f, "area_id", (*regions_below(f), AT_THE_ISP), f.regional_unit_id)
     ranked = frame[~frame["is_suppressed"]].sort_values(["share_reaching_high", "label"]).head(WORST_REGIONS_SHOWN)
     return pd.concat([ranked, frame[frame["is_suppressed"]]], ignore_index=True)
 
 
 def frustration_staircase(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """Per behaviour bucket over the period. Gold holds the staircase for the whole country only."""
+    """Per behaviour bucket over the period, for the selection's slice."""
     sql = (f"SELECT behaviour_bucket, SUM(sessions) AS sessions, {kept_sum('users')} AS users, "
            f"{weighted_mean('median_download_mbps', 'sessions')} AS median_download_mbps, "
            f"{weighted_mean('median_loss_pct', 'sessions')} AS median_loss_pct, "
            f"{weighted_mean('median_jitter_ms', 'sessions')} AS median_jitter_ms, "
            f"{weighted_mean('median_rtt_ms', 'sessions')} AS median_rtt_ms, {SUPPRESSION_COUNTS} "
-           f"FROM {gold.table('frustration_staircase')} "
-           f"{_where('session_date BETWEEN @date_from AND @date_to')} "
+           f"FROM {gold.table('frustration_staircase')} {_where(SESSIONS_IN_PERIOD, *THE_SLICE)} "
            f"GROUP BY behaviour_bucket ORDER BY behaviour_bucket")
     return with_suppression_flag(gold.frame(sql, f.sql_params()))
 
 
 def retention(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """Daily sessions by user type for the periphery (Gold has no regional-unit split)."""
+    """Daily sessions of the selection's slice by user type."""
     sql = (f"SELECT session_date, user_type, sessions, users, is_suppressed "
-           f"FROM {gold.table('user_retention')} "
-           f"{_where('session_date BETWEEN @date_from AND @date_to', 'periphery_id = @retention_area')} "
+           f"FROM {gold.table('user_retention')} {_where(SESSIONS_IN_PERIOD, *THE_SLICE)} "
            f"ORDER BY session_date, user_type")
-    return gold.frame(sql, {**f.sql_params(), "retention_area": f.periphery_id or ALL_PERIPHERIES})
+    return gold.frame(sql, f.sql_params())
 
 
 def cohort_retention(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """Weekly cohorts first seen in the period, with every later week Gold holds."""
+    """The slice's weekly cohorts first seen in the period, with every later week Gold holds."""
     sql = (f"SELECT cohort_week, weeks_since_first, cohort_users, active_users, retention_share, is_suppressed "
            f"FROM {gold.table('cohort_retention')} "
-           f"{_where('cohort_week BETWEEN @week_from AND @date_to')} "
+           f"{_where('cohort_week BETWEEN @week_from AND @date_to', *THE_SLICE)} "
            f"ORDER BY cohort_week, weeks_since_first")
     return gold.frame(sql, f.sql_params())
 
 
 def hourly_profile(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    area = ("periphery_id = @periphery_id",) if f.periphery_id else ()
     sql = (f"SELECT hour_local, SUM(tests) AS tests, {kept_sum('users')} AS users, "
            f"{weighted_mean('median_download_mbps', 'users')} AS median_download_mbps, {SUPPRESSION_COUNTS} "
-           f"FROM {gold.table('hourly_profile')} "
-           f"{_where('measurement_date BETWEEN @date_from AND @date_to', *area)} "
+           f"FROM {gold.table('hourly_profile')} {_where(IN_PERIOD, *THE_SLICE)} "
            f"GROUP BY hour_local ORDER BY hour_local")
     return with_suppression_flag(gold.frame(sql, f.sql_params()))
 
 
 def speed_histogram(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """Users per log-spaced download bucket, over the whole months the period touches."""
-    area = ("periphery_id = @periphery_id",) if f.periphery_id else ()
+    """The slice's users per log-spaced download bucket, over the whole months the period touches."""
     sql = (f"SELECT bucket_index, MIN(bucket_lower_mbps) AS bucket_lower_mbps, "
            f"MAX(bucket_upper_mbps) AS bucket_upper_mbps, {kept_sum('users')} AS users, {SUPPRESSION_COUNTS} "
            f"FROM {gold.table('speed_histogram')} "
-           f"{_where('month BETWEEN @month_from AND @date_to', *area)} "
+           f"{_where('month BETWEEN @month_from AND @date_to', *THE_SLICE)} "
            f"GROUP BY bucket_index ORDER BY bucket_index")
     return with_histogram_shares(with_suppression_flag(gold.frame(sql, f.sql_params())))
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gnp.dashboard.queries import DIMENSION_ISP, Filters, total_level
+from gnp.dashboard.queries import CONSTANT_PARAMS, IN_PERIOD, THE_SLICE, Filters
 from gnp.dashboard.source import GoldSource
 
 DEFAULT_PERIOD_DAYS = 30
@@ -55,35 +55,31 @@ def _as_date(value) -> dt.date | None:
 
 
 def filter_options(gold: GoldSource) -> Options:
+    """Dates, places and ISPs as Gold's area_isp_metrics holds them (a place's name: its latest spelling)."""
+    table = gold.table("area_isp_metrics")
+    params = CONSTANT_PARAMS
     dates = gold.frame(f"SELECT MIN(measurement_date) AS first_date, MAX(measurement_date) AS last_date "
-                       f"FROM {gold.table('regional_metrics')}")
-    peripheries = gold.frame(f"SELECT DISTINCT periphery_id, periphery FROM {gold.table('regional_metrics')}")
-    units = gold.frame(f"SELECT DISTINCT regional_unit_id, regional_unit, periphery_id "
-                       f"FROM {gold.table('regional_unit_metrics')}")
-    isps = gold.frame(f"SELECT DISTINCT dimension_value, dimension_label FROM {gold.table('contract_attainment')} "
-                      f"WHERE dimension = @dimension", {"dimension": DIMENSION_ISP})
+                       f"FROM {table} WHERE area_level = @country_level AND isp = @all_isps", params)
+    peripheries = gold.frame(f"SELECT area_id AS periphery_id, MAX(area) AS periphery FROM {table} "
+                             f"WHERE area_level = @periphery_level AND isp = @all_isps GROUP BY area_id", params)
+    units = gold.frame(f"SELECT area_id AS regional_unit_id, MAX(area) AS regional_unit, "
+                       f"MAX(periphery_id) AS periphery_id FROM {table} "
+                       f"WHERE area_level = @regional_unit_level AND isp = @all_isps GROUP BY area_id", params)
+    isps = gold.frame(f"SELECT DISTINCT isp FROM {table} WHERE area_level = @country_level AND isp <> @all_isps",
+                      params)
     return Options(
         first_date=_as_date(dates["first_date"].iloc[0]),
         last_date=_as_date(dates["last_date"].iloc[0]),
         peripheries=_labelled(peripheries, "periphery", "periphery_id"),
         regional_units=units,
-        isps=_labelled(isps, "dimension_label", "dimension_value"),
+        isps=_labelled(isps, "isp", "isp"),
     )
 
 
 def has_data(gold: GoldSource, f: Filters) -> bool:
-    """Whether the selection holds any Gold cell in the period (suppressed cells count as data)."""
+    """Whether the selection's slice holds any Gold cell in the period (suppressed cells count as data)."""
     if not f.is_valid_period:
         return False
-    level = total_level(f)
-    where = " AND ".join(("measurement_date BETWEEN @date_from AND @date_to", *level.conditions))
-    cells = gold.frame(f"SELECT COUNT(*) AS n FROM {gold.table(level.table)} WHERE {where}", f.sql_params())
-    if int(cells["n"].iloc[0]) == 0:
-        return False
-    if f.isp:
-        isp_cells = gold.frame(
-            f"SELECT COUNT(*) AS n FROM {gold.table('contract_attainment')} WHERE dimension = @dimension "
-            f"AND dimension_value = @isp AND measurement_date BETWEEN @date_from AND @date_to",
-            {**f.sql_params(), "dimension": DIMENSION_ISP})
-        return int(isp_cells["n"].iloc[0]) > 0
-    return True
+    cells = gold.frame(f"SELECT COUNT(*) AS n FROM {gold.table('area_isp_metrics')} "
+                       f"WHERE {' AND '.join((IN_PERIOD, *THE_SLICE))}", f.sql_params())
+    return int(cells["n"].iloc[0]) > 0
