@@ -1,9 +1,12 @@
 """The dashboard served by Voila (as ``make dashboard`` serves it, pre-heated kernel included), in headless Chromium.
 
 Needs /usr/bin/chromium (``apt-get install -y chromium``; never ``playwright
-install``). Prints the time from navigation to every chart drawn and the time
-each filter change takes to redraw; saves full-page screenshots under
-``.gnp/test-artifacts/``.
+install``). Every filter change must redraw every chart with the new selection:
+each panel's drawn SVG (static, or live through vega-embed) is fingerprinted
+before the change and must differ after it, unless the figure's data are the
+same by design (named at the step). Prints the time from navigation to every
+chart drawn and the time each filter change takes until every chart is redrawn;
+saves full-page screenshots under ``.gnp/test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import psutil
 import pytest
 
 from dashboard.synthetic_gold import ALWAYS_SUPPRESSED_PERIPHERY, PERIPHERIES
-from gnp.dashboard.figures import ISP, PERIPHERY, REGIONAL_UNIT, dashboard_figures
+from gnp.dashboard.charts import SUPPRESSED_TEXT
+from gnp.dashboard.figures import dashboard_figures
 from gnp.dashboard.serve import DEFAULT_NOTEBOOK, HOST, voila_command, voila_env
 
 pytestmark = pytest.mark.slow
@@ -44,14 +48,27 @@ ALL_DRAWN = """(n) => {
     return (svg && svg.querySelectorAll('path, rect, text').length > 5) || (canvas && canvas.width > 0);
   });
 }"""
-REDRAWN = """([text, generation, redrawn]) => {
+FINGERPRINTS = """() => {
+  // what each panel shows now: its visible chart SVG (ids left out: vega numbers its clip paths) or placeholder
+  const hash = (s) => { let h = 2166136261; for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i);
+    h = Math.imul(h, 16777619); } return (h >>> 0).toString(16) + ':' + s.length; };
+  return Object.fromEntries([...document.querySelectorAll('.gnp-panel')].map(p => {
+    const key = [...p.classList].find(c => c.startsWith('gnp-figure-')).slice('gnp-figure-'.length);
+    const shown = [...p.querySelectorAll('.vega-embed svg, .gnp-chart svg, .gnp-placeholder')]
+      .filter(e => e.getClientRects().length > 0).map(e => e.outerHTML).join('');
+    return [key, hash(shown.replace(/(id="|url\\(#|href="#)[^"')]*/g, ''))];
+  }));
+}"""
+REDRAWN = """([text, generation, before, changed, regenerated]) => {
   const status = document.querySelector('.gnp-status');
   if (!status || status.classList.contains('busy') || !status.textContent.includes(text)) return false;
   if (Number(status.dataset.generation) < generation) return false;
   const current = [...document.querySelectorAll('.gnp-caption')].every(c => Number(c.dataset.generation) >= generation);
-  const charts = redrawn.map(key => document.querySelector(`.gnp-figure-${key} .gnp-chart`)).filter(c => c);
-  return current && charts.every(c => Number(c.dataset.generation) >= generation);
-}"""
+  const charts = regenerated.map(key => document.querySelector(`.gnp-figure-${key} .gnp-chart`));
+  const now = (FINGERPRINTS)();
+  return current && charts.every(c => c && Number(c.dataset.generation) >= generation)
+    && changed.every(key => now[key] !== before[key]);
+}""".replace("FINGERPRINTS", FINGERPRINTS)
 
 
 def _free_port() -> int:
@@ -133,18 +150,25 @@ def _generation(page) -> int:
     return int(page.get_attribute(".gnp-status", "data-generation"))
 
 
-def _followers(params, filter_name: str | None) -> list[str]:
-    """Figures whose picture depends on the filter (None: the dates, which every figure follows)."""
-    return [f.key for f in dashboard_figures(params) if filter_name is None or filter_name in f.follows]
+def _static(params) -> list[str]:
+    """Figures drawn as SVG by the server, whose chart carries the generation that drew it."""
+    return [f.key for f in dashboard_figures(params) if not f.interactive]
 
 
-def _redraw(page, action, expect_text: str, redrawn: list[str]) -> float:
-    """Run a filter action; seconds until the status names the new selection, every caption is current
-    and every SVG chart of a figure that follows the filter is redrawn (the others keep their picture)."""
-    generation = _generation(page) + 1
+def _redraw(page, action, expect_text: str, changed: list[str], regenerated: list[str]) -> float:
+    """Run a filter action; seconds until the status names the new selection, every caption is current,
+    every figure in ``changed`` shows a different picture (live charts included) and every SVG chart in
+    ``regenerated`` was drawn by this change."""
+    generation, before = _generation(page) + 1, page.evaluate(FINGERPRINTS)
     started = time.perf_counter()
     action()
-    page.wait_for_function(REDRAWN, arg=[expect_text, generation, redrawn], timeout=PAGE_TIMEOUT_MS)
+    try:
+        page.wait_for_function(REDRAWN, arg=[expect_text, generation, before, changed, regenerated],
+                               timeout=PAGE_TIMEOUT_MS)
+    except Exception:
+        now = page.evaluate(FINGERPRINTS)
+        raise AssertionError(f"expected {changed} redrawn for {expect_text!r}; unchanged: "
+                             f"{[k for k in changed if now.get(k) == before.get(k)]}") from None
     page.wait_for_function(ALL_DRAWN, arg=FIGURES, timeout=PAGE_TIMEOUT_MS)
     return time.perf_counter() - started
 
@@ -172,7 +196,7 @@ def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser, gold_p
     assert "import gnp" not in body, "expected no code on the page, found the notebook's source"
     attica = PERIPHERIES["9"][0]
     assert attica in _panel_text(page, "attainment_by_periphery"), f"expected {attica} drawn in the chart"
-    assert "suppressed" in _panel_text(page, "attainment_by_periphery"), \
+    assert SUPPRESSED_TEXT in _panel_text(page, "attainment_by_periphery"), \
         f"expected {PERIPHERIES[ALWAYS_SUPPRESSED_PERIPHERY][0]} shown as suppressed"
 
     lines = ".gnp-figure-speeds_over_time g.mark-line path"
@@ -183,23 +207,30 @@ def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser, gold_p
     page.wait_for_selector("#vg-tooltip-element.visible, .vg-tooltip.visible", timeout=30_000)
     assert "Area" in page.inner_text("#vg-tooltip-element"), "expected a tooltip naming the area"
 
+    every, static = [f.key for f in dashboard_figures(gold_params)], _static(gold_params)
+    assert len(every) == FIGURES
     timings = {}
     timings["periphery"] = _redraw(page, lambda: page.select_option(".gnp-filter-periphery select", label=attica),
-                                   attica, _followers(gold_params, PERIPHERY))
+                                   attica, every, static)
     assert "Πειραιώς" in _panel_text(page, "speeds_over_time"), "expected Attica's regional units in the legend"
+    # the peripheries at the selected ISP with Attica highlighted: the same data for Attica and for Πειραιώς
+    same_for_a_unit = ["attainment_by_periphery"]
     timings["regional unit"] = _redraw(
         page, lambda: page.select_option(".gnp-filter-regional-unit select", label="Πειραιώς"), "Πειραιώς",
-        _followers(gold_params, REGIONAL_UNIT))
+        [key for key in every if key not in same_for_a_unit], static)
     tests_text = _panel_text(page, "tests_per_day")
     assert "Πειραιώς" in tests_text and "Ανατολικής Αττικής" not in tests_text, \
         f"expected only Πειραιώς in tests per day, found: {tests_text[:300]}"
     timings["isp"] = _redraw(page, lambda: page.select_option(".gnp-filter-isp select", label="Nova"), "ISP Nova",
-                             _followers(gold_params, ISP))
-    assert "Gold has no ISP split" in page.inner_text(".gnp-figure-tests_per_day"), \
-        "expected tests per day to say it cannot follow the ISP filter"
+                             every, static)
+    isp_chart = page.inner_html(".gnp-figure-attainment_by_isp")
+    assert "#e76f51" in isp_chart and "Nova" in _panel_text(page, "attainment_by_isp"), "expected Nova highlighted"
+    captions = " ".join(page.locator(".gnp-caption").all_inner_texts())
+    assert "Gold has no" not in captions and "does not apply" not in captions, "expected no unfollowed filter"
     _screenshot(page, "dashboard-filtered.png")
+    # the histogram covers whole months, and 20 January is in the same months as 8 January
     timings["date from"] = _redraw(page, lambda: page.fill(".gnp-filter-date-from input", "2025-01-20"),
-                                   "20 Jan 2025", _followers(gold_params, None))
+                                   "20 Jan 2025", [key for key in every if key != "speed_histogram"], static)
 
     generation = _generation(page) + 2
     page.fill(".gnp-filter-date-from input", "2020-01-01")
@@ -213,7 +244,7 @@ def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser, gold_p
 
     # the same selection as two steps before: figures keep the pictures they drew for it
     timings["back to data"] = _redraw(page, lambda: page.fill(".gnp-filter-date-to input", "2025-02-06"),
-                                      "06 Feb 2025", [])
+                                      "06 Feb 2025", [], [])
     assert not page.is_visible("text=No data for this selection"), "expected the message gone once data is back"
 
     external = sorted({url for url in requests if urlparse(url).scheme not in LOCAL_SCHEMES
