@@ -81,8 +81,7 @@ class Filters:
 
 
 def regions_below(f: Filters) -> tuple[str, ...]:
-    """Conditions for the areas one level below the selection: peripheries of Greece, regional units of a
-    periphery (a selected regional unit's siblings included)."""
+    """Areas one level below the selection: Greece's peripheries, or the selected periphery's regional units."""
     if f.periphery_id:
         return ("area_level = @regional_unit_level", "periphery_id = @periphery_id")
     if f.regional_unit_id:
@@ -197,8 +196,8 @@ def attainment_by_isp(gold: GoldSource, f: Filters) -> pd.DataFrame:
 
 
 def worst_attainment_regions(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """The areas one level below the selection with the lowest share reaching the high threshold, at the
-    selected ISP; suppressed ones listed last, a selected regional unit flagged."""
+    """The areas one level below the selection, at the selected ISP, with the lowest share reaching the high
+    threshold; suppressed ones listed last, a selected regional unit flagged ``is_selected``."""
     frame = _attainment_by(gold, f, "area_id", (*regions_below(f), AT_THE_ISP), f.regional_unit_id)
     ranked = frame[~frame["is_suppressed"]].sort_values(["share_reaching_high", "label"]).head(WORST_REGIONS_SHOWN)
     return pd.concat([ranked, frame[frame["is_suppressed"]]], ignore_index=True)
