@@ -150,3 +150,34 @@ def test_a_null_partition_value_is_refused_and_nothing_is_committed(spark, tmp_p
     with pytest.raises(lakehouse.LakehouseError, match="null thing_date"):
         lakehouse.replace_partitions(things(spark, [row(8, None)]), THINGS, path)
     assert lakehouse.read_snapshot(path)["version"] == 1
+
+
+def test_partitions_of_another_column_layout_are_refused_with_how_to_rebuild(spark, tmp_path):
+    path = str(tmp_path / "things")
+    lakehouse.overwrite(things(spark, BASE), THINGS, path)
+    wider = TableSpec(**{**THINGS.__dict__, "columns": (*THINGS.columns, Column("isp", "string", "provider"))})
+    more = spark.createDataFrame([(*row(6, D1), "Nova")], wider.ddl())
+
+    with pytest.raises(lakehouse.LakehouseError, match=r"added \['isp'\].*--full-refresh"):
+        lakehouse.replace_partitions(more, wider, path)
+
+    assert lakehouse.read_snapshot(path)["version"] == 1, "nothing was committed"
+    every_day = spark.createDataFrame([(*row(i, d), "Nova") for i, d in enumerate((D1, D2, D3))], wider.ddl())
+    lakehouse.replace_partitions(every_day, wider, path)  # replaces every stored partition: nothing mixed
+    assert lakehouse.read_snapshot(path)["columns"][-1] == "isp string"
+
+
+def test_a_snapshot_from_before_columns_were_recorded_is_checked_against_its_files(spark, tmp_path):
+    path = str(tmp_path / "things")
+    lakehouse.overwrite(things(spark, BASE), THINGS, path)
+    snapshot = lakehouse.read_snapshot(path)
+    del snapshot["columns"]
+    storage.write_json(os.path.join(path, lakehouse.SNAPSHOT), snapshot)
+    narrower = TableSpec(**{**THINGS.__dict__, "columns": THINGS.columns[:-1]})
+
+    lakehouse.replace_partitions(things(spark, [row(6, D1)]), THINGS, path)  # same columns: fine
+    del_again = lakehouse.read_snapshot(path)
+    del del_again["columns"]
+    storage.write_json(os.path.join(path, lakehouse.SNAPSHOT), del_again)
+    with pytest.raises(lakehouse.LakehouseError, match=r"removed \['tags'\]"):
+        lakehouse.replace_partitions(things(spark, [row(7, D2)]).drop("tags"), narrower, path)

@@ -15,6 +15,11 @@ self-contained (no partition discovery needed), so readers list them with
 ``current_files`` (DuckDB: ``read_parquet(files, hive_partitioning = false)``)
 or read them with ``read_table``.
 
+The snapshot also records the table's columns. A change that would leave
+partitions of another column layout beside the new ones (the spec changed
+since the table was written) is refused with what to do: rebuild the table.
+Replacing every stored partition is allowed, since nothing is mixed.
+
 After a commit, leaves referenced by neither the new nor the previous snapshot
 are deleted (best effort): a reader still holding the previous file list keeps
 working until the next commit. One writer per table at a time.
@@ -32,6 +37,7 @@ import uuid
 from typing import Iterable
 from urllib.parse import unquote
 
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -127,10 +133,49 @@ def _write_leaves(df: DataFrame, spec: TableSpec, write_folder: str) -> dict[str
     return written
 
 
+def spec_columns(spec: TableSpec) -> list[str]:
+    """The column layout a snapshot records: ``"<name> <type>"`` in the spec's order."""
+    return [f"{c.name} {c.type}" for c in spec.columns]
+
+
+def stored_column_names(table_path: str, snapshot: dict) -> list[str] | None:
+    """Column names of the stored version: from the snapshot, or (older snapshots) one leaf's Parquet footer."""
+    if "columns" in snapshot:
+        return [c.split(" ", 1)[0] for c in snapshot["columns"]]
+    leaves = list(snapshot.get("partitions", {}).values())
+    if not leaves:
+        return None
+    fs = storage.filesystem(table_path)
+    files = sorted(fs.glob(join(table_path, leaves[0], PARQUET_GLOB)))
+    if not files:
+        return None
+    with fs.open(files[0], "rb") as handle:
+        return pq.read_schema(handle).names
+
+
+def check_same_columns(table_path: str, spec: TableSpec, snapshot: dict) -> None:
+    """Refuse to mix partitions of two column layouts in one table, saying how to rebuild it."""
+    stored = stored_column_names(table_path, snapshot)
+    if stored is None:
+        return
+    recorded = snapshot.get("columns")
+    if stored == spec.column_names and (recorded is None or recorded == spec_columns(spec)):
+        return
+    added = [c for c in spec.column_names if c not in stored]
+    removed = [c for c in stored if c not in spec.column_names]
+    change = f"added {added or 'none'}, removed {removed or 'none'}" if added or removed else "types or order"
+    raise LakehouseError(
+        f"{spec.name} at {table_path} was written with other columns than this version defines ({change}); "
+        f"its partitions cannot be mixed with new ones. Rebuild it from Silver/Bronze: "
+        f"gnp run --full-refresh --params <your params> (the previous files stay until the rebuild commits)."
+    )
+
+
 def _commit(table_path: str, spec: TableSpec, new_partitions: dict[str, str], write_id: str, previous: dict) -> dict:
     snapshot = {
         "format": SNAPSHOT_FORMAT,
         "table": spec.name,
+        "columns": spec_columns(spec),
         "partition_by": spec.partition_by,
         "version": previous.get("version", 0) + 1,
         "write_id": write_id,
@@ -175,8 +220,10 @@ def replace_partitions(
     write_id = _new_write_id()
     written = _write_leaves(df, spec, join(table_path, WRITES, write_id))
     kept = {} if replace_all else dict(previous.get("partitions", {}))
-    for value in drop:
+    for value in [*drop, *written]:
         kept.pop(partition_key(value), None)
+    if kept:  # old partitions stay beside the new ones: they must have the same columns
+        check_same_columns(table_path, spec, previous)
     kept.update({value: join(WRITES, write_id, name) for value, name in written.items()})
     snapshot = _commit(table_path, spec, kept, write_id, previous)
     _delete_unreferenced(table_path, snapshot)
