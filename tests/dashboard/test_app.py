@@ -9,7 +9,7 @@ import re
 import ipywidgets as widgets
 import pandas as pd
 
-from gnp.dashboard import app, figures
+from gnp.dashboard import app, figures, markup
 from gnp.dashboard.selection import filter_options
 from gnp.dashboard.serve import TEMPLATE, voila_command, voila_env
 from gnp.dashboard.source import open_gold
@@ -137,3 +137,12 @@ def test_voila_serves_on_loopback_with_the_gnp_template(gold_params_file):
     env = voila_env(gold_params_file, base={"PATH": "/bin"})
     assert env[app.PARAMS_ENV] == str(gold_params_file.resolve())
     assert env["JUPYTER_PATH"].endswith("lib/gnp/templates")
+
+
+def test_the_selection_names_periphery_and_regional_unit_from_their_own_codes():
+    # Periphery 9 is Attica while regional unit 9 is Kilkis: one shared name map showed Kilkis for Attica.
+    f = app.Filters(dt.date(2025, 10, 1), dt.date(2025, 10, 31), periphery_id="9", regional_unit_id="51", isp="Nova")
+
+    text = markup.selection_text(f, {"9": "ΑΤΤΙΚΗΣ", "2": "ΚΕΝΤΡΙΚΗΣ ΜΑΚΕΔΟΝΙΑΣ"}, {"9": "Κιλκίς", "51": "Πειραιώς"})
+
+    assert text == "01 Oct 2025 – 31 Oct 2025 · ΑΤΤΙΚΗΣ · Πειραιώς · ISP Nova", text

@@ -99,12 +99,16 @@ def _day(value: dt.date | None) -> str:
     return value.strftime("%d %b %Y") if value else "?"
 
 
-def selection_text(f: Filters, names: dict[str, str]) -> str:
-    """'08 Jan 2025 – 06 Feb 2025 · ΑΤΤΙΚΗΣ · Πειραιώς · all ISPs' (names maps ids to labels)."""
+def selection_text(f: Filters, periphery_names: dict[str, str], unit_names: dict[str, str] | None = None) -> str:
+    """'08 Jan 2025 – 06 Feb 2025 · ΑΤΤΙΚΗΣ · Πειραιώς · all ISPs'.
+
+    The name maps go from code to name, one per level: periphery and regional
+    unit codes overlap (periphery 9 is Attica, regional unit 9 is Kilkis).
+    """
     parts = [f"{_day(f.date_from)} – {_day(f.date_to)}"]
-    parts.append(names.get(f.periphery_id, f.periphery_id) if f.periphery_id else "all of Greece")
+    parts.append(periphery_names.get(f.periphery_id, f.periphery_id) if f.periphery_id else "all of Greece")
     if f.regional_unit_id:
-        parts.append(names.get(f.regional_unit_id, f.regional_unit_id))
+        parts.append((unit_names or {}).get(f.regional_unit_id, f.regional_unit_id))
     parts.append(f"ISP {f.isp}" if f.isp else "all ISPs")
     return " · ".join(parts)
 
