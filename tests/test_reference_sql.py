@@ -41,7 +41,9 @@ def _random_silver() -> tuple[list[dict], list[dict]]:
     return measurements, sessions
 
 
-def _silver_in_duckdb(measurements: list[dict], sessions: list[dict]) -> tuple[duckdb.DuckDBPyConnection, SilverRelations]:
+def _silver_in_duckdb(
+    measurements: list[dict], sessions: list[dict]
+) -> tuple[duckdb.DuckDBPyConnection, SilverRelations]:
     """Silver rows as typed DuckDB tables, so the SQL can be checked without Spark."""
     con = duckdb.connect()
     for spec, rows in ((MEASUREMENTS, measurements), (SESSIONS, sessions)):
