@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import altair as alt
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from gnp.dashboard import charts
 from gnp.dashboard import queries as q
 from gnp.dashboard.render import chart_svg, charts_svg, with_native_tooltips
+from gnp.gold.histogram import speed_bucket_edges
 
 D = dt.date
 PERIOD = q.Filters(D(2025, 1, 8), D(2025, 2, 6))
@@ -124,6 +126,23 @@ def test_histogram_bars_span_their_log_bucket_edges():
     encoding = charts.speed_histogram(frame).to_dict()["encoding"]
     assert encoding["x"]["scale"]["type"] == "log" and encoding["x2"]["field"] == "bucket_upper_drawn_mbps"
     assert encoding["x"]["scale"]["domain"] == [10.0, 1000.0]
+
+
+def test_histogram_draws_the_zero_to_one_bucket_on_its_log_axis():
+    # Gold's first bucket is [0, 1): a log axis cannot start at 0, which once left the chart with no bars.
+    edges = speed_bucket_edges(4)
+    frame = q.with_histogram_shares(pd.DataFrame({
+        "bucket_index": range(len(edges)), "bucket_lower_mbps": edges,
+        "bucket_upper_mbps": [*edges[1:], None], "users": [2.0, 1.0] + [0.0] * (len(edges) - 3) + [1.0],
+        "cells": 1, "suppressed_cells": 0, "is_suppressed": False}))
+
+    domain = charts.speed_histogram(frame).to_dict()["encoding"]["x"]["scale"]["domain"]
+    svg = chart_svg(charts.speed_histogram(frame))
+
+    assert domain[0] == pytest.approx(10 ** -0.25) and domain[1] == pytest.approx(10 ** 4.25), domain
+    widths = [float(w) for w in re.findall(r'aria-roledescription="rect mark" d="M[-\d.e]+,[-\d.e]+h([-\d.e]+)v', svg)]
+    assert len(widths) == len(edges) and all(w > 0 for w in widths), f"expected {len(edges)} bars, found {widths}"
+    assert "From, Mbps: 0; To, Mbps: 1;" in svg, "the first bucket's tooltip still says it starts at 0"
 
 
 @pytest.mark.parametrize("svg, expected", [

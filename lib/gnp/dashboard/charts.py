@@ -222,11 +222,11 @@ def hourly_profile(frame: pd.DataFrame) -> alt.TopLevelMixin:
 
 def speed_histogram(frame: pd.DataFrame) -> alt.TopLevelMixin:
     """Share of users per log-spaced bucket of their monthly median download."""
-    edges = pd.concat([frame["bucket_lower_mbps"], frame["bucket_upper_drawn_mbps"]]).dropna()
+    edges = pd.concat([frame["bucket_lower_drawn_mbps"], frame["bucket_upper_drawn_mbps"]]).dropna()
     domain = [edges.min(), edges.max()] if len(edges) else [1, 1000]
     bars = alt.Chart(frame).transform_filter("isValid(datum.share_of_users)").mark_rect(
         stroke="white", strokeWidth=0.5, color="#4c78a8").encode(
-        x=alt.X("bucket_lower_mbps:Q", title="Monthly median download per user, Mbps (log buckets)",
+        x=alt.X("bucket_lower_drawn_mbps:Q", title="Monthly median download per user, Mbps (log buckets)",
                 scale=alt.Scale(type="log", domain=domain, nice=False)),
         x2="bucket_upper_drawn_mbps:Q",
         y=alt.Y("share_of_users:Q", title="Share of users", axis=alt.Axis(format="%")),

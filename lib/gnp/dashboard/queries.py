@@ -251,11 +251,18 @@ def speed_histogram(gold: GoldSource, f: Filters) -> pd.DataFrame:
 
 
 def with_histogram_shares(frame: pd.DataFrame) -> pd.DataFrame:
-    """Share of users per bucket, and a drawable upper edge for the open last bucket."""
+    """Share of users per bucket, and drawable edges on a log axis.
+
+    The open last bucket gets an upper edge one step up; the first bucket
+    starts at 0 Mbps, which a log axis cannot place, so it is drawn from one
+    step below its upper edge (its tooltip still says 0).
+    """
     out = frame.copy()
     total = out["users"].sum(min_count=1)
     out["share_of_users"] = out["users"] / total if total else float("nan")
-    ratio = (out["bucket_upper_mbps"] / out["bucket_lower_mbps"]).dropna()
+    positive = out["bucket_lower_mbps"] > 0
+    ratio = (out["bucket_upper_mbps"] / out["bucket_lower_mbps"].where(positive)).dropna()
     step = ratio.iloc[-1] if len(ratio) else 10.0
     out["bucket_upper_drawn_mbps"] = out["bucket_upper_mbps"].fillna(out["bucket_lower_mbps"] * step)
+    out["bucket_lower_drawn_mbps"] = out["bucket_lower_mbps"].where(positive, out["bucket_upper_drawn_mbps"] / step)
     return out
