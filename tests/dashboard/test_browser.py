@@ -38,16 +38,27 @@ KNOWN_EXTERNAL: set[str] = set()  # the gnp template removed the lab template's 
 FIGURES = 12
 POOL_FILLED = "is filled with 1 kernel(s)"
 PAGE_TIMEOUT_MS = 180_000
+UNDRAWN = """() => {
+  // panels that neither draw data (a vega mark item with an extent: a bar, a point, a line, a text cell;
+  // axes alone, or bars of zero width, do not count) nor show their placeholder ("suppressed", "no data")
+  const visible = (e) => e.getClientRects().length > 0;
+  const drawn = (m) => {
+    const role = m.getAttribute('aria-roledescription');
+    if (role.endsWith('container') || ['axis', 'legend', 'title'].includes(role)) return false;
+    const box = m.getBBox();
+    return role.includes('line') ? box.width > 0 || box.height > 0 : box.width > 0 && box.height > 0;
+  };
+  return [...document.querySelectorAll('.gnp-panel')].filter(p =>
+    ![...p.querySelectorAll('svg [aria-roledescription]')].some(drawn)
+    && ![...p.querySelectorAll('.gnp-placeholder')].some(visible)
+  ).map(p => [...p.classList].find(c => c.startsWith('gnp-figure-')));
+}"""
 ALL_DRAWN = """(n) => {
-  const panels = [...document.querySelectorAll('.gnp-panel')];
+  const panels = document.querySelectorAll('.gnp-panel');
   const status = document.querySelector('.gnp-status');
   if (panels.length < n || !status || status.classList.contains('busy')) return false;
-  return panels.every(p => {
-    const svg = p.querySelector('svg.marks, .vega-embed svg');
-    const canvas = p.querySelector('canvas');
-    return (svg && svg.querySelectorAll('path, rect, text').length > 5) || (canvas && canvas.width > 0);
-  });
-}"""
+  return (UNDRAWN)().length === 0;
+}""".replace("UNDRAWN", UNDRAWN)
 FINGERPRINTS = """() => {
   // what each panel shows now: its visible chart SVG (ids left out: vega numbers its clip paths) or placeholder
   const hash = (s) => { let h = 2166136261; for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i);
@@ -146,6 +157,13 @@ def _screenshot(page, name: str) -> Path:
     return path
 
 
+def _wait_all_drawn(page) -> None:
+    try:
+        page.wait_for_function(ALL_DRAWN, arg=FIGURES, timeout=PAGE_TIMEOUT_MS)
+    except Exception:
+        raise AssertionError(f"expected every chart drawn; without data marks: {page.evaluate(UNDRAWN)}") from None
+
+
 def _generation(page) -> int:
     return int(page.get_attribute(".gnp-status", "data-generation"))
 
@@ -169,7 +187,7 @@ def _redraw(page, action, expect_text: str, changed: list[str], regenerated: lis
         now = page.evaluate(FINGERPRINTS)
         raise AssertionError(f"expected {changed} redrawn for {expect_text!r}; unchanged: "
                              f"{[k for k in changed if now.get(k) == before.get(k)]}") from None
-    page.wait_for_function(ALL_DRAWN, arg=FIGURES, timeout=PAGE_TIMEOUT_MS)
+    _wait_all_drawn(page)
     return time.perf_counter() - started
 
 
@@ -186,7 +204,7 @@ def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser, gold_p
 
     started = time.perf_counter()
     page.goto(voila_url, timeout=PAGE_TIMEOUT_MS)
-    page.wait_for_function(ALL_DRAWN, arg=FIGURES, timeout=PAGE_TIMEOUT_MS)
+    _wait_all_drawn(page)
     first_paint = time.perf_counter() - started
     page.wait_for_timeout(500)
     shot = _screenshot(page, "dashboard.png")
