@@ -88,7 +88,9 @@ class WarehouseParams(_Strict):
 class SparkParams(_Strict):
     remote: str | None = None  # Spark Connect URL (sc://host:port); None = local session
     master: str = "local[*]"
-    shuffle_partitions: int = Field(4, ge=1)
+    # An upper bound: adaptive execution coalesces small shuffles down to the cores' parallelism. A low
+    # fixed number made 5M-record shuffles into blocks too large for a 2 GB driver to load back.
+    shuffle_partitions: int = Field(64, ge=1)
     driver_memory: str = "2g"
 
 
