@@ -314,3 +314,23 @@ def test_cohort_retention_by_hand(gold):
     assert _only(rows, **_slice("periphery", "2"))["cohort_users"] == 2
     # Slices with sessions: GR x 4, 9 x 3, 2 x 3, 45 x 3, 16 x 3.
     assert len(rows) == 16, f"expected 16 slices with one week each, found {len(rows)}"
+
+
+def test_an_incremental_build_reads_its_days_for_daily_tables_and_whole_months_for_the_histogram(spark, gold):
+    tests = [measurement(i, u, d, h, p, dl, ul, rtt, loss, jit, contract, isp, minute=mi)
+             for i, u, d, h, mi, p, dl, ul, rtt, loss, jit, contract, isp in TESTS]
+    day_two = [t for t in tests if t["measurement_date"] == D2]
+    reductions = reduce_measurements(measurements_df(spark, day_two), whole_months=measurements_df(spark, tests))
+
+    tables = gold_tables(reductions, sessions_df(spark, []), SEMANTICS)
+
+    def rows(name, exclude=()):
+        return sorted(tuple((k, v) for k, v in r.asDict().items() if k not in exclude) for r in tables[name].collect())
+
+    def full(name, exclude=()):
+        return sorted(tuple((k, v) for k, v in r.items() if k not in exclude) for r in gold[name]
+                      if r.get("measurement_date", D2) == D2)
+
+    assert rows("speed_histogram") == full("speed_histogram"), "the histogram covers the whole month"
+    assert rows("hourly_profile") == full("hourly_profile"), "daily tables: day two only, as in the full build"
+    assert rows("area_isp_metrics", {"sessions"}) == full("area_isp_metrics", {"sessions"})

@@ -55,6 +55,12 @@ class UserDayReductions:
     by_user_day: DataFrame  # the measurements' Gold columns, partitioned by (measurement_date, user_id)
     slice: DataFrame  # per user, day and slice: the speed medians, test sums and the contract median
     hour: DataFrame  # per user, day, slice and local hour: the download median
+    month_download: DataFrame | None = None  # per user, day and slice of whole months: the download median
+
+    @property
+    def histogram_user_days(self) -> DataFrame:
+        """The user-days the monthly histogram reads: whole months when given, else the slice reduction."""
+        return self.slice if self.month_download is None else self.month_download
 
     def persist(self) -> "UserDayReductions":
         """Keep the partitioned measurements and the slice reduction (read by four tables)."""
@@ -67,17 +73,32 @@ class UserDayReductions:
         self.by_user_day.unpersist()
 
 
-def reduce_measurements(measurements: DataFrame) -> UserDayReductions:
-    """Per-user-day reductions of Silver measurements in every slice."""
-    columns = (DATE, HOUR, *_PLACE_COLUMNS, *SPEED_METRICS, CONTRACT)
-    user_key = F.xxhash64(USER).alias(USER)
-    by_user_day = measurements.select(user_key, *columns).repartition(DATE, USER)
+def reduce_measurements(measurements: DataFrame, whole_months: DataFrame | None = None) -> UserDayReductions:
+    """Per-user-day reductions of Silver measurements in every slice.
+
+    Args:
+        measurements: the days whose daily tables are built.
+        whole_months: every day of the months those days touch, when that is
+            more than ``measurements`` (an incremental run): only their
+            download medians are reduced, for the monthly histogram.
+    """
+    by_user_day = _by_user_day(measurements, (DATE, HOUR, *_PLACE_COLUMNS, *SPEED_METRICS, CONTRACT))
     sliced = with_slices(by_user_day)
+    month_download = None
+    if whole_months is not None:
+        months = with_slices(_by_user_day(whole_months, (DATE, *_PLACE_COLUMNS, *_DOWNLOAD)))
+        month_download = per_user_day(months, SLICE_GRAIN, medians=_DOWNLOAD, means=())
     return UserDayReductions(
         by_user_day=by_user_day,
         slice=per_user_day(sliced, SLICE_GRAIN, with_contract=True),
         hour=per_user_day(sliced, HOUR_SLICE_GRAIN, medians=_DOWNLOAD, means=()),
+        month_download=month_download,
     )
+
+
+def _by_user_day(measurements: DataFrame, columns: tuple[str, ...]) -> DataFrame:
+    """The columns Gold reads, users as 64-bit hashes, partitioned by (measurement_date, user_id)."""
+    return measurements.select(F.xxhash64(USER).alias(USER), *columns).repartition(DATE, USER)
 
 
 def gold_tables(
@@ -102,7 +123,7 @@ def gold_tables(
         ),
         "hourly_profile": hourly_profile(reductions.hour, k),
         "speed_histogram": speed_histogram(
-            per_user_month(reductions.slice, SLICE_GRAIN, "download_mbps"),
+            per_user_month(reductions.histogram_user_days, SLICE_GRAIN, "download_mbps"),
             semantics.histogram_buckets_per_decade,
             k,
         ),

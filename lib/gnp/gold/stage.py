@@ -1,10 +1,11 @@
 """The Gold stage's edges: which Silver partitions to read, which Gold partitions to rewrite.
 
 A run rewrites the Gold dates that Silver rewrote (the run's range and the day
-before it, see ``silver.stage``). Two tables need more than those days: the
-speed histogram is monthly, so the months touched are recomputed from their
-whole Silver months; the cohort table follows users from their first week, so
-it is rebuilt from every session (two narrow columns of the smallest Silver table).
+before it, see ``silver.stage``); the daily tables read only those days. Two
+tables need more: the speed histogram is monthly, so the months touched are
+recomputed from their whole Silver months (download medians only, the one
+figure it needs); the cohort table follows users from their first week, so it
+is rebuilt from every session (two narrow columns of the smallest Silver table).
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ class GoldPlan:
 
     @property
     def read_days(self) -> list[dt.date]:
-        """Silver days to read: whole months, for the monthly table."""
+        """Silver days the monthly table reads: every day of the months touched (a backfill keeps the rest)."""
         if not self.days:
             return []
-        return days_between(self.months[0], self.days[-1])
+        last = self.months[-1]
+        next_month = (last + dt.timedelta(days=31)).replace(day=1)
+        return days_between(self.months[0], next_month - dt.timedelta(days=1))
 
     def describe(self) -> str:
         kind = "full refresh" if self.full_refresh else "incremental"
@@ -62,12 +65,15 @@ def build(
     spark: SparkSession, params: Params, registry: Registry, gold_plan: GoldPlan
 ) -> tuple[dict[str, DataFrame], UserDayReductions]:
     """Every Gold table (but quality_results) for the plan, and the shared reductions to unpersist after writing."""
-    measurements = lakehouse.read_table(
-        spark, registry.table_path(MEASUREMENTS.name), MEASUREMENTS, only=gold_plan.read_days
+    measurements_path = registry.table_path(MEASUREMENTS.name)
+    measurements = lakehouse.read_table(spark, measurements_path, MEASUREMENTS, only=gold_plan.days)
+    # A full refresh reads every day anyway; an incremental run reads its months again, for the histogram only.
+    whole_months = None if gold_plan.full_refresh else lakehouse.read_table(
+        spark, measurements_path, MEASUREMENTS, only=gold_plan.read_days
     )
     sessions_path = registry.table_path(SESSIONS.name)
     sessions = lakehouse.read_table(spark, sessions_path, SESSIONS, only=gold_plan.days)
-    reductions = reduce_measurements(measurements).persist()
+    reductions = reduce_measurements(measurements, whole_months).persist()
     tables = gold_tables(reductions, sessions, params.semantics)
     tables["cohort_retention"] = cohort_retention(
         lakehouse.read_table(spark, sessions_path, SESSIONS), params.semantics.k_anonymity
