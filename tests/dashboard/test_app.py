@@ -36,7 +36,7 @@ def redraw(dash: app.Dashboard, control, value) -> set[str]:
     """Set a filter; the figures whose picture changed. Every figure must now be drawn for the new selection."""
     before = pictures(dash)
     control.value = value
-    stale = [p.figure.key for p in dash.panels if p.drawn is None or p.drawn.key != figures.selection_key(dash.filters())]
+    stale = [p.figure.key for p in dash.panels if p.drawn is None or p.drawn.filters != dash.filters()]
     assert stale == [], f"expected every figure drawn for {dash.filters()}, found stale {stale}"
     after = pictures(dash)
     return {key for key in after if after[key] != before[key]}

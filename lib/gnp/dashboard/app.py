@@ -61,12 +61,12 @@ class Panel:
         return drawn.chart is not None and not self.figure.interactive
 
     def is_current(self, f: Filters) -> bool:
-        return self.drawn is not None and self.drawn.key == figs.selection_key(f)
+        return self.drawn is not None and self.drawn.filters == f
 
     def show(self, drawn: figs.Drawn, k: int, generation: int, svg: str | None = None) -> None:
         """Show the figure; its picture is redrawn only for a new selection (the caption always is)."""
         self.caption.value = markup.caption_html(drawn.caption, generation)
-        unchanged = self.drawn is not None and self.drawn.key == drawn.key
+        unchanged = self.drawn is not None and self.drawn.filters == drawn.filters
         self.drawn = drawn
         if unchanged:
             return
@@ -102,8 +102,8 @@ class Dashboard:
     def __init__(self, params: Params, options: Options):
         self.params, self.options, self.generation = params, options, 0
         self.k = params.semantics.k_anonymity
-        self.names = ({value: label for label, value in options.peripheries},
-                      {r.regional_unit_id: r.regional_unit for r in options.regional_units.itertuples()})
+        self.periphery_names = {value: label for label, value in options.peripheries}
+        self.unit_names = {r.regional_unit_id: r.regional_unit for r in options.regional_units.itertuples()}
         start = options.default_filters()
         self.date_from = widgets.DatePicker(description="From", value=start.date_from, **_labelled())
         self.date_to = widgets.DatePicker(description="To", value=start.date_to, **_labelled())
@@ -172,7 +172,7 @@ class Dashboard:
                                                      "The server log has the details.")
         elapsed = time.perf_counter() - started
         self.status.value = markup.status_html(
-            f"Showing {markup.selection_text(f, *self.names)} · drawn in {elapsed:.2f} s", generation=self.generation)
+            f"Showing {markup.selection_text(f, self.periphery_names, self.unit_names)} · drawn in {elapsed:.2f} s", generation=self.generation)
 
     def _draw(self, f: Filters) -> None:
         if not f.is_valid_period:
@@ -183,7 +183,7 @@ class Dashboard:
             if not has_data(gold, f):
                 self._show_charts(False)
                 self.message.value = markup.message_html(
-                    markup.NO_DATA, f"Nothing in Gold for {markup.selection_text(f, *self.names)}.")
+                    markup.NO_DATA, f"Nothing in Gold for {markup.selection_text(f, self.periphery_names, self.unit_names)}.")
                 return
             self.headline.value = markup.headline_html(headline(gold, f, self.params.semantics.attainment_high))
             drawn = {panel.figure.key: self._drawn(panel, gold, f) for panel in self.panels}

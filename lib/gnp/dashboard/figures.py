@@ -108,11 +108,6 @@ def suppression_note(frame: pd.DataFrame, k: int) -> str | None:
             f"are left out (gaps, or marked 'suppressed'), never shown as zero.")
 
 
-def selection_key(f: Filters) -> tuple:
-    """What a figure's picture depends on: every figure follows the whole selection."""
-    return (f.date_from, f.date_to, f.periphery_id, f.regional_unit_id, f.isp)
-
-
 def caption(figure: Figure, frame: pd.DataFrame, k: int, live: bool = False) -> list[str]:
     """The figure's method note, how to interact (live page only) and its suppression, as sentences."""
     note = suppression_note(frame, k)
@@ -128,11 +123,11 @@ class Drawn:
     frame: pd.DataFrame
     chart: object | None
     caption: list[str]
-    key: tuple = ()
+    filters: Filters | None = None  # the selection drawn: every figure follows all of it
 
 
 def draw(figure: Figure, gold, f: Filters, k: int, live: bool = False) -> Drawn:
     frame = figure.query(gold, f)
     state = figure_state(frame, figure.plots_counts_only)
     chart = figure.chart(frame) if state == STATE_OK else None
-    return Drawn(figure, state, frame, chart, caption(figure, frame, k, live), selection_key(f))
+    return Drawn(figure, state, frame, chart, caption(figure, frame, k, live), f)

@@ -30,7 +30,7 @@ from gnp.gold.histogram import speed_histogram
 from gnp.gold.hourly import hourly_profile
 from gnp.gold.regional import area_isp_metrics, regional_metrics, regional_unit_metrics
 from gnp.gold.retention import cohort_retention, user_retention
-from gnp.gold.slices import with_slices
+from gnp.gold.slices import PLACE_COLUMNS, with_slices
 from gnp.gold.staircase import frustration_staircase
 from gnp.gold.user_days import (
     CONTRACT,
@@ -45,7 +45,6 @@ from gnp.gold.user_days import (
 )
 
 _DOWNLOAD = ("download_mbps",)
-_PLACE_COLUMNS = ("periphery_id", "periphery", "regional_unit_id", "regional_unit", "isp")
 
 
 @dataclass(frozen=True)
@@ -82,11 +81,11 @@ def reduce_measurements(measurements: DataFrame, whole_months: DataFrame | None 
             more than ``measurements`` (an incremental run): only their
             download medians are reduced, for the monthly histogram.
     """
-    by_user_day = _by_user_day(measurements, (DATE, HOUR, *_PLACE_COLUMNS, *SPEED_METRICS, CONTRACT))
+    by_user_day = _by_user_day(measurements, (DATE, HOUR, *PLACE_COLUMNS, *SPEED_METRICS, CONTRACT))
     sliced = with_slices(by_user_day)
     month_download = None
     if whole_months is not None:
-        months = with_slices(_by_user_day(whole_months, (DATE, *_PLACE_COLUMNS, *_DOWNLOAD)))
+        months = with_slices(_by_user_day(whole_months, (DATE, *PLACE_COLUMNS, *_DOWNLOAD)))
         month_download = per_user_day(months, SLICE_GRAIN, medians=_DOWNLOAD, means=())
     return UserDayReductions(
         by_user_day=by_user_day,

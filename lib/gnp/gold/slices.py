@@ -26,6 +26,7 @@ from gnp.schemas import (
 )
 
 SLICE_LABELS = ("area", "periphery_id", "periphery")
+PLACE_COLUMNS = ("periphery_id", "periphery", "regional_unit_id", "regional_unit", "isp")  # what slicing reads
 _AREA = "__area"
 
 
@@ -67,8 +68,7 @@ def with_slices(df: DataFrame) -> DataFrame:
     The input's place columns (periphery, regional unit, their names, isp) are
     replaced by the slice columns; every other column is kept as it is.
     """
-    place = {"periphery_id", "periphery", "regional_unit_id", "regional_unit", "isp"}
-    kept = [c for c in df.columns if c not in place]
+    kept = [c for c in df.columns if c not in PLACE_COLUMNS]
     by_area = df.select(*kept, F.explode(areas(df)).alias(_AREA), isps(df).alias("__isps"))
     exploded = by_area.select(*kept, _AREA, F.explode("__isps").alias("isp"))  # one generator per select
     return exploded.select(
@@ -77,4 +77,4 @@ def with_slices(df: DataFrame) -> DataFrame:
     )
 
 
-__all__ = ["SLICE_KEY", "SLICE_LABELS", "areas", "isps", "with_slices"]
+__all__ = ["PLACE_COLUMNS", "SLICE_KEY", "SLICE_LABELS", "areas", "isps", "with_slices"]
