@@ -62,6 +62,9 @@ class DateParams(_Strict):
     date_to: dt.date
     lookback_days: int = Field(2, ge=0, le=60)  # refetch recent days for late data
     refetch: bool = False  # fetch every day again, even those already in Bronze
+    # A day stored with no records is fetched again on every run while it is this young (the
+    # portal can publish a day late, and an early fetch stores it empty).
+    empty_refetch_days: int = Field(14, ge=0, le=366)
 
     @model_validator(mode="after")
     def _ordered(self) -> "DateParams":
@@ -83,6 +86,8 @@ class WarehouseParams(_Strict):
     location: str = "EU"
     silver_dataset: str = "silver"
     gold_dataset: str = "gold"
+    # Cap on the bytes one dashboard query may bill on BigQuery (a query over it fails, unbilled).
+    maximum_bytes_billed: int = Field(1_000_000_000, ge=1)
 
 
 class SparkParams(_Strict):
@@ -106,6 +111,12 @@ class SemanticsParams(_Strict):
     max_rtt_ms: float = 60_000.0
 
 
+class DashboardParams(_Strict):
+    kernel_pool: int = Field(2, ge=0, le=16)  # pre-heated kernels kept ready for the next visitors
+    cull_idle_s: int = Field(600, ge=60)  # a visitor's kernel idle this long is shut down
+    max_kernels: int = Field(12, ge=1)  # visitors' kernels at most; beyond it a visitor waits
+
+
 class PrivacyParams(_Strict):
     pseudonym_key_env: str = "GNP_PSEUDONYM_KEY"  # env var with the HMAC key
     pseudonym_key_file: str | None = "../.gnp/secrets/pseudonym.key"  # created on first run if absent
@@ -120,6 +131,7 @@ class Params(_Strict):
     spark: SparkParams = SparkParams()
     semantics: SemanticsParams = SemanticsParams()
     privacy: PrivacyParams = PrivacyParams()
+    dashboard: DashboardParams = DashboardParams()
     params_file: str = ""  # absolute path of the file these came from, set by load_params
 
     def resolve(self, path: str | None) -> str | None:
