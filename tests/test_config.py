@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gnp.config import ParamsError, load_params, require_secrets
+from gnp.config import ParamsError, load_params, require_secrets, secret
 
 PARAMS_DIR = Path(__file__).resolve().parents[1] / "params"
 
@@ -67,6 +67,32 @@ def test_missing_token_for_the_api_source_is_one_clear_error(tmp_path, monkeypat
         require_secrets(params)
     monkeypatch.setenv("GNP_TEST_TOKEN", "x")
     require_secrets(params)
+
+
+@pytest.mark.parametrize("value", ["tok-3f9a2b7c\n", "tok-3f9a2b7c\r\n", "\ttok-3f9a2b7c", "tok 3f9a2b7c", "tok-3f9a2b7c\x1b"])
+def test_a_secret_with_whitespace_or_control_characters_is_refused_naming_the_variable(tmp_path, monkeypatch, value):
+    path = write(
+        tmp_path,
+        "env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\nsource: {kind: api, token_env: GNP_TEST_TOKEN}\n"
+        "privacy: {pseudonym_key_env: GNP_TEST_KEY}\n",
+    )
+    params = load_params(path)
+    monkeypatch.delenv("GNP_TEST_KEY", raising=False)
+    for name in ("GNP_TEST_TOKEN", "GNP_TEST_KEY"):
+        monkeypatch.setenv("GNP_TEST_TOKEN", "tok-valid-token")
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ParamsError) as error:
+            require_secrets(params)
+        message = str(error.value)
+        assert name in message and "strip" in message and "3f9a2b7c" not in message, message
+        assert repr(value)[1:-1] not in message
+        monkeypatch.delenv("GNP_TEST_KEY", raising=False)
+    monkeypatch.setenv("GNP_TEST_TOKEN", value)
+    with pytest.raises(ParamsError, match="GNP_TEST_TOKEN.*strip"):
+        secret("GNP_TEST_TOKEN", "data.gov.gr API token")
+    monkeypatch.setenv("GNP_TEST_TOKEN", "tok-3f9a2b7c")
+    require_secrets(params)
+    assert secret("GNP_TEST_TOKEN", "data.gov.gr API token") == "tok-3f9a2b7c"
 
 
 def test_missing_file_is_named(tmp_path):

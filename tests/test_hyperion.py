@@ -12,6 +12,7 @@ import requests
 from gnp import fake_api
 from gnp.hyperion import (
     HyperionAuthError,
+    _Secret,
     HyperionClient,
     HyperionFetchError,
     HyperionRequestError,
@@ -153,6 +154,41 @@ def test_missing_token_fails_before_any_request(api):
     with pytest.raises(HyperionAuthError, match="GNP_TEST_TOKEN"):
         client_for(api, token="")
     assert api.requests_total == 0
+
+
+@pytest.mark.parametrize("token", [CANARY + "\n", CANARY + "\r\n", " " + CANARY, "canary token", CANARY + "\x00"])
+def test_a_token_with_whitespace_or_control_characters_fails_before_any_request(api, token, all_logs):
+    with pytest.raises(HyperionAuthError) as error:
+        client_for(api, token=token)
+    message = str(error.value)
+    assert "GNP_TEST_TOKEN" in message and "strip" in message and "whitespace or control" in message, message
+    assert api.requests_total == 0
+    assert_no_canary(all_logs, message, repr(error.value))
+
+
+def test_the_scrubber_removes_escaped_repr_json_and_urlencoded_forms():
+    token = CANARY + "\n"
+    texts = [
+        f"raw {token} end",
+        f"repr {token!r} end",
+        f"header {{'Authorization': {'Token ' + token!r}}}",
+        f"json {json.dumps({'t': token})} end",
+        f"json of a repr {json.dumps(repr(token))} end",
+        f"url ?token={requests.utils.quote(token, safe='')}&x=1",
+    ]
+    secret = _Secret(token)
+    for text in texts:
+        scrubbed = secret.scrub(text)
+        assert CANARY not in scrubbed and "<secret>" in scrubbed, scrubbed
+
+
+def test_the_scrubber_removes_the_token_from_the_error_requests_raises_for_it(api):
+    # The error this issue found: requests refuses a header with a newline and quotes it, escaped.
+    token = CANARY + "\n"
+    with pytest.raises(requests.exceptions.InvalidHeader) as error:
+        requests.get(api.base_url, headers={"Authorization": f"Token {token}"}, timeout=5)
+    assert CANARY in str(error.value), "requests no longer quotes the header: the test proves nothing"
+    assert CANARY not in _Secret(token).scrub(str(error.value))
 
 
 def test_400_fails_fast(api):

@@ -190,18 +190,50 @@ def load_params(path: str | os.PathLike, overrides: dict | None = None) -> Param
         raise ParamsError(f"{path}: {key}: {msg}{more}") from None
 
 
+def secret_text_problem(value: str) -> str | None:
+    """Why a secret's text cannot be used as it is (whitespace or control characters), or None.
+
+    Never quotes the value: the answer says only where the offending characters are.
+    """
+    def bad(text: str) -> bool:
+        return any(c.isspace() or not c.isprintable() for c in text)
+
+    if not bad(value):
+        return None
+    where = "inside it" if bad(value.strip()) else "at its start or end"
+    return (f"contains whitespace or control characters {where} (e.g. a trailing newline from a secret "
+            f"pasted or read from a file)")
+
+
+def check_secret_text(value: str, where: str, name: str) -> None:
+    """Refuse a secret with whitespace or control characters, naming where it came from and what to do."""
+    problem = secret_text_problem(value)
+    if problem:
+        raise ParamsError(
+            f"{where} {problem}: strip them, e.g. export {name}=\"$(tr -d '[:space:]' < your-secret-file)\" "
+            f"(or remove the newline where the secret is stored); the value is not shown"
+        )
+
+
 def secret(name: str, purpose: str) -> str:
-    """Read a secret from the environment, or fail saying which variable to set."""
+    """Read a secret from the environment, or fail saying which variable to set (or to strip)."""
     value = os.environ.get(name, "")
     if not value:
         raise ParamsError(f"environment variable {name} is not set: it must hold the {purpose}")
+    check_secret_text(value, f"environment variable {name} (the {purpose})", name)
     return value
 
 
 def require_secrets(params: Params) -> None:
-    """Fail early, before any work, when a source that needs a secret has none."""
-    if params.source.needs_token and not os.environ.get(params.source.token_env):
-        raise ParamsError(
-            f"{params.params_file}: source.token_env: environment variable "
-            f"{params.source.token_env} is not set: the api source needs a data.gov.gr token"
-        )
+    """Fail early, before any work or request, when a secret is missing or not usable as it is."""
+    token_env = params.source.token_env
+    if params.source.needs_token:
+        if not os.environ.get(token_env):
+            raise ParamsError(
+                f"{params.params_file}: source.token_env: environment variable "
+                f"{token_env} is not set: the api source needs a data.gov.gr token"
+            )
+        check_secret_text(os.environ[token_env], f"{params.params_file}: environment variable {token_env}", token_env)
+    key_env = params.privacy.pseudonym_key_env
+    if os.environ.get(key_env):
+        check_secret_text(os.environ[key_env], f"{params.params_file}: environment variable {key_env}", key_env)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import hashlib
+import json
 import logging
 import random
 import threading
@@ -22,12 +23,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
+from urllib.parse import quote, quote_plus
 
 import requests
 from requests.adapters import HTTPAdapter
 from tqdm import tqdm
 
-from gnp.config import SourceParams
+from gnp.config import SourceParams, secret_text_problem
 from gnp.hyperion_body import BodyError, measurement_day, parse_records, split_by_day
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403})
 MAX_RETRY_AFTER_S = 300.0  # a Retry-After is honoured up to this, so a bogus one cannot stall a run
 SNIPPET_CHARS = 200
+MIN_SCRUB_CHARS = 8  # a stripped token shorter than this is not scrubbed on its own (it would mangle text)
 
 
 class HyperionError(RuntimeError):
@@ -72,13 +75,28 @@ class _Cancelled(Exception):
     """Another request failed for good; this one stops early."""
 
 
+def _escaped_forms(value: str) -> list[str]:
+    """The ways ``value`` can show up in text: as is, repr- and JSON-escaped, URL-encoded, and those
+    nested once more (a repr inside a JSON notebook output); longest first, so replacing them in order
+    leaves no fragment."""
+    forms = {value, value.strip()} if len(value.strip()) >= MIN_SCRUB_CHARS else {value}
+    for _ in range(2):
+        forms |= {
+            form
+            for text in forms
+            for form in (repr(text)[1:-1], json.dumps(text)[1:-1], quote(text, safe=""), quote_plus(text, safe=""))
+        }
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
 class _Secret:
     """Holds the token so that printing, logging or repr never shows it."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_value", "_forms")
 
     def __init__(self, value: str):
         self._value = value
+        self._forms = _escaped_forms(value) if value else []
 
     def __repr__(self) -> str:
         return "<secret>"
@@ -89,7 +107,10 @@ class _Secret:
         return self._value
 
     def scrub(self, text: str) -> str:
-        return text.replace(self._value, "<secret>") if self._value else text
+        """``text`` with the token replaced, in every escaped form (see ``_escaped_forms``)."""
+        for form in self._forms:
+            text = text.replace(form, "<secret>")
+        return text
 
 
 @dataclass(frozen=True)
@@ -211,6 +232,12 @@ class HyperionClient:
     ):
         if not token:
             raise HyperionAuthError(f"no API token: set the environment variable {token_env} to your data.gov.gr token")
+        problem = secret_text_problem(token)
+        if problem:  # requests would refuse the header with an error that quotes it, escaped
+            raise HyperionAuthError(
+                f"the API token from the environment variable {token_env} {problem}: strip them and set "
+                f"{token_env} again (the value is not shown)"
+            )
         self.url = f"{base_url.rstrip('/')}/query/{dataset}"
         self.token_env = token_env
         self.source_kind = source_kind
