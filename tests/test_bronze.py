@@ -89,7 +89,7 @@ def test_a_version_is_the_exact_body_gzipped_with_a_manifest(registry):
         "format": 1, "measurement_date": "2025-10-26", "data_file": version.name + ".json.gz",
         "compression": "gzip", "request_url": fetch.url, "status": 200, "bytes": len(fetch.body),
         "stored_bytes": len(storage.read_bytes(version.data_path)), "sha256": digest, "record_count": 1,
-        "records_outside_day": 0, "fields": ["measurement_id", "measurement_time"],
+        "records_outside_day": 0, "measurement_dates": ["2025-10-26"], "fields": ["measurement_id", "measurement_time"],
         "fetched_at": "2025-11-01T12:00:00.123456+00:00", "elapsed_s": 0.2, "attempts": 1,
         "response_sha256": None, "source_kind": "api", "run_id": "run-1",
     }  # fmt: skip

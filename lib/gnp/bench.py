@@ -226,7 +226,7 @@ def input_rows(params: Params, full_refresh: bool) -> dict:
     gold_plan = gold_stage.plan(silver_plan)
     measurements = registry.table_path("measurements")
     return {
-        "silver": sum(f.record_count for f in parse.list_bronze_files(registry, silver_plan.days)),
+        "silver": sum(f.record_count for f in parse.list_bronze_files(registry, silver_plan.bronze_days)),
         "gold": committed_rows(measurements, None if full_refresh else gold_plan.read_days),
         "plan": f"silver {silver_plan.describe()}; gold {gold_plan.describe()}",
         "measurement_partitions": len(lakehouse.partitions(measurements)),

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import gzip
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -21,6 +22,7 @@ import pandas as pd
 from gnp import fake_api, storage
 from gnp.config import Params, secret
 from gnp.hyperion import DayFetch, HyperionClient, HyperionFetchError
+from gnp.hyperion_body import TIME_FIELD, BodyError, parse_records
 from gnp.registry import Registry, join
 
 DATA_SUFFIX = ".json.gz"
@@ -29,6 +31,9 @@ MANIFEST_FORMAT = 1
 FETCHED_AT_FORMAT = "%Y%m%dT%H%M%S.%fZ"
 CHECKSUM_CHARS = 12
 BRONZE_OUTPUT_NAME = "bronze.hyperion"
+ATHENS = "Europe/Athens"
+# What Silver can read as a local time (``silver.cleaning.LOCAL_TIME_PATTERN``, after trimming).
+LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 
 class BronzeError(RuntimeError):
@@ -85,6 +90,27 @@ def latest_version(registry: Registry, day: dt.date) -> BronzeVersion | None:
     return versions[-1] if versions else None
 
 
+def measurement_dates(body: bytes) -> list[str]:
+    """Distinct local dates (ISO) of the records' ``measurement_time``, as Silver will read them.
+
+    Silver files a test under its own date whatever request returned it, and
+    plans which Bronze days to read from these lists. A body that is not a JSON
+    array of records (only ever written by tests) has no readable date.
+    """
+    try:
+        records = parse_records(body)
+    except BodyError:
+        return []
+    dates = set()
+    for rec in records:
+        value = rec.get(TIME_FIELD)
+        text = value.strip() if isinstance(value, str) else ""
+        if LOCAL_TIME.fullmatch(text):
+            with contextlib.suppress(ValueError):
+                dates.add(dt.date.fromisoformat(text[:10]).isoformat())
+    return sorted(dates)
+
+
 def build_manifest(fetch: DayFetch, data_file: str, stored_bytes: int, source_kind: str, run_id: str) -> dict:
     """The sidecar of one version. It holds the request without the token, never the token."""
     return {
@@ -99,6 +125,7 @@ def build_manifest(fetch: DayFetch, data_file: str, stored_bytes: int, source_ki
         "sha256": fetch.sha256,
         "record_count": fetch.record_count,
         "records_outside_day": fetch.records_outside_day,
+        "measurement_dates": measurement_dates(fetch.body),
         "fields": list(fetch.fields),
         "fetched_at": fetch.fetched_at.isoformat(),
         "elapsed_s": fetch.elapsed_s,
@@ -125,20 +152,46 @@ def write_version(
     return version, manifest
 
 
+def athens_today() -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(ATHENS)).date()
+
+
+def empty_refetch_until(day: dt.date, empty_refetch_days: int) -> dt.date:
+    """Last date (Athens) on which a day stored empty is still fetched again."""
+    return day + dt.timedelta(days=empty_refetch_days)
+
+
 def plan_days(
-    registry: Registry, date_from: dt.date, date_to: dt.date, lookback_days: int = 0, refetch: bool = False
+    registry: Registry,
+    date_from: dt.date,
+    date_to: dt.date,
+    lookback_days: int = 0,
+    refetch: bool = False,
+    empty_refetch_days: int = 0,
+    today: dt.date | None = None,
 ) -> tuple[list[dt.date], list[dt.date]]:
     """Split a range into days to fetch and days to skip.
 
     A day is fetched when asked to refetch, when it has no complete version yet,
-    or when it is among the last ``lookback_days`` days up to ``date_to`` (late data).
+    when it is among the last ``lookback_days`` days up to ``date_to`` (late data),
+    or when its latest version is empty and the day is at most
+    ``empty_refetch_days`` old. Age counts from ``today`` in Athens (default: the
+    real today), not from ``date_to``: the portal publishes late relative to
+    now, so a backfill of long-past days does not refetch days that are truly empty.
     """
+    today = today or athens_today()
     lookback_start = date_to - dt.timedelta(days=lookback_days - 1) if lookback_days else None
     fetch, skip = [], []
     for i in range((date_to - date_from).days + 1):
         day = date_from + dt.timedelta(days=i)
         recent = lookback_start is not None and day >= lookback_start
-        (fetch if refetch or recent or not list_versions(registry, day) else skip).append(day)
+        versions = [] if refetch or recent else list_versions(registry, day)
+        empty_and_young = bool(versions) and today <= empty_refetch_until(day, empty_refetch_days) and not int(
+            versions[-1].manifest()["record_count"]
+        )
+        (fetch if refetch or recent or not versions or empty_and_young else skip).append(day)
     return fetch, skip
 
 
@@ -229,7 +282,9 @@ def ingest_range(
     every retry, the others are stored first, then HyperionFetchError names them.
     """
     dates = params.dates
-    to_fetch, to_skip = plan_days(registry, dates.date_from, dates.date_to, dates.lookback_days, dates.refetch)
+    to_fetch, to_skip = plan_days(
+        registry, dates.date_from, dates.date_to, dates.lookback_days, dates.refetch, dates.empty_refetch_days
+    )
     summary = IngestSummary()
     for day in to_skip:
         versions = list_versions(registry, day)

@@ -12,6 +12,7 @@ from gnp.registry import Registry
 from gnp.schemas import MEASUREMENTS, QUARANTINE
 from gnp.silver import measurements as M
 from gnp.silver import parse
+from gnp.silver.accounting import AccountingError, count_accounting
 from gnp.silver.pseudonym import key_frame
 from silver.bronze_factories import lake_params, record, write_day
 from silver_factories import spec_frame
@@ -74,9 +75,10 @@ def test_records_become_typed_measurements_with_clean_codes_and_nulls(spark, tmp
                     periphery_id=None, periphery=None, jitter_ms=None, connection_id="77"),
     ])  # fmt: skip
     assert_df_equality(found, expected, ignore_row_order=True, ignore_nullable=True)
-    accounting = M.count_accounting(flagged, parse.manifest_records(files))
+    accounting = count_accounting(flagged, parse.manifest_records(files))
     assert accounting.as_dict() == dict(
-        bronze_records=3, silver_rows=3, quarantine_rows=0, duplicates=0, rows_without_place=1, manifest_records=3
+        bronze_records=3, silver_rows=3, quarantine_rows=0, duplicates=0, rows_without_place=1, other_partitions=0,
+        kept_from_other_day=0, outside_plan=0, manifest_records=3,
     ), accounting
 
 
@@ -92,17 +94,50 @@ def test_duplicates_across_fetches_keep_the_latest_copy_and_are_counted(spark, t
         "measurement_id bigint, download_mbps double, fetched_at timestamp, bronze_file string",
     )
     assert_df_equality(found, expected, ignore_row_order=True, ignore_nullable=True)
-    accounting = M.count_accounting(flagged, parse.manifest_records(files)).require_balanced()
+    accounting = count_accounting(flagged, parse.manifest_records(files)).require_balanced()
     assert (accounting.silver_rows, accounting.duplicates) == (2, 2), accounting
 
 
-def test_the_latest_copy_is_judged_and_a_bad_one_goes_to_quarantine(spark, tmp_path):
+def test_a_valid_copy_is_never_displaced_by_a_later_invalid_one(spark, tmp_path):
     flagged, files = _flag(spark, tmp_path, [([record(1)], T1), ([record(1, measured_downstream_mbps=-1.0)], T2)])
-    assert M.to_measurements(flagged).count() == 0
+    found = M.to_measurements(flagged).select("measurement_id", "download_mbps", "fetched_at")
+    expected = spark.createDataFrame([(1, 48.5, T1)], "measurement_id bigint, download_mbps double, fetched_at timestamp")
+    assert_df_equality(found, expected, ignore_nullable=True)
+    assert M.to_quarantine(flagged).count() == 0
+    assert count_accounting(flagged).duplicates == 1
+
+
+def test_a_test_with_no_valid_copy_is_quarantined_once_from_the_latest_fetch(spark, tmp_path):
+    bad = [([record(1, measured_downstream_mbps=-1.0)], T1), ([record(1, measured_downstream_mbps=-2.0)], T2)]
+    flagged, _ = _flag(spark, tmp_path, bad)
     found = M.to_quarantine(flagged).select("measurement_id", "reasons", "fetched_at")
     expected = spark.createDataFrame([(1, ["negative_download_mbps"], T2)], "measurement_id bigint, reasons array<string>, fetched_at timestamp")
     assert_df_equality(found, expected, ignore_nullable=True)
-    assert M.count_accounting(flagged).duplicates == 1
+    assert (M.to_measurements(flagged).count(), count_accounting(flagged).duplicates) == (0, 1)
+
+
+def test_a_test_is_filed_under_its_own_date_and_its_own_days_copy_wins(spark, tmp_path):
+    """The 27th's request returns a test of the 26th, later than the 26th's own answer did."""
+    registry = Registry.from_params(lake_params(tmp_path))
+    write_day(registry, D1, [record(1, measured_downstream_mbps=10.0)], fetched_at=T1)
+    late = [record(1, measured_downstream_mbps=20.0), record(2), record(3, time="2025-10-27 09:00:00")]
+    write_day(registry, D1 + dt.timedelta(days=1), late, fetched_at=T2)
+    files = parse.list_bronze_files(registry, [D1, D1 + dt.timedelta(days=1)])
+    flagged = M.flag_records(parse.read_bronze(spark, files), key_frame(spark, KEY), SEMANTICS)
+
+    found = M.to_measurements(flagged).select("measurement_id", "measurement_date", "download_mbps", "fetched_at")
+
+    expected = spark.createDataFrame(
+        [(1, D1, 10.0, T1), (2, D1, 48.5, T2), (3, D1 + dt.timedelta(days=1), 48.5, T2)],
+        "measurement_id bigint, measurement_date date, download_mbps double, fetched_at timestamp",
+    )
+    assert_df_equality(found, expected, ignore_row_order=True, ignore_nullable=True)
+    only_d1 = count_accounting(flagged, parse.manifest_records(files), [D1], [D1]).require_balanced()
+    assert only_d1.as_dict() == dict(
+        bronze_records=4, silver_rows=2, quarantine_rows=0, duplicates=1, rows_without_place=0,
+        other_partitions=1, kept_from_other_day=1, outside_plan=0, manifest_records=4,
+    ), only_d1  # fmt: skip
+    assert M.to_measurements(flagged, [D1]).count() == 2
 
 
 def test_rejected_records_are_quarantined_with_every_reason_and_their_position(spark, tmp_path):
@@ -116,7 +151,8 @@ def test_rejected_records_are_quarantined_with_every_reason_and_their_position(s
         record(6, time="NaN"),
         record(7, ip=None),
         record(8, ip="NaN", measured_downstream_mbps="fast"),
-        record(9, time="2025-10-27 00:10:00"),  # the next day's test in this day's answer
+        record(9, time="2025-10-27 00:10:00"),  # the next day's test in this day's answer: kept, on its date
+        record(10, time="2025-10-27 00:20:00", measured_rtt_msec=-1.0),  # quarantined on its own date
     ]
     flagged, files = _flag(spark, tmp_path, [(records, T1)])
     f1 = files[0].bronze_file
@@ -132,16 +168,16 @@ def test_rejected_records_are_quarantined_with_every_reason_and_their_position(s
         (6, 6, ["missing_measurement_time"]),
         (7, 7, ["missing_client_ip"]),
         (8, 8, ["missing_client_ip", "unparseable_download_mbps"]),
-        (9, 9, ["outside_bronze_day"]),
+        (10, 10, ["negative_rtt_ms"]),
     ]
     expected = spec_frame(spark, QUARANTINE, [
-        dict(bronze_file=f1, record_index=i, measurement_id=mid, measurement_date=D1, reason=reasons[0],
-             reasons=reasons, fetched_at=T1)
+        dict(bronze_file=f1, record_index=i, measurement_id=mid, reason=reasons[0], reasons=reasons, fetched_at=T1,
+             measurement_date=D1 + dt.timedelta(days=int(mid == 10)))
         for i, mid, reasons in rows
     ]).drop("record_json")  # fmt: skip
     assert_df_equality(found, expected, ignore_row_order=True, ignore_nullable=True)
-    accounting = M.count_accounting(flagged, parse.manifest_records(files)).require_balanced()
-    assert (accounting.silver_rows, accounting.quarantine_rows) == (1, 9), accounting
+    accounting = count_accounting(flagged, parse.manifest_records(files)).require_balanced()
+    assert (accounting.silver_rows, accounting.quarantine_rows, accounting.kept_from_other_day) == (2, 9, 1), accounting
 
 
 def test_quarantine_keeps_the_record_as_received_with_the_ip_replaced_by_user_id(spark, tmp_path):
@@ -163,7 +199,7 @@ def test_a_malformed_body_is_quarantined_without_its_ips(spark, tmp_path):
 
     assert (found.record_index, found.reasons) == (0, ["malformed_json"]), found
     assert IP not in found.record_json and "10.1.2.3" not in found.record_json, found.record_json
-    assert M.count_accounting(flagged).is_balanced
+    assert count_accounting(flagged).is_balanced
 
 
 def test_no_output_column_holds_the_ip_or_a_plain_hash_of_it(spark, tmp_path):
@@ -182,10 +218,10 @@ def test_accounting_fails_when_a_record_falls_through_or_the_read_missed_records
     broken = flagged.withColumn(
         "is_duplicate", F.when(F.col("measurement_id") == 2, F.lit(None).cast("boolean")).otherwise(F.col("is_duplicate"))
     )
-    with pytest.raises(M.AccountingError, match=r"expected bronze records 2 .* found 1"):
-        M.count_accounting(broken).require_balanced()
-    with pytest.raises(M.AccountingError, match=r"manifests: 3"):
-        M.count_accounting(flagged, parse.manifest_records(files) + 1).require_balanced()
+    with pytest.raises(AccountingError, match=r"expected bronze records 2 .* found 1"):
+        count_accounting(broken).require_balanced()
+    with pytest.raises(AccountingError, match=r"manifests: 3"):
+        count_accounting(flagged, parse.manifest_records(files) + 1).require_balanced()
 
 
 def test_validity_conditions_allow_null_and_the_limits(spark):

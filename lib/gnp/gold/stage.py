@@ -1,7 +1,8 @@
 """The Gold stage's edges: which Silver partitions to read, which Gold partitions to rewrite.
 
-A run rewrites the Gold dates that Silver rewrote (the run's range and the day
-before it, see ``silver.stage``); the daily tables read only those days. Two
+A run rewrites the Gold dates that Silver rewrote (its session dates: every
+measurement date it rewrote and the day before, see ``silver.stage``, which
+plans both stages from the Bronze manifests); the daily tables read only those days. Two
 tables need more: the speed histogram is monthly, so the months touched are
 recomputed from their whole Silver months (download medians only, the one
 figure it needs); the cohort table follows users from their first week, so it
@@ -41,22 +42,24 @@ class GoldPlan:
     @property
     def read_days(self) -> list[dt.date]:
         """Silver days the monthly table reads: every day of the months touched (a backfill keeps the rest)."""
-        if not self.days:
-            return []
-        last = self.months[-1]
-        next_month = (last + dt.timedelta(days=31)).replace(day=1)
-        return days_between(self.months[0], next_month - dt.timedelta(days=1))
+        return [day for month in self.months for day in days_between(month, month_end(month))]
 
     def describe(self) -> str:
         kind = "full refresh" if self.full_refresh else "incremental"
         if not self.days:
             return f"{kind}: nothing to rewrite"
-        return f"{kind}: days {self.days[0]}..{self.days[-1]}, months {', '.join(m.strftime('%Y-%m') for m in self.months)}"
+        first, last = self.days[0], self.days[-1]
+        gaps = "" if len(self.days) == (last - first).days + 1 else f" ({len(self.days)} days, with gaps)"
+        return f"{kind}: days {first}..{last}{gaps}, months {', '.join(m.strftime('%Y-%m') for m in self.months)}"
+
+
+def month_end(month: dt.date) -> dt.date:
+    return (month + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
 
 
 def plan(silver_plan: SilverPlan) -> GoldPlan:
-    """Gold rewrites what Silver rewrote: the session window covers the measurement days too."""
-    days = days_between(silver_plan.sessions_rewrite_from, silver_plan.sessions_rewrite_to)
+    """Gold rewrites what Silver rewrote: the session dates cover the measurement dates too."""
+    days = sorted(silver_plan.session_days)
     months = sorted({month_start(d) for d in days})
     return GoldPlan(tuple(days), tuple(months), silver_plan.full_refresh)
 

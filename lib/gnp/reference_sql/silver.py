@@ -39,6 +39,7 @@ QUARANTINE_RELATION = f"{REFERENCE_SCHEMA}.quarantine"
 _FILES = "ref_bronze_files"
 _KEY = "ref_pseudonym_pads"
 _FLAGGED = "ref_flagged"
+_FROM_OTHER_DAY = "coalesce(measurement_date <> bronze_date, false)"
 HMAC_BLOCK_BYTES = 64  # SHA-256's block size
 INNER_PAD, OUTER_PAD = 0x36, 0x5C
 LOCAL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -62,6 +63,9 @@ class SilverCounts:
     quarantine_rows: int
     duplicates: int
     rows_without_place: int
+    other_partitions: int  # always 0: the reference builds every partition
+    kept_from_other_day: int
+    outside_plan: int  # always 0, as other_partitions
     sessions: int
 
     def as_dict(self) -> dict:
@@ -143,7 +147,6 @@ def _reasons_sql(semantics: SemanticsParams) -> str:
         ("missing_measurement_time", f"{_present(_raw(TIME_FIELD))} IS NULL"),
         ("unparseable_measurement_time", unreadable(TIME_FIELD, "measured_at")),
         ("missing_client_ip", "user_id IS NULL"),
-        ("outside_bronze_day", "measurement_date <> bronze_date"),
     ]
     for name, limit in upper_limits(semantics).items():
         rules += [
@@ -164,7 +167,9 @@ def flagged_sql(files: Sequence[str], semantics: SemanticsParams) -> str:
     """One row per Bronze record with its Silver values, reasons, duplicate flag and position in its file."""
     columns = "{" + ", ".join(f"{_literal(f)}: 'VARCHAR'" for f in API_FIELDS) + "}"
     raw = ", ".join(f'"{f}" AS {_raw(f)}' for f in API_FIELDS)
-    latest_first = "PARTITION BY measurement_id ORDER BY fetched_at DESC, bronze_file DESC, row_id DESC"
+    # One copy per test: valid first, then from its own day's request, then the latest fetch.
+    best_first = ("PARTITION BY measurement_id ORDER BY len(reasons) > 0, "
+                  f"{_FROM_OTHER_DAY}, fetched_at DESC, bronze_file DESC, row_id DESC")
     return f"""
     CREATE OR REPLACE TEMP TABLE {_FLAGGED} AS
     WITH scanned AS (
@@ -177,7 +182,7 @@ def flagged_sql(files: Sequence[str], semantics: SemanticsParams) -> str:
     {_typed_sql()},
     judged AS (SELECT *, {_reasons_sql(semantics)} AS reasons FROM dated)
     SELECT *,
-           measurement_id IS NOT NULL AND row_number() OVER ({latest_first}) > 1 AS is_duplicate,
+           measurement_id IS NOT NULL AND row_number() OVER ({best_first}) > 1 AS is_duplicate,
            row_id - min(row_id) OVER (PARTITION BY bronze_file) AS record_index,
            CASE WHEN len(reasons) > 0 THEN {_record_json()} END AS record_json
     FROM judged"""
@@ -255,13 +260,15 @@ def build_silver(
     kept, rejected = "NOT is_duplicate AND len(reasons) = 0", "NOT is_duplicate AND len(reasons) > 0"
     con.execute(f"CREATE OR REPLACE TABLE {relations.measurements} AS "
                 + _spec_select(MEASUREMENTS, f"{_FLAGGED} WHERE {kept}"))
-    quarantine = {"measurement_date": "bronze_date", "reason": "reasons[1]"}
+    # A test is filed under its own date; a record with an unreadable time under its Bronze day.
+    quarantine = {"measurement_date": "coalesce(measurement_date, bronze_date)", "reason": "reasons[1]"}
     con.execute(f"CREATE OR REPLACE TABLE {QUARANTINE_RELATION} AS "
                 + _spec_select(QUARANTINE, f"{_FLAGGED} WHERE {rejected}", quarantine))
     con.execute(f"CREATE OR REPLACE TABLE {relations.sessions} AS " + sessions_sql(relations.measurements, semantics))
     counts = con.execute(f"""
         SELECT count(*), count(*) FILTER ({kept}), count(*) FILTER ({rejected}), count(*) FILTER (is_duplicate),
                count(*) FILTER ({kept} AND (periphery_id IS NULL OR regional_unit_id IS NULL)),
+               0, count(*) FILTER ({kept} AND {_FROM_OTHER_DAY}), 0,
                (SELECT count(*) FROM {relations.sessions})
         FROM {_FLAGGED}""").fetchone()
     con.execute(f"DROP TABLE {_FLAGGED}")

@@ -2,14 +2,21 @@
 
 ``flag_records`` composes the steps, each a DataFrame -> DataFrame transform:
 typed and cleaned columns, the keyed pseudonym, the quarantine reasons, the
-quarantine copy of the record, the duplicate flag. Its result is split by
-``to_measurements`` and ``to_quarantine`` and counted by ``count_accounting``:
-every Bronze record is kept, quarantined or a duplicate, exactly once.
+quarantine copy of the record, the duplicate flag, the partition. Its result is
+split by ``to_measurements`` and ``to_quarantine`` and counted by
+``accounting.count_accounting``: every Bronze record is kept, quarantined or a
+duplicate, exactly once.
 
-Deduplication happens before validation: among the copies of a measurement_id
-the one from the latest fetch wins (then the later file name, then the later
-position), and only the winner is judged. A winner that fails goes to
-quarantine; the older copies are counted as duplicates either way.
+A test is filed under its own local date (``measurement_date``), whatever
+request (Bronze day) returned it: an API that filters by UTC day, or publishes
+late, returns some tests under the next day's request. A record whose time is
+unreadable has no date of its own and is filed under its Bronze day
+(``partition_date``). Deduplication by measurement_id keeps one copy: a valid
+copy before an invalid one, then a copy from its own day's request before one
+from another day's, then the latest fetch (then the later file name, then the
+later position). So a valid test is never displaced by a broken or out-of-day
+copy; a measurement with no valid copy is quarantined once, the others are
+counted as duplicates.
 
 A record with a missing or unreadable place is kept with a null place: the
 place is not needed to trust the measurement, and Gold counts what it leaves
@@ -19,8 +26,9 @@ copy of the record too.
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
 from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Window
@@ -71,10 +79,7 @@ API_PREFIX = "api_"
 TIME_TEXT = "measurement_time_text"
 
 LINEAGE = ("bronze_file", "bronze_date", "fetched_at", "row_id")
-
-
-class AccountingError(RuntimeError):
-    """Bronze records were lost or counted twice on the way to Silver."""
+PARTITION = "partition_date"  # the Silver partition a record belongs to, kept or quarantined
 
 
 def _api(field: str) -> Column:
@@ -165,8 +170,6 @@ def quarantine_reasons(semantics: SemanticsParams) -> list[tuple[str, Column]]:
         ("missing_measurement_time", measured_at.isNull() & F.col(TIME_TEXT).isNull() & ~corrupt),
         ("unparseable_measurement_time", measured_at.isNull() & F.col(TIME_TEXT).isNotNull()),
         ("missing_client_ip", F.col("user_id").isNull() & ~corrupt),
-        # A day's Bronze holds that day's tests; rewriting a day must not touch another.
-        ("outside_bronze_day", F.col("measurement_date") != F.col("bronze_date")),
     ]
     for name, limit in upper_limits(semantics).items():
         value = F.col(name)
@@ -210,24 +213,41 @@ def with_record_json(df: DataFrame) -> DataFrame:
     return df.withColumn("record_json", F.when(has_reasons(), record_json())).drop(*api_columns, TIME_TEXT, CORRUPT_RECORD)
 
 
+def is_from_other_day() -> Column:
+    """The record came back under another day's request than its own date (null date: no)."""
+    return F.coalesce(F.col("measurement_date") != F.col("bronze_date"), F.lit(False))
+
+
 def with_duplicate_flag(df: DataFrame) -> DataFrame:
-    """Add ``is_duplicate``: an older copy of a measurement_id (latest fetch, file, position wins)."""
-    latest_first = Window.partitionBy("measurement_id").orderBy(
-        F.col("fetched_at").desc(), F.col("bronze_file").desc(), F.col("row_id").desc()
-    )
-    copy_number = F.row_number().over(latest_first.rowsBetween(Window.unboundedPreceding, Window.currentRow))
+    """Add ``is_duplicate``: every copy of a measurement_id but the one kept (see the module docstring)."""
+    best_first = Window.partitionBy("measurement_id").orderBy(
+        has_reasons().asc(), is_from_other_day().asc(),
+        F.col("fetched_at").desc(), F.col("bronze_file").desc(), F.col("row_id").desc(),
+    )  # fmt: skip
+    copy_number = F.row_number().over(best_first.rowsBetween(Window.unboundedPreceding, Window.currentRow))
     return df.withColumn("is_duplicate", F.col("measurement_id").isNotNull() & (copy_number > 1))
 
 
+def with_partition_date(df: DataFrame) -> DataFrame:
+    """Add ``partition_date``: the record's own local date, or its Bronze day when the time is unreadable."""
+    return df.withColumn(PARTITION, F.coalesce("measurement_date", "bronze_date"))
+
+
 def flag_records(raw: DataFrame, key_frame: DataFrame, semantics: SemanticsParams) -> DataFrame:
-    """Raw Bronze records -> one row per record with its Silver values, reasons and duplicate flag."""
+    """Raw Bronze records -> one row per record with its Silver values, reasons, partition and duplicate flag."""
     return (
         raw.transform(with_typed_columns)
         .transform(with_user_id, key_frame)
         .transform(with_quarantine_reasons, semantics)
         .transform(with_record_json)
         .transform(with_duplicate_flag)
+        .transform(with_partition_date)
     )
+
+
+def in_partitions(partitions: Iterable[dt.date] | None) -> Column:
+    """The record belongs to one of ``partitions`` (None: every partition, as in a full refresh)."""
+    return F.lit(True) if partitions is None else F.col(PARTITION).isin(list(partitions))
 
 
 def is_kept() -> Column:
@@ -242,21 +262,22 @@ def has_place() -> Column:
     return F.col(PLACE_COLUMNS[0]).isNotNull() & F.col(PLACE_COLUMNS[1]).isNotNull()
 
 
-def to_measurements(flagged: DataFrame) -> DataFrame:
-    """The kept records as ``schemas.MEASUREMENTS``."""
-    return conform_to_spec(flagged.filter(is_kept()), MEASUREMENTS)
+def to_measurements(flagged: DataFrame, partitions: Iterable[dt.date] | None = None) -> DataFrame:
+    """The kept records of ``partitions`` (None: all) as ``schemas.MEASUREMENTS``."""
+    return conform_to_spec(flagged.filter(is_kept() & in_partitions(partitions)), MEASUREMENTS)
 
 
-def to_quarantine(flagged: DataFrame) -> DataFrame:
-    """The rejected records as ``schemas.QUARANTINE``, dated by the Bronze day they came from."""
+def to_quarantine(flagged: DataFrame, partitions: Iterable[dt.date] | None = None) -> DataFrame:
+    """The rejected records of ``partitions`` (None: all) as ``schemas.QUARANTINE``, dated by ``partition_date``."""
     first_rows = flagged.groupBy("bronze_file").agg(F.min("row_id").alias("first_row_id"))
-    rejected = flagged.filter(is_quarantined()).join(F.broadcast(first_rows), "bronze_file", how="left")
+    rejected = flagged.filter(is_quarantined() & in_partitions(partitions))
+    rejected = rejected.join(F.broadcast(first_rows), "bronze_file", how="left")
     return conform_to_spec(
         rejected.select(
             "bronze_file",
             (F.col("row_id") - F.col("first_row_id")).alias("record_index"),
             "measurement_id",
-            F.col("bronze_date").alias("measurement_date"),
+            F.col(PARTITION).alias("measurement_date"),
             F.col("reasons")[0].alias("reason"),
             "reasons",
             "record_json",
@@ -264,49 +285,3 @@ def to_quarantine(flagged: DataFrame) -> DataFrame:
         ),
         QUARANTINE,
     )
-
-
-@dataclass(frozen=True)
-class Accounting:
-    """Where the Bronze records of a run went."""
-
-    bronze_records: int
-    silver_rows: int
-    quarantine_rows: int
-    duplicates: int
-    rows_without_place: int  # kept in Silver with a null periphery or regional unit
-    manifest_records: int | None = None  # what the Bronze manifests say the read should find
-
-    @property
-    def is_balanced(self) -> bool:
-        read_all = self.manifest_records is None or self.manifest_records == self.bronze_records
-        return read_all and self.bronze_records == self.silver_rows + self.quarantine_rows + self.duplicates
-
-    def require_balanced(self) -> "Accounting":
-        """Raise AccountingError saying what was expected and found, else return self."""
-        if not self.is_balanced:
-            raise AccountingError(
-                f"expected bronze records {self.bronze_records} (manifests: {self.manifest_records}) = silver "
-                f"{self.silver_rows} + quarantine {self.quarantine_rows} + duplicates {self.duplicates}, found "
-                f"{self.silver_rows + self.quarantine_rows + self.duplicates}"
-            )
-        return self
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def count_accounting(flagged: DataFrame, manifest_records: int | None = None) -> Accounting:
-    """Count the flagged records (one Spark job) with the same conditions the split uses.
-
-    A record whose conditions evaluate to null would fall through both
-    ``to_measurements`` and ``to_quarantine``; it then shows as an imbalance.
-    """
-    counts = flagged.agg(
-        F.count(F.lit(1)).alias("bronze_records"),
-        F.count_if(is_kept()).alias("silver_rows"),
-        F.count_if(is_quarantined()).alias("quarantine_rows"),
-        F.count_if(F.col("is_duplicate")).alias("duplicates"),
-        F.count_if(is_kept() & ~has_place()).alias("rows_without_place"),
-    ).first()
-    return Accounting(**counts.asDict(), manifest_records=manifest_records)

@@ -50,6 +50,9 @@ class BronzeFile:
     fetched_at: dt.datetime  # UTC
     record_count: int
     fields: tuple[str, ...]  # every field name the version's records carried
+    # Local dates of the measurements in the body (the manifest's ``measurement_dates``): a test can come
+    # back under another day's request, and Silver files it under its own date (see ``silver.stage``).
+    measurement_dates: tuple[dt.date, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,9 @@ def list_bronze_files(registry: Registry, days: Iterable[dt.date], *, latest_onl
     less reading when each fetch returns the whole day.
     """
     versions = []
-    for day in sorted(set(days)):
-        day_versions = bronze.list_versions(registry, day)
-        versions += day_versions[-1:] if latest_only else day_versions
     with ThreadPoolExecutor(MANIFEST_READERS) as pool:
+        for day_versions in pool.map(lambda day: bronze.list_versions(registry, day), sorted(set(days))):
+            versions += day_versions[-1:] if latest_only else day_versions
         manifests = list(pool.map(lambda v: v.manifest(), versions))
     return [
         BronzeFile(
@@ -102,9 +104,27 @@ def list_bronze_files(registry: Registry, days: Iterable[dt.date], *, latest_onl
             fetched_at=v.fetched_at,
             record_count=int(m["record_count"]),
             fields=tuple(m.get("fields", ())),
+            measurement_dates=manifest_dates(m, v.day),
         )
         for v, m in zip(versions, manifests)
     ]
+
+
+def manifest_dates(manifest: dict, day: dt.date) -> tuple[dt.date, ...]:
+    """The local measurement dates a version holds, from its manifest.
+
+    Manifests written before ``measurement_dates`` existed only count the
+    records outside their day: none means the day alone; some are assumed to
+    be from the day before or after (``silver.stage`` refuses to write if a
+    record of such a version falls outside the partitions it planned).
+    """
+    if "measurement_dates" in manifest:
+        return tuple(dt.date.fromisoformat(d) for d in manifest["measurement_dates"])
+    if not int(manifest["record_count"]):
+        return ()
+    if not int(manifest.get("records_outside_day", 1)):
+        return (day,)
+    return (day - dt.timedelta(days=1), day, day + dt.timedelta(days=1))
 
 
 def _lineage_rows(files: list[BronzeFile]) -> list[tuple]:

@@ -4,15 +4,25 @@ The transforms in ``parse``, ``measurements`` and ``sessions`` stay pure; this
 module decides which Bronze days and which partitions a run touches and does
 the I/O, so the notebook reads as one call per step.
 
-Incremental runs rewrite the measurement dates of the run's range and the
-session dates from the day before it (see ``sessions.rewrite_from``). Sessions
-after ``date_to`` are not revisited: in the daily run ``date_to`` is the last
-day; a backfill of old days followed by ``--full-refresh`` recomputes them.
+A test is filed under its own local date whatever request returned it, so a
+run's partitions are its days plus every date found in its days' Bronze (a
+refetch of the 28th that brings a late test of the 27th rewrites the 27th), and
+it reads every Bronze day that holds a record of those partitions (to rewrite
+the 27th it reads the 28th's Bronze too). Each Bronze manifest lists its
+``measurement_dates``; ``plan`` decides from them alone, so the Gold stage,
+which plans from the same function, rebuilds exactly what Silver rewrote.
+
+Sessions: each rewritten date also rewrites the session date before it (see
+``sessions.rewrite_from``), reading the measurements its sessions need, and the
+day after, where its last sessions can end. Sessions after a rewritten date are
+not revisited: in the daily run that is the last day; a backfill of old days
+followed by ``--full-refresh`` recomputes them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pyspark import StorageLevel
@@ -20,12 +30,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from gnp import lakehouse, storage
-from gnp.config import Params
+from gnp.config import Params, SemanticsParams
 from gnp.registry import Registry
 from gnp.schemas import MEASUREMENTS, QUARANTINE, SESSIONS
-from gnp.silver import measurements, parse, pseudonym, sessions
+from gnp.silver import accounting, measurements, parse, pseudonym, sessions
 
 DAY_FOLDER_PREFIX = "measurement_date="
+ONE_DAY = dt.timedelta(days=1)
 
 
 def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -41,35 +52,77 @@ def bronze_days(registry: Registry) -> list[dt.date]:
     ]
 
 
+def partitions_and_reads(
+    run_days: Iterable[dt.date], files: Iterable[parse.BronzeFile]
+) -> tuple[list[dt.date], list[dt.date]]:
+    """(partitions to rewrite, Bronze days to read) for a run's days, from the Bronze versions' dates.
+
+    Partitions: the run's days and every date their Bronze holds. Reads: every
+    Bronze day that holds a record of those partitions, or is one of them
+    (a record with an unreadable time stays on its Bronze day).
+    """
+    dates_of: dict[dt.date, set[dt.date]] = {}
+    for f in files:
+        dates_of.setdefault(f.bronze_date, set()).update(f.measurement_dates)
+    run_days = set(run_days)
+    partitions = run_days.union(*(dates_of.get(day, ()) for day in run_days))
+    reads = {day for day, dates in dates_of.items() if ({day} | dates) & partitions}
+    return sorted(partitions), sorted(reads)
+
+
+def session_days(partitions: Iterable[dt.date]) -> list[dt.date]:
+    """Session dates rewritten: each partition and the day before it."""
+    return sorted({d for day in partitions for d in (sessions.rewrite_from(day), day)})
+
+
+def session_read_days(partitions: Iterable[dt.date], semantics: SemanticsParams) -> list[dt.date]:
+    """Measurement dates those sessions are built from: the returning window before, the next day after."""
+    return sorted({d for day in partitions for d in days_between(sessions.read_from(day, semantics), day + ONE_DAY)})
+
+
 @dataclass(frozen=True)
 class SilverPlan:
-    """Which days a run reads and rewrites."""
+    """Which Bronze days a run reads and which partitions it rewrites."""
 
-    days: tuple[dt.date, ...]  # Bronze days re-read; their measurement partitions are rewritten
-    sessions_read_from: dt.date
-    sessions_rewrite_from: dt.date
-    sessions_rewrite_to: dt.date
+    run_days: tuple[dt.date, ...]  # the days asked for (every Bronze day on a full refresh)
+    days: tuple[dt.date, ...]  # measurement and quarantine partitions rewritten
+    bronze_days: tuple[dt.date, ...]  # Bronze days read (every version of each)
+    session_days: tuple[dt.date, ...]  # session partitions rewritten
+    session_read_days: tuple[dt.date, ...]  # measurement partitions the sessions are built from
     full_refresh: bool
+
+    @property
+    def partitions(self) -> list[dt.date] | None:
+        """The partitions this run's frames are cut to: None (all) on a full refresh."""
+        return None if self.full_refresh else list(self.days)
 
     def describe(self) -> str:
         kind = "full refresh" if self.full_refresh else "incremental"
-        days = f"{self.days[0]}..{self.days[-1]} ({len(self.days)} days)" if self.days else "no days"
-        return (f"{kind}: measurements {days}; sessions {self.sessions_rewrite_from}..{self.sessions_rewrite_to} "
-                f"from measurements since {self.sessions_read_from}")
+        return (f"{kind}: measurements {_span(self.days)} from Bronze days {_span(self.bronze_days)}; "
+                f"sessions {_span(self.session_days)}")
+
+
+def _span(days: tuple[dt.date, ...]) -> str:
+    if not days:
+        return "none"
+    if len(days) <= 4:
+        return ", ".join(map(str, days))
+    gaps = "" if len(days) == (days[-1] - days[0]).days + 1 else ", with gaps"
+    return f"{days[0]}..{days[-1]} ({len(days)} days{gaps})"
 
 
 def plan(params: Params, registry: Registry, full_refresh: bool = False) -> SilverPlan:
-    if full_refresh:
-        days = tuple(sorted(bronze_days(registry)))
-    else:
-        days = tuple(days_between(params.dates.date_from, params.dates.date_to))
-    first = days[0] if days else params.dates.date_from
-    last = days[-1] if days else params.dates.date_to
+    """The run's plan, from the params and the Bronze manifests (every version's, a small read each)."""
+    stored = sorted(bronze_days(registry))
+    files = parse.list_bronze_files(registry, stored)
+    run_days = stored if full_refresh else days_between(params.dates.date_from, params.dates.date_to)
+    partitions, reads = partitions_and_reads(run_days, files)
     return SilverPlan(
-        days=days,
-        sessions_read_from=sessions.read_from(first, params.semantics),
-        sessions_rewrite_from=sessions.rewrite_from(first),
-        sessions_rewrite_to=last,
+        run_days=tuple(run_days),
+        days=tuple(partitions),
+        bronze_days=tuple(reads),
+        session_days=tuple(session_days(partitions)),
+        session_read_days=tuple(session_read_days(partitions, params.semantics)),
         full_refresh=full_refresh,
     )
 
@@ -80,25 +133,28 @@ class FlaggedBronze:
 
     frame: DataFrame
     files: list[parse.BronzeFile]
-    accounting: measurements.Accounting
+    accounting: accounting.Accounting
     drift: parse.FieldDrift
 
 
 def flag_bronze(spark: SparkSession, params: Params, registry: Registry, silver_plan: SilverPlan) -> FlaggedBronze:
     """Read the planned Bronze days, flag every record, and check that each is accounted for."""
-    files = parse.list_bronze_files(registry, silver_plan.days)
+    files = parse.list_bronze_files(registry, silver_plan.bronze_days)
     key = pseudonym.key_frame(spark, pseudonym.load_key(params))
     flagged = measurements.flag_records(parse.read_bronze(spark, files), key, params.semantics)
     flagged = flagged.persist(StorageLevel.MEMORY_AND_DISK)
-    accounting = measurements.count_accounting(flagged, parse.manifest_records(files))
-    return FlaggedBronze(flagged, files, accounting, parse.field_drift(files))
+    counts = accounting.count_accounting(
+        flagged, parse.manifest_records(files), silver_plan.partitions, silver_plan.run_days
+    )
+    return FlaggedBronze(flagged, files, counts, parse.field_drift(files))
 
 
 def write_measurements(flagged: FlaggedBronze, registry: Registry, silver_plan: SilverPlan) -> None:
-    """Commit the measurement and quarantine partitions of the planned days (after the accounting holds)."""
+    """Commit the measurement and quarantine partitions of the plan (after the accounting holds)."""
     flagged.accounting.require_balanced()
-    for spec, frame in ((MEASUREMENTS, measurements.to_measurements(flagged.frame)),
-                        (QUARANTINE, measurements.to_quarantine(flagged.frame))):
+    only = silver_plan.partitions
+    for spec, frame in ((MEASUREMENTS, measurements.to_measurements(flagged.frame, only)),
+                        (QUARANTINE, measurements.to_quarantine(flagged.frame, only))):
         lakehouse.replace_partitions(
             frame, spec, registry.table_path(spec.name), drop=silver_plan.days, replace_all=silver_plan.full_refresh
         )
@@ -106,40 +162,39 @@ def write_measurements(flagged: FlaggedBronze, registry: Registry, silver_plan: 
 
 
 def build_sessions(spark: SparkSession, params: Params, registry: Registry, silver_plan: SilverPlan) -> DataFrame:
-    """Sessions of the rewrite window, from the committed measurements of the read window."""
-    window = days_between(silver_plan.sessions_read_from, silver_plan.sessions_rewrite_to)
-    source = lakehouse.read_table(spark, registry.table_path(MEASUREMENTS.name), MEASUREMENTS, only=window)
+    """Sessions of the rewritten session dates, from the committed measurements they need."""
+    source = lakehouse.read_table(
+        spark, registry.table_path(MEASUREMENTS.name), MEASUREMENTS, only=silver_plan.session_read_days
+    )
     built = sessions.sessionise(source, params.semantics)
-    return sessions.keep_session_dates(built, silver_plan.sessions_rewrite_from, silver_plan.sessions_rewrite_to)
+    return built.where(F.col("session_date").isin(list(silver_plan.session_days)))
 
 
 def write_sessions(frame: DataFrame, registry: Registry, silver_plan: SilverPlan) -> None:
     lakehouse.replace_partitions(
-        frame, SESSIONS, registry.table_path(SESSIONS.name), drop=_session_days(silver_plan), replace_all=silver_plan.full_refresh
-    )
+        frame, SESSIONS, registry.table_path(SESSIONS.name), drop=silver_plan.session_days,
+        replace_all=silver_plan.full_refresh,
+    )  # fmt: skip
 
 
 def written(spark: SparkSession, registry: Registry, silver_plan: SilverPlan) -> tuple[DataFrame, DataFrame]:
     """The committed measurements and sessions this run rewrote, for the quality checks."""
     return (
         lakehouse.read_table(spark, registry.table_path(MEASUREMENTS.name), MEASUREMENTS, only=silver_plan.days),
-        lakehouse.read_table(spark, registry.table_path(SESSIONS.name), SESSIONS, only=_session_days(silver_plan)),
+        lakehouse.read_table(spark, registry.table_path(SESSIONS.name), SESSIONS, only=silver_plan.session_days),
     )
 
 
 def outputs(registry: Registry, silver_plan: SilverPlan) -> list[dict]:
-    """Run-manifest entries: each Silver table with the rows of the partitions this run wrote."""
+    """Run-manifest entries: each Silver table with the partitions this run rewrote (None: all, a full refresh)."""
     from gnp.results import table_output
 
+    sessions_only = None if silver_plan.full_refresh else list(silver_plan.session_days)
     return [
-        table_output(registry, MEASUREMENTS.name, silver_plan.days),
-        table_output(registry, QUARANTINE.name, silver_plan.days),
-        table_output(registry, SESSIONS.name, _session_days(silver_plan)),
+        table_output(registry, MEASUREMENTS.name, only=silver_plan.partitions),
+        table_output(registry, QUARANTINE.name, only=silver_plan.partitions),
+        table_output(registry, SESSIONS.name, only=sessions_only),
     ]
-
-
-def _session_days(silver_plan: SilverPlan) -> list[dt.date]:
-    return days_between(silver_plan.sessions_rewrite_from, silver_plan.sessions_rewrite_to)
 
 
 def quarantine_reasons(spark: SparkSession, registry: Registry, silver_plan: SilverPlan):
