@@ -1,0 +1,117 @@
+"""The chapters' sentences from small frames: names and numbers come from the data, caveats from suppression."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from gnp.chapters import frustration, providers, regions
+from gnp.schemas import ALL_ISPS
+
+D1, D2, D3, D4 = (dt.date(2025, 10, d) for d in (25, 26, 27, 28))
+
+
+def _cell(day, level, area_id, area, users, down, suppressed=False):
+    return {"measurement_date": pd.Timestamp(day), "area_level": level, "area_id": area_id, "area": area,
+            "periphery": area, "tests": 1, "users": None if suppressed else users,
+            "download_median_mbps": None if suppressed else down, "upload_median_mbps": None if suppressed else down / 10,
+            "rtt_median_ms": 20.0, "is_suppressed": suppressed}
+
+
+def area_days(attica_second_half=80.0) -> pd.DataFrame:
+    rows = []
+    for day in (D1, D2, D3, D4):
+        late = day >= D3
+        rows += [_cell(day, "country", "GR", "ΕΛΛΑΔΑ", 500, 50.0 if not late else 55.0),
+                 _cell(day, "periphery", "9", "ΑΤΤΙΚΗΣ", 200, 80.0 if not late else attica_second_half),
+                 _cell(day, "periphery", "13", "ΚΡΗΤΗΣ", 100, 40.0 if not late else 44.0),
+                 _cell(day, "periphery", "6", "ΙΟΝΙΩΝ ΝΗΣΩΝ", 10, 30.0),  # thin: 40 user-days
+                 _cell(day, "periphery", "11", "ΒΟΡΕΙΟΥ ΑΙΓΑΙΟΥ", None, None, suppressed=True),
+                 _cell(day, "regional_unit", "0901", "Πειραιώς", 50, 70.0, suppressed=day == D1)]
+    return pd.DataFrame(rows)
+
+
+def test_regions_name_the_fastest_and_slowest_and_hedge_thin_and_suppressed():
+    text = " ".join(regions.findings({"area_days": area_days()}, k=5)["ranking"])
+    assert "Of 3 peripheries ranked, the fastest was ΑΤΤΙΚΗΣ with a median download of ≈80.0 Mbps" in text, text
+    assert "the slowest ΙΟΝΙΩΝ ΝΗΣΩΝ with ≈30.0 Mbps (only 40 user-days: read with care): 2.7 times slower" in text
+    assert "ΒΟΡΕΙΟΥ ΑΙΓΑΙΟΥ was left out: every day of the period had fewer than 5 users" in text
+
+
+def test_regions_sentences_follow_the_data():
+    before = regions.findings({"area_days": area_days()}, k=5)
+    after = regions.findings({"area_days": area_days(attica_second_half=20.0)}, k=5)
+    assert "ΑΤΤΙΚΗΣ fell most (-75%)" in " ".join(after["change"]), after["change"]
+    assert "ΚΡΗΤΗΣ rose most (+10%)" in " ".join(before["change"]), before["change"]
+    assert "went from ≈50.0 Mbps to ≈55.0 Mbps (+10%)" in before["change"][0]
+    assert before["ranking"] != after["ranking"]
+
+
+def test_regions_partly_suppressed_areas_are_counted_and_one_day_has_no_change():
+    units = regions.findings({"area_days": area_days()}, k=5)["units"]
+    assert units[0].startswith("Only one regional unit can be ranked: Πειραιώς") and "1 area-days" in units[1]
+    one_day = area_days()[lambda f: f["measurement_date"] == pd.Timestamp(D1)]
+    assert "single day" in regions.change_sentences(one_day)[0]
+
+
+def test_regions_with_nothing_ranked_say_so():
+    hidden = area_days()[lambda f: f["area_id"] == "11"]
+    assert regions.fastest_and_slowest(regions.ranking(hidden, "periphery"), "periphery", 5)[0] == \
+        "No periphery had 5 or more users on any day of the period, so none can be ranked."
+
+
+def _hours():
+    rows = []
+    for isp, evening_factor in ((ALL_ISPS, 0.8), ("Nova", 0.5), ("COSMOTE", 0.9), ("ΔΕΗ Fiber", None)):
+        for hour in range(24):
+            hidden = evening_factor is None or hour < 3
+            speed = 50.0 * (evening_factor if hour >= 19 and evening_factor else 1.0)
+            rows.append({"isp": isp, "hour_local": hour, "tests": 10, "users": None if hidden else 20.0,
+                         "median_download_mbps": None if hidden else speed, "cells": 2,
+                         "suppressed_cells": 2 if hidden else 0, "is_suppressed": hidden})
+    return pd.DataFrame(rows)
+
+
+def test_providers_evening_drop_is_computed_per_provider():
+    drops = providers.evening_drop(_hours()).set_index("isp")
+    assert np.isclose(drops.loc["Nova", "drop"], 0.5) and np.isclose(drops.loc["COSMOTE", "drop"], 0.1)
+    text = " ".join(providers.evening_sentences(drops.reset_index()))
+    assert "evening downloads (19:00-23:59 local time) were 20% slower" in text, text
+    assert "cost most at Nova (50% below" in text and "least at COSMOTE (10% below" in text
+    assert "of the providers' day-hour cells had too few users" in text
+
+
+def test_providers_attainment_names_best_and_worst_and_the_suppressed():
+    frame = pd.DataFrame({"isp": [ALL_ISPS, "Nova", "Inalan", "ΔΕΗ Fiber"], "user_days": [900, 300, 60, None],
+                          "share_reaching_high": [0.6, 0.7, 0.4, None], "is_suppressed": [False, False, False, True]})
+    text = " ".join(providers.attainment_sentences(frame, 0.8, 5))
+    assert "On 60% of user-days, users reached 80% of their contracted download speed" in text, text
+    assert "Nova's users did so most often (70%) and Inalan's least often (40%)" in text
+    assert "ΔΕΗ Fiber was left out" in text
+
+
+def test_staircase_says_whether_retesting_marks_a_slow_line():
+    steps = pd.DataFrame({"behaviour_bucket": ["1", "2-3", "4+"], "sessions": [800, 150, 50],
+                          "median_download_mbps": [60.0, 40.0, 20.0], "median_loss_pct": [0.2, 0.6, 2.0],
+                          "is_suppressed": [False, False, False]})
+    text = " ".join(frustration.staircase_sentences(steps, 5))
+    assert "Of 1,000 sessions, 80% were a single test" in text and "3.0 times slower" in text, text
+    flat = steps.assign(median_download_mbps=[20.0, 30.0, 40.0])
+    assert "not slower" in " ".join(frustration.staircase_sentences(flat, 5))
+    hidden = steps.assign(is_suppressed=[False, False, True])
+    assert "cannot be read" in " ".join(frustration.staircase_sentences(hidden, 5))
+
+
+def test_cohorts_read_the_second_week_and_count_hidden_cohorts():
+    cohorts = pd.DataFrame({
+        "cohort_week": pd.to_datetime(["2025-10-20", "2025-10-20", "2025-10-27", "2025-10-27", "2025-11-03"]),
+        "weeks_since_first": [0, 1, 0, 1, 0], "cohort_users": [100.0, 100.0, 300.0, 300.0, None],
+        "active_users": [100.0, 40.0, 300.0, 60.0, None], "retention_share": [1.0, 0.4, 1.0, 0.2, None],
+        "is_suppressed": [False, False, False, False, True]})
+    text = " ".join(frustration.cohort_sentences(cohorts, 5))
+    assert "≈25% tested again the following week (over 2 cohorts" in text, text  # (100*.4 + 300*.2) / 400
+    assert "week of 20 Oct 2025, with 40% back" in text and "1 cohort had fewer than 5 users" in text
+    short = cohorts[cohorts["weeks_since_first"] == 0]
+    assert "too short" in frustration.cohort_sentences(short, 5)[0]
