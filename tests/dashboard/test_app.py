@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -9,6 +10,7 @@ import re
 import ipywidgets as widgets
 import pandas as pd
 
+from gnp.config import DashboardParams
 from gnp.dashboard import app, figures, markup
 from gnp.dashboard.selection import filter_options
 from gnp.dashboard.serve import TEMPLATE, voila_command, voila_env
@@ -63,12 +65,25 @@ def test_every_filter_redraws_every_figure_and_the_regional_units_follow_the_per
     assert redraw(dash, dash.date_from, D(2025, 1, 20)) >= every - {"speed_histogram"}  # histogram: same months
 
 
-def test_an_empty_or_reversed_selection_shows_the_message_not_an_error(gold_params):
+def test_the_date_inputs_are_clamped_to_golds_range(gold_params):
     dash = dashboard(gold_params)
-    dash.date_from.value, dash.date_to.value = D(2020, 1, 1), D(2020, 1, 31)
+    with open_gold(gold_params) as gold:
+        options = filter_options(gold)
+    bounds = [(picker.min, picker.max) for picker in (dash.date_from, dash.date_to)]
+    assert bounds == [(options.first_date, options.last_date)] * 2, f"expected Gold's range as bounds, found {bounds}"
+    dash.date_from.value, dash.date_to.value = D(2020, 1, 1), D(2030, 1, 31)
+    found = (dash.filters().date_from, dash.filters().date_to)
+    assert found == (options.first_date, options.last_date), f"expected the period clamped to Gold's, found {found}"
+    assert "No data" not in dash.message.value and dash.grid.layout.display is None
+
+
+def test_a_reversed_selection_shows_the_message_not_an_error(gold_params):
+    dash = dashboard(gold_params)
+    dash.date_from.value = D(2025, 2, 1)
+    assert dash.grid.layout.display is None
+    dash.date_to.value = D(2025, 1, 20)
     assert "No data for this selection" in dash.message.value
     assert dash.grid.layout.display == "none" and dash.message.layout.display is None
-    dash.date_from.value = D(2025, 2, 1)
     assert "start date on or before the end date" in dash.message.value
     dash.date_to.value = D(2025, 2, 6)
     assert dash.grid.layout.display is None and dash.message.layout.display == "none"
@@ -87,19 +102,66 @@ def test_a_suppressed_selection_says_so_in_the_headline_and_the_figures(gold_par
         "expected the live chart hidden behind the suppressed placeholder"
 
 
+def page_text(widget: widgets.Widget) -> str:
+    """Every HTML and label a visitor can be sent: the widget tree's values and descriptions."""
+    parts = [str(getattr(widget, name, "")) for name in ("value", "description", "options")]
+    return " ".join(parts + [page_text(child) for child in getattr(widget, "children", ())])
+
+
+INTERNAL = "Not found: Table secret-project:gold.area_isp_metrics at /srv/gnp/warehouse.duckdb in SELECT area_id FROM"
+INTERNAL_NAMES = ("secret-project", "gold.area_isp_metrics", "/srv/gnp", "SELECT", "NotFound", "RuntimeError")
+
+
 def test_build_dashboard_turns_missing_params_or_gold_into_a_message(tmp_path, gold_params, monkeypatch):
     monkeypatch.delenv(app.PARAMS_ENV, raising=False)
     missing = app.build_dashboard(str(tmp_path / "nope.yaml"))
-    assert isinstance(missing, widgets.HTML) and "params file could not be read" in missing.value
+    assert isinstance(missing, widgets.HTML) and "settings could not be read" in missing.value
+    assert str(tmp_path) not in missing.value, f"expected no path on the page, found {missing.value}"
     no_gold = gold_params.model_copy(update={"warehouse": gold_params.warehouse.model_copy(
         update={"duckdb_path": str(tmp_path / "absent.duckdb")})})
-    assert "Gold could not be read from the duckdb warehouse" in app.build_dashboard(no_gold).value
+    local = app.build_dashboard(no_gold).value
+    assert "data could not be read" in local and "make run" in local and str(tmp_path) not in local, local
     bigquery = gold_params.model_copy(update={"warehouse": gold_params.warehouse.model_copy(
         update={"kind": "bigquery", "project": "p"})})
     monkeypatch.delenv("BIGQUERY_EMULATOR_HOST", raising=False)
     unreachable = app.build_dashboard(bigquery).value
-    assert "Gold could not be read from the bigquery warehouse" in unreachable and "credentials" in unreachable, unreachable
+    assert "data could not be read" in unreachable and "server log" in unreachable, unreachable
     assert isinstance(app.build_dashboard(gold_params), widgets.VBox)
+
+
+def test_a_gold_read_error_shows_no_internal_name_and_logs_the_details(gold_params, monkeypatch, caplog):
+    def failing(*_args, **_kwargs):
+        raise RuntimeError(INTERNAL)
+
+    monkeypatch.setattr(app, "filter_options", failing)
+    on_bigquery = gold_params.model_copy(update={"warehouse": gold_params.warehouse.model_copy(
+        update={"kind": "bigquery", "project": "secret-project"})})
+    monkeypatch.setattr(app, "open_gold", lambda params: open_gold(gold_params))  # reads DuckDB, says BigQuery
+    shown = app.build_dashboard(on_bigquery).value
+    assert "could not be read" in shown, shown
+    leaked = [name for name in INTERNAL_NAMES if name in shown]
+    assert leaked == [], f"expected no internal name on the page, found {leaked} in {shown}"
+    assert INTERNAL in caplog.text, "expected the error's details in the server log"
+
+
+def test_a_failing_redraw_shows_no_internal_name_and_logs_the_details(gold_params, monkeypatch, caplog):
+    dash = dashboard(gold_params)
+
+    def failing(*_args, **_kwargs):
+        raise RuntimeError(INTERNAL)
+
+    monkeypatch.setattr(app, "has_data", failing)
+    dash.isp.value = dash.isp.options[1][1]
+    assert "could not load this selection" in dash.message.value
+    monkeypatch.undo()
+    retention = next(p for p in dash.panels if p.figure.key == "retention")
+    retention.figure = dataclasses.replace(retention.figure, query=failing)
+    dash.periphery.value = dash.periphery.options[1][1]
+    assert 'data-state="error"' in retention.static.value, "expected the failed figure's error placeholder"
+    shown = page_text(dash.root)
+    leaked = [name for name in INTERNAL_NAMES if name in shown]
+    assert leaked == [], f"expected no internal name on the page, found {leaked}"
+    assert caplog.text.count(INTERNAL) >= 1, "expected the error's details in the server log"
 
 
 def test_the_environment_variable_names_the_params_file(gold_params_file, monkeypatch):
@@ -134,9 +196,21 @@ def test_voila_serves_on_loopback_with_the_gnp_template(gold_params_file):
     assert "--Voila.ip=127.0.0.1" in command and "--Voila.port_retries=0" in command
     assert "--preheat_kernel=True" in command and "--Voila.ip=0.0.0.0" in voila_command("nb", 8080, ip="0.0.0.0")
     assert f"--template={TEMPLATE}" in command and "--port=8899" in command
+    assert "--pool_size=2" in command, "expected the default pool of DashboardParams"
     env = voila_env(gold_params_file, base={"PATH": "/bin"})
     assert env[app.PARAMS_ENV] == str(gold_params_file.resolve())
     assert env["JUPYTER_PATH"].endswith("lib/gnp/templates")
+
+
+def test_the_kernel_pool_culling_and_cap_come_from_the_params():
+    command = voila_command("nb", 8080, DashboardParams(kernel_pool=3, cull_idle_s=120, max_kernels=5))
+    expected = ["--preheat_kernel=True", "--pool_size=3", "--MappingKernelManager.cull_idle_timeout=120",
+                "--MappingKernelManager.cull_interval=30", "--MappingKernelManager.cull_connected=True",
+                "--CappedKernelManager.max_kernels=5",
+                "--VoilaConfiguration.multi_kernel_manager_class=gnp.dashboard.kernels.CappedKernelManager"]
+    assert [option for option in expected if option not in command] == [], command
+    no_pool = voila_command("nb", 8080, DashboardParams(kernel_pool=0))
+    assert not [o for o in no_pool if "preheat" in o or "pool_size" in o], "expected no pool when kernel_pool is 0"
 
 
 def test_the_selection_names_periphery_and_regional_unit_from_their_own_codes():

@@ -12,53 +12,25 @@ saves full-page screenshots under ``.gnp/test-artifacts/``.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-import psutil
 import pytest
 
 from dashboard.synthetic_gold import ALWAYS_SUPPRESSED_PERIPHERY, PERIPHERIES
 from gnp.dashboard.charts import SUPPRESSED_TEXT
 from gnp.dashboard.figures import dashboard_figures
-from gnp.dashboard.serve import DEFAULT_NOTEBOOK, HOST, voila_command, voila_env
+from gnp.dashboard.probe import ALL_DRAWN, CHROMIUM, CHROMIUM_ARGS, REPO, UNDRAWN, serving
+from gnp.dashboard.serve import HOST
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / ".gnp" / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LOCAL_SCHEMES = {"blob", "data"}  # anywidget loads each chart's bundled module from a blob: URL
 KNOWN_EXTERNAL: set[str] = set()  # the gnp template removed the lab template's FontAwesome CDN stylesheets
 FIGURES = 12
-POOL_FILLED = "is filled with 1 kernel(s)"
 PAGE_TIMEOUT_MS = 180_000
-UNDRAWN = """() => {
-  // panels that neither draw data (a vega mark item with an extent: a bar, a point, a line, a text cell;
-  // axes alone, or bars of zero width, do not count) nor show their placeholder ("suppressed", "no data")
-  const visible = (e) => e.getClientRects().length > 0;
-  const drawn = (m) => {
-    const role = m.getAttribute('aria-roledescription');
-    if (role.endsWith('container') || ['axis', 'legend', 'title'].includes(role)) return false;
-    const box = m.getBBox();
-    return role.includes('line') ? box.width > 0 || box.height > 0 : box.width > 0 && box.height > 0;
-  };
-  return [...document.querySelectorAll('.gnp-panel')].filter(p =>
-    ![...p.querySelectorAll('svg [aria-roledescription]')].some(drawn)
-    && ![...p.querySelectorAll('.gnp-placeholder')].some(visible)
-  ).map(p => [...p.classList].find(c => c.startsWith('gnp-figure-')));
-}"""
-ALL_DRAWN = """(n) => {
-  const panels = document.querySelectorAll('.gnp-panel');
-  const status = document.querySelector('.gnp-status');
-  if (panels.length < n || !status || status.classList.contains('busy')) return false;
-  return (UNDRAWN)().length === 0;
-}""".replace("UNDRAWN", UNDRAWN)
 FINGERPRINTS = """() => {
   // what each panel shows now: its visible chart SVG (ids left out: vega numbers its clip paths) or placeholder
   const hash = (s) => { let h = 2166136261; for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i);
@@ -82,54 +54,13 @@ REDRAWN = """([text, generation, before, changed, regenerated]) => {
 }""".replace("FINGERPRINTS", FINGERPRINTS)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _kernels_cpu_seconds(proc: subprocess.Popen) -> float:
-    children = psutil.Process(proc.pid).children(recursive=True)
-    return sum(sum(c.cpu_times()[:2]) for c in children if c.is_running())
-
-
-def _wait_until_heated(proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    """Until the pre-heated kernel has run the notebook, the state a visitor normally meets.
-
-    Voila logs when the pool's kernel has started, not when it has run the notebook; a kernel that
-    stays idle for a second after that has finished.
-    """
-    deadline, idle_since, last = time.monotonic() + timeout, None, -1.0
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"voila exited with {proc.returncode}; expected it to serve. Log:\n{log.read_text()}")
-        if POOL_FILLED in log.read_text():
-            used = _kernels_cpu_seconds(proc)
-            idle_since = (idle_since or time.monotonic()) if used - last < 0.02 else None
-            last = used
-            if idle_since and time.monotonic() - idle_since >= 1.0:
-                return
-        time.sleep(0.25)
-    raise AssertionError(f"expected a heated kernel within {timeout} s. Log:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
-def voila_url(gold_params_file, tmp_path_factory):
-    port, log = _free_port(), tmp_path_factory.mktemp("voila") / "voila.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(voila_command(REPO / DEFAULT_NOTEBOOK, port), env=voila_env(gold_params_file),
-                                cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_heated(proc, log)
-        yield f"http://{HOST}:{port}/"
+def voila_url(gold_params_file, gold_params, tmp_path_factory):
+    log = tmp_path_factory.mktemp("voila") / "voila.log"
+    with serving(gold_params_file, gold_params.dashboard, log) as (url, _voila):
+        yield url
         # read before stopping: a pool kernel still heating when Voila stops logs a harmless ZMQ traceback
         served = log.read_text()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     assert "Traceback" not in served, f"expected no traceback in the voila log while serving, found:\n{served}"
 
 
@@ -250,13 +181,26 @@ def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser, gold_p
     timings["date from"] = _redraw(page, lambda: page.fill(".gnp-filter-date-from input", "2025-01-20"),
                                    "20 Jan 2025", [key for key in every if key != "speed_histogram"], static)
 
-    generation = _generation(page) + 2
+    # the inputs are bounded by Gold's dates (2024-12-09 .. 2025-02-06), and a date outside is clamped to them
+    bounds = [page.get_attribute(f".gnp-filter-date-{end} input", attr) for end in ("from", "to") for attr in ("min", "max")]
+    assert bounds == ["2024-12-09", "2025-02-06"] * 2, f"expected Gold's range as the inputs' bounds, found {bounds}"
+    generation = _generation(page) + 1
     page.fill(".gnp-filter-date-from input", "2020-01-01")
-    page.fill(".gnp-filter-date-to input", "2020-01-31")
     page.wait_for_function("(g) => Number(document.querySelector('.gnp-status').dataset.generation) >= g "
                            "&& !document.querySelector('.gnp-status').classList.contains('busy')",
                            arg=generation, timeout=PAGE_TIMEOUT_MS)
-    assert page.is_visible("text=No data for this selection"), "expected the no-data message for January 2020"
+    page.wait_for_function("() => document.querySelector('.gnp-filter-date-from input').value === '2024-12-09'",
+                           timeout=30_000)
+    assert "09 Dec 2024" in page.inner_text(".gnp-status"), "expected the period clamped to Gold's first day"
+    timings["date from"] = _redraw(page, lambda: page.fill(".gnp-filter-date-from input", "2025-01-20"),
+                                   "20 Jan 2025", every, static)
+
+    generation = _generation(page) + 1
+    page.fill(".gnp-filter-date-to input", "2025-01-10")  # before the start: nothing to show
+    page.wait_for_function("(g) => Number(document.querySelector('.gnp-status').dataset.generation) >= g "
+                           "&& !document.querySelector('.gnp-status').classList.contains('busy')",
+                           arg=generation, timeout=PAGE_TIMEOUT_MS)
+    assert page.is_visible("text=No data for this selection"), "expected the no-data message for a reversed period"
     assert not page.is_visible(".gnp-figure-tests_per_day"), "expected the charts hidden for an empty selection"
     _screenshot(page, "dashboard-empty-selection.png")
 

@@ -105,8 +105,10 @@ class Dashboard:
         self.periphery_names = {value: label for label, value in options.peripheries}
         self.unit_names = {r.regional_unit_id: r.regional_unit for r in options.regional_units.itertuples()}
         start = options.default_filters()
-        self.date_from = widgets.DatePicker(description="From", value=start.date_from, **_labelled())
-        self.date_to = widgets.DatePicker(description="To", value=start.date_to, **_labelled())
+        # bounded by Gold's own dates: the widget clamps whatever the browser sends to them
+        bounds = {"min": options.first_date, "max": options.last_date}
+        self.date_from = widgets.DatePicker(description="From", value=start.date_from, **bounds, **_labelled())
+        self.date_to = widgets.DatePicker(description="To", value=start.date_to, **bounds, **_labelled())
         self.periphery = widgets.Dropdown(description="Periphery", value=ALL, **_labelled(),
                                           options=[("All of Greece", ALL), *options.peripheries])
         self.regional_unit = widgets.Dropdown(description="Regional unit", options=[("All regional units", ALL)],
@@ -127,7 +129,8 @@ class Dashboard:
     @property
     def root(self) -> widgets.Widget:
         header = widgets.HTML(markup.STYLE + "<h1>Greek Net Pulse</h1><p class='gnp-sub'>Internet quality across "
-                              "Greece, from EETT's Hyperion speed tests (Gold tables only).</p>")
+                              "Greece, from EETT's Hyperion speed tests (Gold tables only).</p>"
+                              + markup.range_html(self.options.first_date, self.options.last_date))
         filters = widgets.HBox([self.date_from, self.date_to, self.periphery, self.regional_unit, self.isp],
                                layout=widgets.Layout(flex_flow="row wrap"))
         root = widgets.VBox([header, filters, self.status, self.message, self.headline, self.grid])
@@ -214,23 +217,25 @@ def _message(text: str, detail: str = "") -> widgets.Widget:
 
 
 def build_dashboard(params: Params | str) -> widgets.Widget:
-    """The dashboard's root widget, from params or a params file (GNP_PARAMS wins); a message if it cannot load."""
+    """The dashboard's root widget, from params or a params file (GNP_PARAMS wins); a message if it cannot load.
+
+    The page is public: a message names no file, table, project or SQL (an exception's text can hold
+    any of them); the server log has the exception.
+    """
     if isinstance(params, str):
         try:
             params = load_dashboard_params(params)
-        except Exception as exc:
+        except Exception:
             log.exception("cannot load the dashboard's params")
-            return _message("The dashboard's params file could not be read.", str(exc).splitlines()[0])
+            return _message("The dashboard's settings could not be read.", "The server log has the details.")
     try:
         with open_gold(params) as gold:
             options = filter_options(gold)
-    except Exception as exc:
-        log.exception("cannot read Gold")
-        kind = params.warehouse.kind
-        what_to_do = "Run `make run` first." if kind == "duckdb" else "Check the warehouse settings and credentials."
-        first_line = (str(exc).splitlines() or [""])[0][:200]
-        return _message(f"Gold could not be read from the {kind} warehouse.",
-                        f"{what_to_do} ({type(exc).__name__}: {first_line})")
+    except Exception:
+        log.exception("cannot read Gold from the %s warehouse", params.warehouse.kind)
+        local = params.warehouse.kind == "duckdb"  # whoever serves a local warehouse is the one reading the page
+        return _message("The dashboard's data could not be read.",
+                        "The server log has the details." + (" Run `make run` first if it never ran." if local else ""))
     if options.last_date is None:
         return _message("No Gold data to show yet.", "Run `make run` first.")
     return Dashboard(params, options).root

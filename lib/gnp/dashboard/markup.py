@@ -117,5 +117,10 @@ def status_html(text: str, busy: bool = False, generation: int = 0) -> str:
     return f'<div class="gnp-status{" busy" if busy else ""}" data-generation="{generation}">{escape(text)}</div>'
 
 
+def range_html(first: dt.date, last: dt.date) -> str:
+    """Gold's dates, for the page's script that bounds the date inputs (the widgets' view does not)."""
+    return f'<span class="gnp-range" data-first="{first.isoformat()}" data-last="{last.isoformat()}" hidden></span>'
+
+
 def message_html(text: str, detail: str = "") -> str:
     return f'<div class="gnp-message"><b>{escape(text)}</b>{"<br>" + escape(detail) if detail else ""}</div>'

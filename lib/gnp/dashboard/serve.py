@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from gnp.config import DashboardParams, load_params
+from gnp.dashboard import kernels
 from gnp.dashboard.app import PARAMS_ENV
 
 DEFAULT_NOTEBOOK = "notebooks/90_dashboard.ipynb"
@@ -22,18 +24,33 @@ TEMPLATE = "gnp"
 TEMPLATES_ROOT = Path(__file__).resolve().parent.parent / "templates"  # holds voila/templates/gnp
 
 
-def voila_command(notebook: str | Path, port: int, preheat: bool = True, ip: str = HOST) -> list[str]:
-    """Voila's argv: loopback only, a fixed port (no silent move to another), our template.
+def kernel_options(dashboard: DashboardParams) -> list[str]:
+    """Voila's kernel settings from the params: pool, culling, cap.
 
-    With ``preheat`` Voila keeps one kernel that has already run the notebook: the first paint took
-    ~3 s instead of ~10 s here. That page shows Gold as it was when the kernel started; every filter
-    change queries Gold again.
+    Pool: ``kernel_pool`` kernels that have already run the notebook wait for the next visitors and are
+    refilled as they are taken (0: every visitor starts a kernel). Culling: a visitor's kernel idle for
+    ``cull_idle_s`` is shut down, connected or not (an open tab nobody looks at holds as much memory as
+    a closed one); Voila never culls the pool's kernels. Cap: at most ``max_kernels`` at once.
+    """
+    options = [f"--VoilaConfiguration.multi_kernel_manager_class={kernels.CLASS_PATH}",
+               f"--CappedKernelManager.max_kernels={dashboard.max_kernels}",
+               f"--MappingKernelManager.cull_idle_timeout={dashboard.cull_idle_s}",
+               f"--MappingKernelManager.cull_interval={max(1, min(60, dashboard.cull_idle_s // 4))}",
+               "--MappingKernelManager.cull_connected=True"]
+    if dashboard.kernel_pool > 0:
+        options += ["--preheat_kernel=True", f"--pool_size={dashboard.kernel_pool}"]
+    return options
+
+
+def voila_command(notebook: str | Path, port: int, dashboard: DashboardParams | None = None,
+                  ip: str = HOST) -> list[str]:
+    """Voila's argv: loopback only, a fixed port (no silent move to another), our template, kernel settings.
+
+    A pre-heated kernel shows Gold as it was when the kernel started; every filter change queries Gold again.
     """
     command = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
                f"--Voila.ip={ip}", "--Voila.port_retries=0", f"--template={TEMPLATE}", "--theme=light"]
-    if preheat:
-        command += ["--preheat_kernel=True", "--pool_size=1"]
-    return command
+    return command + kernel_options(dashboard or DashboardParams())
 
 
 def voila_env(params_file: str | Path, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -50,11 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--ip", default=HOST, help="address to bind (a container serving others: 0.0.0.0)")
     parser.add_argument("--notebook", default=DEFAULT_NOTEBOOK)
-    parser.add_argument("--preheat", action=argparse.BooleanOptionalAction, default=True,
-                        help="keep one kernel that has already run the notebook (faster first paint)")
+    parser.add_argument("--pool", type=int, default=None,
+                        help="pre-heated kernels kept ready (default: the params' dashboard.kernel_pool; 0: none)")
     args = parser.parse_args(argv)
-    print(f"Greek Net Pulse dashboard: http://{args.ip}:{args.port}/  (Ctrl-C to stop)", flush=True)
-    command = voila_command(args.notebook, args.port, args.preheat, args.ip)
+    dashboard = load_params(args.params).dashboard
+    if args.pool is not None:
+        dashboard = dashboard.model_copy(update={"kernel_pool": args.pool})
+    print(f"Greek Net Pulse dashboard: http://{args.ip}:{args.port}/  (Ctrl-C to stop; {dashboard.kernel_pool} "
+          f"pre-heated kernel(s), at most {dashboard.max_kernels}, idle ones culled after {dashboard.cull_idle_s} s)",
+          flush=True)
+    command = voila_command(args.notebook, args.port, dashboard, args.ip)
     # become Voila, so Ctrl-C and kill reach it (and its kernels) directly
     os.execve(command[0], command, voila_env(args.params))
 

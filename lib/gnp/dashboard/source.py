@@ -92,11 +92,21 @@ def query_parameters(params: dict[str, Any]) -> list[bigquery.ScalarQueryParamet
             for name, value in params.items()]
 
 
-def bigquery_executor(client: bigquery.Client) -> Executor:
-    """Run the portable SQL text as a BigQuery query job with named parameters."""
+def query_job_config(params: dict[str, Any], maximum_bytes_billed: int) -> bigquery.QueryJobConfig:
+    """A dashboard query job: named parameters, and a cap on the bytes it may bill.
+
+    The dashboard is public: a query over the cap fails (unbilled) instead of charging for a scan
+    nobody planned, and the visitor sees the figure's error placeholder.
+    """
+    return bigquery.QueryJobConfig(query_parameters=query_parameters(params),
+                                   maximum_bytes_billed=maximum_bytes_billed)
+
+
+def bigquery_executor(client: bigquery.Client, maximum_bytes_billed: int) -> Executor:
+    """Run the portable SQL text as a capped BigQuery query job with named parameters."""
 
     def run(sql: str, params: dict[str, Any]) -> pd.DataFrame:
-        job = client.query(sql, job_config=bigquery.QueryJobConfig(query_parameters=query_parameters(params)))
+        job = client.query(sql, job_config=query_job_config(params, maximum_bytes_billed))
         return job.result().to_arrow(create_bqstorage_client=False).to_pandas(date_as_object=False)
 
     return run
@@ -112,7 +122,7 @@ def open_gold(params: Params) -> Iterator[GoldSource]:
     if registry.warehouse_kind == "bigquery":
         client = bigquery_client(params)
         try:
-            yield GoldSource(registry, bigquery_executor(client))
+            yield GoldSource(registry, bigquery_executor(client, params.warehouse.maximum_bytes_billed))
         finally:
             client.close()
         return
