@@ -1,0 +1,80 @@
+"""The chapter notebooks executed by papermill on two different synthetic Gold sets: their sentences follow the data.
+
+Gold B is Gold A with Attica's download statistics cut to a fifth and seed 8's
+noise, so the regions chapter must name another fastest periphery and Attica
+among the slowest, and every chapter's sentences must differ. Real papermill,
+the project kernel, DuckDB files read through the chapters' read path.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from dashboard.synthetic_gold import synthetic_gold, write_gold_duckdb, write_params
+from gnp.runner import kernel_name
+
+pytestmark = pytest.mark.slow
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+CHAPTERS = ["60_regions", "70_providers", "80_frustration"]
+ATTICA = "9"
+SPEEDS = ["download_mean_test_mbps", "download_p25_mbps", "download_median_mbps", "download_p75_mbps",
+          "download_logavg_mbps"]
+
+
+def slow_attica(frames):
+    metrics = frames["area_isp_metrics"].copy()
+    attica = metrics["area_id"].str.startswith(ATTICA) & (metrics["periphery_id"] == ATTICA)
+    metrics.loc[attica, SPEEDS] = metrics.loc[attica, SPEEDS] / 5
+    return {**frames, "area_isp_metrics": metrics}
+
+
+def findings_text(executed: Path) -> str:
+    """Every Markdown output of the executed notebook: the chapter's sentences."""
+    nb = nbformat.read(executed, as_version=4)
+    return "\n".join(out["data"]["text/markdown"] for cell in nb.cells if cell.cell_type == "code"
+                     for out in cell.get("outputs", []) if "text/markdown" in out.get("data", {}))
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    golds = {"a": synthetic_gold(7), "b": slow_attica(synthetic_gold(8))}
+    out = {}
+    for name, frames in golds.items():
+        folder = tmp_path_factory.mktemp(f"gold-{name}")
+        write_gold_duckdb(folder / "warehouse.duckdb", frames)
+        params_file = write_params(folder, folder / "warehouse.duckdb")
+        for chapter in CHAPTERS:
+            target = folder / f"{chapter}.ipynb"
+            papermill.execute_notebook(str(NOTEBOOKS / f"{chapter}.ipynb"), str(target),
+                                       parameters={"params_file": str(params_file)}, kernel_name=kernel_name(),
+                                       cwd=str(NOTEBOOKS), progress_bar=False)
+            out[name, chapter] = target
+    return out
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_each_chapter_states_findings_and_draws_charts(executed, chapter):
+    nb = nbformat.read(executed["a", chapter], as_version=4)
+    svgs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {})]
+    assert len(svgs) >= 3, f"{chapter}: expected 3 SVG charts, found {len(svgs)}"
+    text = findings_text(executed["a", chapter])
+    assert text.count("\n- ") >= 4 and "This chapter reads Gold for 9 Dec 2024 to 6 Feb 2025" in text, text
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_sentences_change_with_the_gold_they_read(executed, chapter):
+    a, b = findings_text(executed["a", chapter]), findings_text(executed["b", chapter])
+    assert a != b, f"{chapter}: the same sentences on two different Gold sets:\n{a}"
+    numbers = lambda s: re.findall(r"\d[\d,.]*", s)  # noqa: E731
+    assert numbers(a) != numbers(b), f"{chapter}: the numbers did not change"
+
+
+def test_the_regions_chapter_names_the_new_fastest_and_slowest(executed):
+    a, b = findings_text(executed["a", "60_regions"]), findings_text(executed["b", "60_regions"])
+    assert "the fastest was ΑΤΤΙΚΗΣ" in a, a
+    assert "the fastest was ΑΤΤΙΚΗΣ" not in b and "the slowest ΑΤΤΙΚΗΣ" in b, b
