@@ -70,6 +70,9 @@ dashboard: $(STAMP) ## Serve the dashboard with Voila on 127.0.0.1:PORT over PAR
 bench: $(STAMP) ## Benchmark Spark against the DuckDB SQL reference on ROWS generated records (default 1000000)
 	$(VENV)/bin/gnp bench --rows $(ROWS)
 
+bench-dashboard: $(STAMP) ## Time the served dashboard in headless Chromium: 5 visitors, then filter changes (over PARAMS' Gold)
+	$(VENV)/bin/gnp bench-dashboard --params $(PARAMS)
+
 lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
 
@@ -82,4 +85,4 @@ diagram: $(STAMP) ## Render terraform/architecture.d2 to terraform/architecture.
 clean: ## Remove the local lakehouse, warehouse and run artifacts (.gnp/)
 	rm -rf .gnp
 
-.PHONY: help install tools run live test test-fast dashboard bench lab fake-api diagram clean
+.PHONY: help install tools run live test test-fast dashboard bench bench-dashboard lab fake-api diagram clean

@@ -27,6 +27,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _cmd_bench_dashboard(args: argparse.Namespace) -> int:
+    from gnp.dashboard import bench
+
+    options = bench.DashboardBenchOptions(visitors=args.visitors, spacing_s=args.spacing, pool=args.pool)
+    result = bench.run_dashboard_bench(args.params, options)
+    print()
+    print(bench.markdown(result))
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from gnp import bench
 
@@ -82,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--keep-data", action="store_true", help="keep the bench's lakehouse and DuckDB file")
     bench.add_argument("--fresh-bronze", action="store_true", help="generate Bronze again instead of reusing the cache")
     bench.set_defaults(func=_cmd_bench)
+
+    dash_bench = sub.add_parser("bench-dashboard", help="time the served dashboard in headless Chromium, visitor "
+                                "after visitor, and its filter changes (over the params' Gold; built if missing)")
+    dash_bench.add_argument("--params", default="params/local.yaml", help="params whose Gold to show (default: %(default)s)")
+    dash_bench.add_argument("--visitors", type=int, default=5, help="visitors (default: %(default)s)")
+    dash_bench.add_argument("--spacing", type=float, default=10.0, help="seconds between arrivals (default: %(default)s)")
+    dash_bench.add_argument("--pool", type=int, default=None, help="pre-heated kernels (default: the params')")
+    dash_bench.set_defaults(func=_cmd_bench_dashboard)
 
     stages = sub.add_parser("stages", help="list the stage notebooks the runner would execute")
     stages.set_defaults(func=_cmd_stages)
