@@ -73,6 +73,9 @@ bench: $(STAMP) ## Benchmark Spark against the DuckDB SQL reference on ROWS gene
 bench-dashboard: $(STAMP) ## Time the served dashboard in headless Chromium: 5 visitors, then filter changes (over PARAMS' Gold)
 	$(VENV)/bin/gnp bench-dashboard --params $(PARAMS)
 
+book: $(STAMP) ## Render (if needed) and open the latest run's book of notebooks; prints its path
+	$(VENV)/bin/gnp book --params $(PARAMS) --open
+
 lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
 
@@ -85,4 +88,4 @@ diagram: $(STAMP) ## Render terraform/architecture.d2 to terraform/architecture.
 clean: ## Remove the local lakehouse, warehouse and run artifacts (.gnp/)
 	rm -rf .gnp
 
-.PHONY: help install tools run live test test-fast dashboard bench bench-dashboard lab fake-api diagram clean
+.PHONY: help install tools run live test test-fast dashboard bench bench-dashboard book lab fake-api diagram clean

@@ -56,6 +56,29 @@ def _cmd_stages(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_book(args: argparse.Namespace) -> int:
+    from gnp import book
+
+    if args.run_dir:  # a local copy of a run, e.g. one downloaded from the artifacts bucket
+        index = book.render_run(args.run_dir)
+    else:
+        from gnp.registry import Registry
+
+        runs_root = Registry.from_params(load_params(args.params)).runs_root
+        if "://" in runs_root:
+            raise ValueError(f"the runs of {args.params} are kept in {runs_root}: copy a run folder here and use "
+                             f"`gnp book --run-dir <folder>`")
+        index = book.latest_book(runs_root, rebuild=args.rebuild)
+        if index is None:
+            raise ValueError(f"no run under {runs_root} yet: run the pipeline first (`make run`)")
+    print(index)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(index.resolve().as_uri())
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     print(f"{params.params_file}: ok ({params.env}, source {params.source.kind}, "
@@ -103,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     stages = sub.add_parser("stages", help="list the stage notebooks the runner would execute")
     stages.set_defaults(func=_cmd_stages)
+
+    book = sub.add_parser("book", help="render the latest run's book (if needed) and print its index path")
+    book.add_argument("--params", default="params/local.yaml", help="params of the runs (default: %(default)s)")
+    book.add_argument("--run-dir", help="render this local run folder's book instead of the latest run's")
+    book.add_argument("--rebuild", action="store_true", help="render the book again even if it exists")
+    book.add_argument("--open", action="store_true", help="open the book in a web browser")
+    book.set_defaults(func=_cmd_book)
 
     validate = sub.add_parser("validate", help="check a params file")
     validate.add_argument("--params", default="params/local.yaml")

@@ -39,7 +39,7 @@ def ranking_bars(ranked: pd.DataFrame, title: str, what: str) -> alt.TopLevelMix
     frame = ranked.assign(status=ranked["is_thin"].map({True: "thin (few user-days)", False: "ranked"}),
                           shown_mbps=ranked["download_median_mbps"].fillna(0))
     order = frame["label"].tolist()
-    base = alt.Chart().encode(y=alt.Y("label:N", sort=order, title=what))
+    base = alt.Chart().encode(y=alt.Y("label:N", sort=order, title=None))
     bars = base.mark_bar().encode(
         x=alt.X("shown_mbps:Q", title="Median download, Mbps (≈ users-weighted mean of daily medians)"),
         color=alt.Color("status:N", title=None, scale=alt.Scale(domain=["ranked", "thin (few user-days)"],
@@ -88,7 +88,7 @@ def hourly_lines(hours: pd.DataFrame, title: str) -> alt.TopLevelMixin:
 def attainment_bars(attainment: pd.DataFrame, high: float, title: str) -> alt.TopLevelMixin:
     frame = attainment.assign(shown=attainment["share_reaching_high"].fillna(0))
     order = frame.sort_values("shown", ascending=False)["isp"].tolist()
-    base = alt.Chart().encode(y=alt.Y("isp:N", sort=order, title="Provider"))
+    base = alt.Chart().encode(y=alt.Y("isp:N", sort=order, title=None))
     bars = base.mark_bar(color="#4c9a6a").encode(
         x=alt.X("shown:Q", title=f"Share of user-days at ≥ {high:.0%} of contract (≈)", axis=alt.Axis(format="%")),
         tooltip=[alt.Tooltip("isp:N", title="Provider"),
