@@ -227,3 +227,35 @@ def test_the_sample_source_travels_the_same_http_path(tmp_path):
     assert manifest["source_kind"] == "sample" and manifest["request_url"].startswith("http://127.0.0.1:")
     with bronze.open_source(params, progress=False) as client:
         assert client.source_kind == "sample" and client.url.startswith("http://127.0.0.1:")
+
+
+def _empty_fetch(day):
+    return DayFetch(
+        day=day, body=b"[]", status=200, url="http://127.0.0.1:1/api/v1/query/hyperion", attempts=1,
+        fetched_at=dt.datetime(2025, 11, 1, 12, 0, tzinfo=dt.timezone.utc), elapsed_s=0.1,
+        record_count=0, records_outside_day=0, fields=(),
+    )  # fmt: skip
+
+
+def test_an_empty_day_is_fetched_again_while_young_counted_from_today(registry):
+    bronze.write_version(registry, _empty_fetch(DAY), "api")
+    for d in (FIRST, LAST):
+        bronze.write_version(registry, a_fetch(day=d), "api")
+
+    def fetched(today, days=14):
+        return bronze.plan_days(registry, FIRST, LAST, empty_refetch_days=days, today=today)[0]
+
+    # 24 and 28 have records, 25 and 27 were never stored, 26 is stored empty.
+    assert fetched(DAY + dt.timedelta(days=14)) == [dt.date(2025, 10, 25), DAY, dt.date(2025, 10, 27)]
+    assert fetched(DAY + dt.timedelta(days=15)) == [dt.date(2025, 10, 25), dt.date(2025, 10, 27)]
+    assert fetched(DAY, days=0) == [dt.date(2025, 10, 25), DAY, dt.date(2025, 10, 27)]
+
+
+def test_measurement_dates_are_the_local_dates_silver_can_read():
+    records = [
+        {"measurement_time": "2025-10-26 23:59:59"}, {"measurement_time": " 2025-10-27 00:10:00 "},
+        {"measurement_time": "27/10/2025 10:00"}, {"measurement_time": None}, {"measurement_time": 20251028},
+        {"other": 1},
+    ]  # fmt: skip
+    assert bronze.measurement_dates(json.dumps(records).encode()) == ["2025-10-26", "2025-10-27"]
+    assert bronze.measurement_dates(b'[{"measurement_time": "2025-10-26 10:00:00"') == []

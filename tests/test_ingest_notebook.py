@@ -118,3 +118,22 @@ def test_a_refused_token_fails_the_notebook_with_what_to_do_and_no_token(tmp_pat
     assert CANARY not in str(error.value)
     assert (tmp_path / "refused.ipynb").exists(), "papermill keeps the partial executed notebook"
     assert_canary_nowhere(tmp_path)
+
+
+def test_an_empty_young_day_is_shown_fetched_again_and_filled_once_published(tmp_path, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, CANARY)
+    today = bronze.athens_today()
+    first, empty, last = (today - dt.timedelta(days=k) for k in (4, 3, 2))
+    dates = {"date_from": str(first), "date_to": str(last)}
+    with fake_api.serving(CANARY, seed=1, tests_per_day=80, users=60, empty_days=frozenset({empty})) as api:
+        params_file = ci_params_in(tmp_path, kind="api", base_url=api.base_url, token_env=TOKEN_ENV)
+        before = execute(params_file, tmp_path / "empty.ipynb", **dates)
+        api.empty_days = frozenset()  # the portal publishes the day
+        after = execute(params_file, tmp_path / "filled.ipynb", **dates)
+    registry = Registry.from_params(load_params(params_file))
+
+    shown = json.dumps(before.cells[-1].outputs)
+    assert str(empty) in shown and "empty" in shown and "fetched again by every run" in shown, shown
+    assert [len(bronze.list_versions(registry, d)) for d in (first, empty, last)] == [1, 2, 2]
+    assert bronze.latest_version(registry, empty).manifest()["record_count"] > 0
+    assert str(empty) not in json.dumps(after.cells[-1].outputs)

@@ -12,6 +12,7 @@ from gnp.quality import (
     QualityError,
     RunInfo,
     accounting_check,
+    day_volume_checks,
     assert_critical_passed,
     evaluate_checks,
     gold_targets,
@@ -19,6 +20,7 @@ from gnp.quality import (
     schema_drift_check,
     silver_targets,
 )
+from gnp.bronze_volume import EMPTY, OK, THIN, classify
 from gnp.schemas import HOURLY_PROFILE, QUALITY_RESULTS
 from silver_factories import measurement, measurements_df, session, sessions_df, spec_frame
 
@@ -94,6 +96,12 @@ def test_silver_checks_report_ranges_as_critical_and_null_shares_as_warnings(spa
     assert results["measurements.download_mbps_in_range"].severity == CRITICAL
 
 
+def test_accounting_counts_records_of_partitions_not_rewritten():
+    check = accounting_check(RUN, 10, 5, 1, 1, other_partitions=3)
+    assert check.passed and "3 of other partitions" in check.observed, check
+    assert not accounting_check(RUN, 10, 5, 1, 1).passed
+
+
 def test_accounting_and_drift_checks_from_numbers():
     ok = accounting_check(RUN, bronze_records=10, silver_rows=7, quarantined=2, duplicates=1)
     lost = accounting_check(RUN, bronze_records=10, silver_rows=7, quarantined=1, duplicates=1)
@@ -156,3 +164,22 @@ def test_results_frame_has_the_quality_results_schema(spark):
         ],
     )
     assert_df_equality(found, expected, ignore_nullable=True)
+
+
+def test_an_empty_day_and_a_day_far_thinner_than_its_neighbours_are_warnings():
+    first = dt.date(2025, 10, 1)
+    counts = {first + dt.timedelta(days=k): n for k, n in enumerate(
+        [1000, 1100, 900, 0, 150, 1000, 5000, 950, 1050, 300, 1000, 0, 210]
+    )}  # fmt: skip
+    counts.pop(first + dt.timedelta(days=10))  # never stored: not judged, not a neighbour
+
+    volumes = {v.day.day: v.status for v in classify(counts, list(counts) + [first + dt.timedelta(days=10)])}
+
+    # The median of the stored non-empty neighbours within 7 days is about 1000: 150 is thin, 210 just is not.
+    expected = {1: OK, 2: OK, 3: OK, 4: EMPTY, 5: THIN, 6: OK, 7: OK, 8: OK, 9: OK, 10: OK, 12: EMPTY, 13: OK}
+    assert volumes == expected, f"expected {expected}, found {volumes}"
+    results = _by_name(day_volume_checks(RUN, classify(counts, counts)))
+    empty, thin = results["bronze.empty_days"], results["bronze.thin_days"]
+    assert (empty.severity, empty.passed, thin.severity, thin.passed) == (WARNING, False, WARNING, False)
+    assert empty.observed == "2025-10-04 (0 records), 2025-10-12 (0 records)" and thin.observed == "2025-10-05 (150 records)"
+    assert all(r.passed for r in day_volume_checks(RUN, classify({first: 10}, [first])))

@@ -154,14 +154,40 @@ def gold_targets(tables: dict[str, DataFrame]) -> dict:
 
 
 def accounting_check(
-    run: RunInfo, bronze_records: int, silver_rows: int, quarantined: int, duplicates: int
+    run: RunInfo, bronze_records: int, silver_rows: int, quarantined: int, duplicates: int, other_partitions: int = 0
 ) -> CheckResult:
-    """Critical: every Bronze record is in Silver, in quarantine, or counted as a duplicate."""
-    accounted = silver_rows + quarantined + duplicates
+    """Critical: every Bronze record read is in Silver, in quarantine, counted as a duplicate, or another partition's.
+
+    ``other_partitions``: records read from neighbouring Bronze days only to
+    judge copies, whose partition this run does not rewrite (the run that does
+    accounts for them).
+    """
+    accounted = silver_rows + quarantined + duplicates + other_partitions
     observed = (f"{bronze_records} bronze records; {silver_rows} silver + {quarantined} quarantined"
-                f" + {duplicates} duplicates = {accounted}")
+                f" + {duplicates} duplicates + {other_partitions} of other partitions = {accounted}")
     return result(run, "silver", "accounting_invariant", CRITICAL, bronze_records == accounted, observed,
-                  "bronze records = silver + quarantined + duplicates")
+                  "bronze records = silver + quarantined + duplicates + records of partitions not rewritten")
+
+
+def day_volume_checks(run: RunInfo, volumes: Sequence) -> list[CheckResult]:
+    """Warnings: Bronze days stored empty, and days far thinner than their neighbours (``bronze_volume``).
+
+    Args:
+        volumes: ``bronze_volume.DayVolume`` of the run's days.
+    """
+    from gnp.bronze_volume import EMPTY, NEIGHBOUR_DAYS, THIN, THIN_SHARE
+
+    def listed(status: str) -> str:
+        found = [f"{v.day} ({v.records} records)" for v in volumes if v.status == status]
+        return ", ".join(found) if found else "none"
+
+    empty, thin = listed(EMPTY), listed(THIN)
+    return [
+        result(run, "silver", "bronze.empty_days", WARNING, empty == "none", empty,
+               "every stored day has records (an empty day is fetched again while young)"),
+        result(run, "silver", "bronze.thin_days", WARNING, thin == "none", thin,
+               f"no day under {THIN_SHARE:.0%} of the median of its stored neighbours (±{NEIGHBOUR_DAYS} days)"),
+    ]  # fmt: skip
 
 
 def schema_drift_check(run: RunInfo, unexpected_fields: Iterable[str], missing_fields: Iterable[str]) -> CheckResult:

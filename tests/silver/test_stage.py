@@ -1,0 +1,179 @@
+"""A test lands once, on its own date, whatever request returned it; incremental runs equal a full run.
+
+Real Spark, real Bronze files (the Bronze writer, and once the real ingest from
+the fake API over HTTP), the real Silver and Gold stage functions the
+notebooks call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from gnp import bronze, fake_api, lakehouse
+from gnp.gold import stage as gold_stage
+from gnp.registry import Registry
+from gnp.schemas import TABLES
+from gnp.silver import parse
+from gnp.silver import stage as silver_stage
+from silver.bronze_factories import lake_params, record, write_day
+
+UTC = dt.timezone.utc
+DAY, NEXT = dt.date(2025, 11, 5), dt.date(2025, 11, 6)
+T_DAY = dt.datetime(2025, 11, 6, 6, 0, tzinfo=UTC)
+T_NEXT = dt.datetime(2025, 11, 7, 6, 0, tzinfo=UTC)  # the next day's answer is fetched later
+KEY = "stage-test-pseudonym-key-0123456789abcdef"
+SILVER = ("measurements", "quarantine", "sessions")
+GOLD = tuple(n for n, spec in TABLES.items() if spec.layer == "gold" and n != "quality_results")
+
+DAY_ANSWER = [
+    record(1, f"{DAY} 10:00:00", ip="10.0.0.1"),
+    record(2, f"{DAY} 12:00:00", ip="10.0.0.2", measured_downstream_mbps=30.0),
+    record(4, f"{DAY} 20:00:00", ip="10.0.0.3"),
+]
+NEXT_ANSWER = [
+    record(3, f"{DAY} 23:00:00", ip="10.0.0.4"),  # served only under the next day's request
+    record(2, f"{DAY} 12:00:00", ip="10.0.0.2", measured_downstream_mbps=99.0),  # served under both days
+    record(5, f"{NEXT} 10:00:00", ip="10.0.0.1"),
+    record(6, "06/11/2025 10:00", ip="10.0.0.5"),  # unreadable time: quarantined on its Bronze day
+]
+
+
+@pytest.fixture(autouse=True)
+def pseudonym_key(monkeypatch):
+    monkeypatch.setenv("GNP_PSEUDONYM_KEY", KEY)
+
+
+def _params(tmp_path, first, last):
+    params = lake_params(tmp_path)
+    return params.model_copy(update={"dates": params.dates.model_copy(update={"date_from": first, "date_to": last})})
+
+
+def _run(spark, params, full_refresh=False):
+    """Silver then Gold, as notebooks 20 and 30 run them; returns both plans."""
+    registry = Registry.from_params(params)
+    silver_plan = silver_stage.plan(params, registry, full_refresh)
+    flagged = silver_stage.flag_bronze(spark, params, registry, silver_plan)
+    silver_stage.write_measurements(flagged, registry, silver_plan)
+    silver_stage.write_sessions(silver_stage.build_sessions(spark, params, registry, silver_plan), registry, silver_plan)
+    gold_plan = gold_stage.plan(silver_stage.plan(params, registry, full_refresh))
+    tables, reductions = gold_stage.build(spark, params, registry, gold_plan)
+    gold_stage.write(tables, registry, gold_plan)
+    reductions.unpersist()
+    return silver_plan, gold_plan, flagged.accounting
+
+
+def _table(spark, params, name):
+    spec = TABLES[name]
+    frame = lakehouse.read_table(spark, Registry.from_params(params).table_path(name), spec).toPandas()
+    arrays = [c for c in frame.columns if frame[c].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any()]
+    frame = frame.assign(**{c: frame[c].map(tuple) for c in arrays})
+    return frame.sort_values(list(spec.key)).reset_index(drop=True)
+
+
+def _assert_same_tables(spark, found_params, expected_params, names):
+    for name in names:
+        found, expected = _table(spark, found_params, name), _table(spark, expected_params, name)
+        pd.testing.assert_frame_equal(found, expected, check_dtype=False, obj=f"table {name}")
+
+
+@pytest.fixture(scope="module")
+def full_run(spark, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("full")
+    params = _params(tmp, DAY, NEXT)
+    registry = Registry.from_params(params)
+    write_day(registry, DAY, DAY_ANSWER, fetched_at=T_DAY)
+    write_day(registry, NEXT, NEXT_ANSWER, fetched_at=T_NEXT)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GNP_PSEUDONYM_KEY", KEY)
+        return params, _run(spark, params, full_refresh=True)
+
+
+def test_each_test_lands_once_on_its_own_date_and_a_valid_own_day_copy_wins(spark, full_run):
+    params, (silver_plan, _, accounting) = full_run
+    kept = _table(spark, params, "measurements")[["measurement_id", "measurement_date", "download_mbps"]]
+
+    found = sorted(map(tuple, kept.itertuples(index=False)))
+
+    expected = [(1, DAY, 48.5), (2, DAY, 30.0), (3, DAY, 48.5), (4, DAY, 48.5), (5, NEXT, 48.5)]
+    assert found == expected, f"expected {expected}, found {found}"
+    quarantined = _table(spark, params, "quarantine")
+    assert list(zip(quarantined.measurement_id, quarantined.measurement_date, quarantined.reason)) == [
+        (6, NEXT, "unparseable_measurement_time")
+    ]
+    assert (accounting.duplicates, accounting.kept_from_other_day, accounting.other_partitions) == (1, 1, 0), accounting
+
+
+def test_daily_incremental_runs_give_the_full_runs_tables(spark, tmp_path, full_run):
+    """Day by day, as the daily run does; then the first day again: every Silver and Gold table equals the full run's."""
+    expected_params, _ = full_run
+    day_params, next_params = _params(tmp_path, DAY, DAY), _params(tmp_path, NEXT, NEXT)
+    registry = Registry.from_params(day_params)
+    write_day(registry, DAY, DAY_ANSWER, fetched_at=T_DAY)
+    _run(spark, day_params)
+    write_day(registry, NEXT, NEXT_ANSWER, fetched_at=T_NEXT)
+
+    silver_plan, gold_plan, accounting = _run(spark, next_params)
+
+    # The next day's Bronze holds tests of the day before: both are rewritten, in Silver and in Gold.
+    assert silver_plan.days == (DAY, NEXT) and silver_plan.bronze_days == (DAY, NEXT), silver_plan
+    assert DAY in gold_plan.days and NEXT in gold_plan.days, gold_plan
+    assert accounting.is_balanced and accounting.other_partitions == 0, accounting
+    _assert_same_tables(spark, next_params, expected_params, SILVER + GOLD)
+
+    silver_plan, _, accounting = _run(spark, day_params)  # the first day alone reads the next day's Bronze too
+
+    assert (silver_plan.days, silver_plan.bronze_days) == ((DAY,), (DAY, NEXT)), silver_plan
+    assert (accounting.other_partitions, accounting.duplicates, accounting.kept_from_other_day) == (2, 1, 1), accounting
+    _assert_same_tables(spark, day_params, expected_params, SILVER + GOLD)
+
+
+def test_a_plan_refuses_nothing_it_can_place_and_old_manifests_assume_the_neighbouring_days():
+    files = [
+        parse.BronzeFile("x", "a", DAY, T_DAY, 3, (), (DAY,)),
+        parse.BronzeFile("y", "b", NEXT, T_NEXT, 4, (), (DAY, NEXT)),
+        parse.BronzeFile("z", "c", NEXT + dt.timedelta(days=1), T_NEXT, 0, (), ()),
+    ]
+    assert silver_stage.partitions_and_reads([DAY], files) == ([DAY], [DAY, NEXT])
+    assert silver_stage.partitions_and_reads([NEXT], files) == ([DAY, NEXT], [DAY, NEXT])
+    assert silver_stage.partitions_and_reads([NEXT + dt.timedelta(days=1)], files) == (
+        [NEXT + dt.timedelta(days=1)], [NEXT + dt.timedelta(days=1)])  # fmt: skip
+    old = {"record_count": 5, "records_outside_day": 1}
+    assert parse.manifest_dates(old, NEXT) == (DAY, NEXT, NEXT + dt.timedelta(days=1))
+    assert parse.manifest_dates({**old, "records_outside_day": 0}, NEXT) == (NEXT,)
+    assert parse.manifest_dates({"record_count": 0}, NEXT) == ()
+
+
+class _LateApi(fake_api.FakeHyperionApi):
+    """The fake API, answering the next day's request with a late test of the day and a copy of one."""
+
+    def body_for(self, days):
+        records = json.loads(super().body_for(days))
+        if days == [NEXT]:
+            own = json.loads(super().body_for([DAY]))
+            records += [record(900001, f"{DAY} 23:59:00", ip="10.9.9.9"), {**own[0], "measured_downstream_mbps": 1.0}]
+        return json.dumps(records, ensure_ascii=False).encode("utf-8")
+
+
+def test_through_the_real_ingest_a_late_test_lands_on_its_own_date_once(spark, tmp_path, monkeypatch):
+    monkeypatch.setenv("GNP_TEST_TOKEN", "late-token-123")
+    with _LateApi("late-token-123", seed=5, tests_per_day=40, users=30, dirt_rate=0.0) as api:
+        params = _params(tmp_path, DAY, NEXT)
+        source = params.source.model_copy(update={"kind": "api", "base_url": api.base_url, "token_env": "GNP_TEST_TOKEN"})
+        params = params.model_copy(update={"source": source})
+        registry = Registry.from_params(params)
+        bronze.ingest_range(params, registry, progress=False)
+    first = json.loads(bronze.latest_version(registry, DAY).read_body())[0]
+    assert bronze.latest_version(registry, NEXT).manifest()["measurement_dates"] == [str(DAY), str(NEXT)]
+
+    silver_plan, _, accounting = _run(spark, _params(tmp_path, DAY, DAY))
+
+    kept = _table(spark, params, "measurements").set_index("measurement_id")
+    assert silver_plan.bronze_days == (DAY, NEXT) and accounting.is_balanced, (silver_plan, accounting)
+    assert kept.loc[900001, "measurement_date"] == DAY
+    own_copy = kept.loc[int(first["measurement_id"])]
+    assert (own_copy.measurement_date, own_copy.download_mbps) == (DAY, float(first["measured_downstream_mbps"]))
+    assert kept.index.is_unique
