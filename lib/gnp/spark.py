@@ -6,13 +6,27 @@ server on loopback and every stage notebook connects to it as a thin client
 session instead. ``spark_remote`` (a notebook parameter, or ``spark.remote`` in
 the params) points the same notebooks at any Spark Connect endpoint: the path
 to a cluster when one machine is outgrown.
+
+The run's server is private to the run: it binds loopback on a port the OS
+picks (read back from its log, so no other process can take it in between),
+requires Spark Connect's pre-shared token (``SPARK_CONNECT_AUTHENTICATE_TOKEN``
+in its environment, never on its command line), gets only the environment it
+needs (not the API token nor the pseudonym key), and is killed by the kernel
+when the process that started it dies (Linux ``PR_SET_PDEATHSIG``). The token
+reaches the stage notebooks through the environment they inherit
+(``TOKEN_ENV``), never as a notebook parameter; ``get_session`` adds it to the
+URL of that server only.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import os
+import re
+import secrets
+import signal
 import shutil
 import socket
 import subprocess
@@ -20,11 +34,26 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 from gnp.config import Params
 
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 REMOTE_ENV = "GNP_SPARK_REMOTE"
+# The run's server: its token, and the URL that token is for (a token is never sent elsewhere).
+TOKEN_ENV = "GNP_SPARK_CONNECT_TOKEN"
+TOKEN_URL_ENV = "GNP_SPARK_CONNECT_TOKEN_URL"
+SERVER_TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"  # Spark Connect's own: the server reads it at start
+# What the server's JVM (and the Python workers it starts) may see of the runner's environment.
+SERVER_ENV_NAMES = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV",
+    "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "HADOOP_CONF_DIR", "HADOOP_HOME", "HADOOP_USER_NAME",
+})
+SERVER_ENV_PREFIXES = ("SPARK_", "PYSPARK_", "JAVA_", "LC_")
+# Set by a Connect client in this process; the server must not think it is one.
+SERVER_ENV_DROPPED = frozenset({"SPARK_REMOTE", "SPARK_LOCAL_REMOTE", "SPARK_CONNECT_MODE_ENABLED"})
+STARTED_LINE = re.compile(r"Spark Connect server started at: \S+:(\d+)")
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def session_conf(params: Params) -> dict[str, str]:
@@ -63,6 +92,14 @@ def remote_url(params: Params, spark_remote: str = "") -> str | None:
     return spark_remote or os.environ.get(REMOTE_ENV) or params.spark.remote or None
 
 
+def with_token(url: str) -> str:
+    """``url`` with the run's server token added (Spark Connect's ``;token=``) if it is that server's URL."""
+    token = os.environ.get(TOKEN_ENV, "")
+    if token and url == os.environ.get(TOKEN_URL_ENV) and ";token=" not in url:
+        return f"{url.rstrip('/')}/;token={token}"
+    return url
+
+
 def get_session(params: Params, spark_remote: str = ""):
     """A SparkSession: a Connect client when an endpoint is known, else a local session."""
     _prepare_env()
@@ -70,7 +107,7 @@ def get_session(params: Params, spark_remote: str = ""):
 
     url = remote_url(params, spark_remote)
     if url:
-        spark = SparkSession.builder.remote(url).getOrCreate()
+        spark = SparkSession.builder.remote(with_token(url)).getOrCreate()
     else:
         local_dir = tempfile.mkdtemp(prefix="gnp-spark-")
         atexit.register(shutil.rmtree, local_dir, True)
@@ -95,26 +132,83 @@ def spark_home() -> str:
     return os.path.dirname(pyspark.__file__)
 
 
-def _wait_until_ready(port: int, proc: subprocess.Popen, log_path: Path, timeout_s: float) -> None:
-    # The gRPC port opens only once the server's Spark session is up. No client
-    # session is made here: in a process that already has a classic session
-    # (a test run, a notebook) a Connect client cannot be created.
+def server_env(environ: dict[str, str], token: str) -> dict[str, str]:
+    """The server's environment: the allow-listed part of ``environ`` and Spark Connect's token."""
+    env = {
+        name: value
+        for name, value in environ.items()
+        if (name in SERVER_ENV_NAMES or name.startswith(SERVER_ENV_PREFIXES)) and name not in SERVER_ENV_DROPPED
+    }
+    env["SPARK_HOME"] = spark_home()
+    env[SERVER_TOKEN_ENV] = token
+    return env
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` after which the kernel SIGKILLs the child when this process dies (Linux; else None).
+
+    spark-submit and spark-class ``exec`` down to the JVM, so the JVM keeps the setting. The signal
+    follows the thread that started the child: start the server from a thread that lives as long as
+    the run (the runner's main thread). SIGKILL, not SIGTERM: a JVM deep in garbage collection may
+    never get to its shutdown hooks, and the point is that nothing outlives the run.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def _wait_for_port(proc: subprocess.Popen, log_path: Path, log_start: int, timeout_s: float) -> int:
+    # The server binds port 0 (the OS picks a free one) and logs the port once its gRPC service
+    # listens, so no other process can take the port between a choice and the bind. No client
+    # session is made here: in a process that already has a classic session (a test run, a
+    # notebook) a Connect client cannot be created.
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        with open(log_path, "rb") as log:
+            log.seek(log_start)
+            match = STARTED_LINE.search(log.read().decode("utf-8", "replace"))
+        if match:
+            port = int(match.group(1))
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=5):
+                return port
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"Spark Connect server exited with code {proc.returncode}; log tail:\n{tail}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            return
         time.sleep(0.5)
     raise TimeoutError(f"Spark Connect server not ready after {timeout_s:.0f} s; see {log_path}")
 
 
 @contextlib.contextmanager
+def _token_in_environment(url: str, token: str):
+    """The token in this process's environment (kernels started meanwhile inherit it), then restored."""
+    saved = {name: os.environ.get(name) for name in (TOKEN_ENV, TOKEN_URL_ENV)}
+    os.environ[TOKEN_ENV], os.environ[TOKEN_URL_ENV] = token, url
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
 def connect_server(params: Params, master: str | None = None, log_dir: str | None = None, timeout_s: float = 120):
-    """Run a Spark Connect server on loopback for the duration of the block; yields its sc:// URL."""
+    """Run a Spark Connect server on loopback for the duration of the block; yields its sc:// URL.
+
+    The URL carries no token: clients in this process and its children get it from the
+    environment through ``get_session`` (see the module docstring).
+    """
     _prepare_env()
-    port = free_port()
     work = Path(tempfile.mkdtemp(prefix="gnp-connect-"))
     log_path = Path(log_dir or work) / "spark-connect.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +216,7 @@ def connect_server(params: Params, master: str | None = None, log_dir: str | Non
         **_static_conf(params, str(work)),
         **session_conf(params),
         "spark.connect.grpc.binding.address": "127.0.0.1",
-        "spark.connect.grpc.binding.port": str(port),
+        "spark.connect.grpc.binding.port": "0",
     }
     cmd = [
         os.path.join(spark_home(), "bin", "spark-submit"),
@@ -134,13 +228,18 @@ def connect_server(params: Params, master: str | None = None, log_dir: str | Non
     for key, value in conf.items():
         cmd += ["--conf", f"{key}={value}"]
     cmd.append("spark-internal")
-    env = {**os.environ, "SPARK_HOME": spark_home()}
-    url = f"sc://127.0.0.1:{port}"
+    token = secrets.token_hex(32)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        log_start = log.tell()
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=server_env(dict(os.environ), token),
+            start_new_session=True, preexec_fn=die_with_parent(),
+        )
     try:
-        _wait_until_ready(port, proc, log_path, timeout_s)
-        yield url
+        # Spark Connect accepts a token without TLS only for the host name "localhost" (loopback).
+        url = f"sc://localhost:{_wait_for_port(proc, log_path, log_start, timeout_s)}"
+        with _token_in_environment(url, token):
+            yield url
     finally:
         proc.terminate()
         try:

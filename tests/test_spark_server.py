@@ -1,0 +1,204 @@
+"""The run's Spark Connect server: token-authenticated, a minimal environment, a port nobody can take
+first, and no JVM left behind when its runner is SIGKILLed. Real servers (spark-submit, a JVM each)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from gnp import runner
+from gnp import spark as gs
+from gnp.config import load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+CI_PARAMS = ROOT / "params" / "ci.yaml"
+API_TOKEN = "hyperion-canary-4b7e"
+PSEUDONYM_KEY = "pseudonym-canary-" + "9" * 32
+
+
+# Unit: what the server sees, and where the token goes --------------------------------------------
+
+
+def test_the_server_environment_is_an_allow_list_plus_sparks_token():
+    environ = {"PATH": "/usr/bin", "HOME": "/home/x", "JAVA_HOME": "/jvm", "SPARK_LOCAL_IP": "127.0.0.1",
+               "PYSPARK_PYTHON": "/venv/python", "LC_ALL": "C.UTF-8", "HYPERION_TOKEN": API_TOKEN,
+               "GNP_PSEUDONYM_KEY": PSEUDONYM_KEY, "GOOGLE_APPLICATION_CREDENTIALS": "/k.json",
+               "AWS_SECRET_ACCESS_KEY": "x", gs.TOKEN_ENV: "client-side", "SPARK_REMOTE": "sc://elsewhere"}  # fmt: skip
+    env = gs.server_env(environ, "server-token")
+    assert env[gs.SERVER_TOKEN_ENV] == "server-token" and env["SPARK_HOME"] == gs.spark_home()
+    assert {k: env[k] for k in ("PATH", "HOME", "JAVA_HOME", "SPARK_LOCAL_IP", "PYSPARK_PYTHON", "LC_ALL")} == {
+        k: environ[k] for k in ("PATH", "HOME", "JAVA_HOME", "SPARK_LOCAL_IP", "PYSPARK_PYTHON", "LC_ALL")}
+    for name in ("HYPERION_TOKEN", "GNP_PSEUDONYM_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "AWS_SECRET_ACCESS_KEY",
+                 gs.TOKEN_ENV, "SPARK_REMOTE"):  # fmt: skip
+        assert name not in env, f"{name} must not reach the server"
+
+
+def test_the_token_is_added_to_the_run_servers_url_only(monkeypatch):
+    monkeypatch.setenv(gs.TOKEN_ENV, "t0k")
+    monkeypatch.setenv(gs.TOKEN_URL_ENV, "sc://localhost:4040")
+    assert gs.with_token("sc://localhost:4040") == "sc://localhost:4040/;token=t0k"
+    assert gs.with_token("sc://cluster.example:15002") == "sc://cluster.example:15002", "never sent to another server"
+    assert gs.with_token("sc://localhost:4040/;token=mine") == "sc://localhost:4040/;token=mine"
+    monkeypatch.delenv(gs.TOKEN_ENV)
+    assert gs.with_token("sc://localhost:4040") == "sc://localhost:4040"
+
+
+# Real servers ------------------------------------------------------------------------------------
+
+CLIENT = textwrap.dedent("""
+    import hashlib, hmac, json, sys
+    from pyspark.sql import SparkSession
+    from gnp import spark as gs
+    from gnp.config import load_params
+    from gnp.silver import measurements as M, pseudonym
+    mode, url, params_file, key = sys.argv[1:]
+    urls = {"get_session": None, "no token": url, "wrong token": url + "/;token=not-the-token"}
+    try:
+        if mode == "get_session":
+            spark = gs.get_session(load_params(params_file), url)
+        else:
+            spark = SparkSession.builder.remote(urls[mode]).getOrCreate()
+        frame = spark.createDataFrame([("80.191.12",)], f"{M.API_PREFIX}client_ip string")
+        user_id = M.with_user_id(frame, pseudonym.key_frame(spark, key.encode())).first().user_id
+        print(json.dumps({"ok": True, "user_id": user_id}))
+    except Exception as exc:
+        print(json.dumps({"ok": False, "error": str(exc)[:2000]}))
+""")
+
+
+def processes_with(marker: bytes) -> dict[int, bytes]:
+    """Live processes whose environment or command line holds ``marker``: pid -> command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:  # gone meanwhile, or not ours
+            continue
+        if state != "Z" and (marker in environ or marker in cmdline):
+            found[int(entry.name)] = cmdline
+    return found
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One real server for the module, started with the API token and the key in the environment."""
+    params = load_params(CI_PARAMS)
+    saved = {k: os.environ.get(k) for k in ("HYPERION_TOKEN", "GNP_PSEUDONYM_KEY")}
+    os.environ.update(HYPERION_TOKEN=API_TOKEN, GNP_PSEUDONYM_KEY=PSEUDONYM_KEY)
+    try:
+        with gs.connect_server(params) as url:
+            yield url, os.environ[gs.TOKEN_ENV]
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+
+
+def client(mode: str, url: str) -> dict:
+    # A process of its own: a Connect client cannot be made where a classic session exists.
+    proc = subprocess.run([sys.executable, "-c", CLIENT, mode, url, str(CI_PARAMS), PSEUDONYM_KEY],
+                          capture_output=True, text=True, timeout=300, env=dict(os.environ))  # fmt: skip
+    assert proc.stdout.strip(), proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_a_client_without_the_token_is_refused_and_get_session_brings_it(server):
+    url, token = server
+    assert url.startswith("sc://localhost:") and token not in url, "the URL (a notebook parameter) has no token"
+    for mode in ("no token", "wrong token"):
+        answer = client(mode, url)
+        assert not answer["ok"] and "UNAUTHENTICATED" in answer["error"], answer
+    answer = client("get_session", url)
+    assert answer["ok"], answer
+    # The pseudonym key reaches Spark as data, the server never having had it in its environment.
+    expected = hmac.new(PSEUDONYM_KEY.encode(), b"80.191.12", hashlib.sha256).hexdigest()
+    assert answer["user_id"] == expected
+
+
+@pytest.mark.slow
+def test_the_server_jvm_has_no_api_token_nor_pseudonym_key_in_its_environment(server):
+    _, token = server
+    jvms = processes_with(f"{gs.SERVER_TOKEN_ENV}={token}".encode())
+    assert jvms and all(b"java" in cmd.split(b"\0")[0] for cmd in jvms.values()), jvms
+    for pid in jvms:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        assert API_TOKEN.encode() not in environ and PSEUDONYM_KEY.encode() not in environ
+        assert b"HYPERION_TOKEN=" not in environ and b"GNP_PSEUDONYM_KEY=" not in environ
+        assert token.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes(), "the token shows in ps"
+
+
+PARENT = textwrap.dedent("""
+    import os, sys, time
+    from gnp import spark as gs
+    from gnp.config import load_params
+    with gs.connect_server(load_params(sys.argv[1])) as url:
+        print(os.environ[gs.TOKEN_ENV], flush=True)
+        time.sleep(600)
+""")
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_process_that_started_the_server_leaves_no_jvm():
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(CI_PARAMS)], stdout=subprocess.PIPE, text=True)
+    try:
+        token = parent.stdout.readline().strip()
+        assert token, "the server did not start"
+        marker = f"{gs.SERVER_TOKEN_ENV}={token}".encode()
+        jvms = processes_with(marker)
+        assert jvms, "no JVM of the server found: the test would prove nothing"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while processes_with(marker) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        survivors = processes_with(marker)
+        assert not survivors, f"processes of the killed run's server survive: {survivors}"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        for pid in processes_with(marker) if "marker" in locals() else {}:
+            os.kill(pid, signal.SIGKILL)  # only the server this test started
+
+
+@pytest.mark.slow
+def test_the_runner_hands_the_token_to_the_notebooks_by_environment_never_as_a_parameter(tmp_path):
+    from test_runner import notebook
+
+    books, seen = tmp_path / "notebooks", tmp_path / "seen-token"
+    books.mkdir()
+    params_file = tmp_path / "params" / "t.yaml"
+    params_file.parent.mkdir()
+    params_file.write_text("env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-01}\n"
+                           "storage: {lake: ../lake, artifacts: ../artifacts}\n")  # fmt: skip
+    notebook(
+        books / "20_spark.ipynb",
+        "import os\nimport gnp.spark\nfrom gnp.config import load_params\n"
+        f"open({str(seen)!r}, 'w').write(os.environ[gnp.spark.TOKEN_ENV])\n"
+        "spark = gnp.spark.get_session(load_params(params_file), spark_remote)\n"
+        "assert spark.range(3).count() == 3",
+        spark=True,
+    )
+    before = os.environ.get(gs.TOKEN_ENV)
+    result = runner.run(str(params_file), notebooks=books, log=lambda *_: None)
+    assert result.ok, result.manifest
+    token = seen.read_text()
+    assert len(token) >= 32
+    for path in Path(result.run_dir).rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert token.encode() not in data and b";token=" not in data, f"the server token is in {path}"
+    assert os.environ.get(gs.TOKEN_ENV) == before, "the run's token stays in the runner's environment after it"
