@@ -14,6 +14,7 @@ from gnp.config import Params
 from gnp.schemas import TABLES
 
 BRONZE_DATASET = "hyperion"
+PSEUDONYM_FINGERPRINT = "_pseudonym_key.json"  # beside the Silver tables; not a table
 
 
 def join(base: str, *parts: str) -> str:
@@ -67,6 +68,11 @@ class Registry:
         if self.warehouse_kind == "bigquery":
             return f"{self.bigquery_project}.{dataset}.{name}"
         return f"{dataset}.{name}"
+
+    @property
+    def pseudonym_fingerprint(self) -> str:
+        """Fingerprint of the pseudonym key Silver's user ids were made with (``gnp.silver.pseudonym``)."""
+        return join(self.lake, "silver", PSEUDONYM_FINGERPRINT)
 
     # Runs --------------------------------------------------------------
     @property

@@ -3,8 +3,13 @@ import hmac
 import os
 import stat
 
+import json
+
 import pytest
+from gnp import lakehouse
 from gnp.config import ParamsError, PrivacyParams, StorageParams, WarehouseParams
+from gnp.registry import Registry
+from gnp.schemas import SILVER_TABLES
 from gnp.silver import measurements as M
 from gnp.silver import pseudonym
 from silver.bronze_factories import lake_params
@@ -24,9 +29,28 @@ def _no_key_in_env(monkeypatch):
 
 
 def test_the_environment_variable_wins(tmp_path, monkeypatch):
-    monkeypatch.setenv(ENV, f"  {KEY_TEXT}\n")
+    monkeypatch.setenv(ENV, KEY_TEXT)
     assert pseudonym.load_key(_params(tmp_path)) == KEY_TEXT.encode()
     assert not (tmp_path / "secrets").exists(), "no key file is created when the environment has the key"
+
+
+@pytest.mark.parametrize("value", [f"{KEY_TEXT}\n", f"  {KEY_TEXT}", f"{KEY_TEXT[:40]} {KEY_TEXT[40:]}", "\n\t "])
+def test_a_key_with_whitespace_or_control_characters_is_refused_without_showing_it(tmp_path, monkeypatch, value):
+    monkeypatch.setenv(ENV, value)
+    with pytest.raises(ParamsError) as err:
+        pseudonym.load_key(_params(tmp_path))
+    assert ENV in str(err.value) and "strip" in str(err.value) and KEY_TEXT[:32] not in str(err.value)
+    assert not (tmp_path / "secrets").exists()
+
+
+def test_a_key_file_may_end_with_one_newline_but_holds_no_other_whitespace(tmp_path):
+    key_file = tmp_path / "secrets" / "pseudonym.key"
+    key_file.parent.mkdir()
+    key_file.write_text(KEY_TEXT + "\r\n")
+    assert pseudonym.load_key(_params(tmp_path)) == KEY_TEXT.encode()
+    key_file.write_text(KEY_TEXT + "\n\n")
+    with pytest.raises(ParamsError, match="whitespace or control"):
+        pseudonym.load_key(_params(tmp_path))
 
 
 def test_the_embedded_default_creates_a_private_key_file_once(tmp_path):
@@ -65,3 +89,101 @@ def test_the_key_reaches_spark_as_data_not_as_a_plan_literal(spark, capsys):
     assert KEY_TEXT not in plans and key.hex() not in plans.lower(), "the key shows in the query plan"
     assert with_user.first().user_id == hmac.new(key, b"80.191.12", hashlib.sha256).hexdigest()
     assert with_user.columns == [f"{M.API_PREFIX}client_ip", "user_id"]
+
+
+# Silver's key fingerprint (real files in a tmp lake; Silver tables committed by the real lakehouse) -----
+
+
+def write_silver(spark, registry: Registry) -> dict[str, str]:
+    """Commit every Silver table (empty), as a Silver run does; returns their write ids."""
+    for spec in SILVER_TABLES:
+        lakehouse.overwrite(spark.createDataFrame([], spec.ddl()), spec, registry.table_path(spec.name))
+    return pseudonym.silver_writes(registry)
+
+
+def stored(registry: Registry) -> dict:
+    return json.loads(open(registry.pseudonym_fingerprint).read())
+
+
+def test_the_fingerprint_is_an_hmac_of_a_label_never_the_key_nor_its_plain_hash(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV, KEY_TEXT)
+    params = _params(tmp_path)
+    registry = Registry.from_params(params)
+    assert pseudonym.load_checked_key(params, registry, full_refresh=False) == KEY_TEXT.encode()
+    text = open(registry.pseudonym_fingerprint).read()
+    assert registry.pseudonym_fingerprint.startswith(registry.lake + "/silver/")
+    assert stored(registry)["fingerprint"] == hmac.new(KEY_TEXT.encode(), pseudonym.FINGERPRINT_LABEL,
+                                                       hashlib.sha256).hexdigest()  # fmt: skip
+    for leak in (KEY_TEXT, hashlib.sha256(KEY_TEXT.encode()).hexdigest(), KEY_TEXT.encode().hex()):
+        assert leak not in text
+
+
+def test_another_key_is_refused_once_silver_exists_naming_the_full_refresh(tmp_path, monkeypatch, spark):
+    monkeypatch.setenv(ENV, KEY_TEXT)
+    params = _params(tmp_path)
+    registry = Registry.from_params(params)
+    pseudonym.load_checked_key(params, registry, full_refresh=False)
+    write_silver(spark, registry)
+    assert pseudonym.load_checked_key(params, registry, full_refresh=False) == KEY_TEXT.encode()
+
+    monkeypatch.setenv(ENV, "e" * 64)
+    with pytest.raises(ParamsError) as err:
+        pseudonym.load_checked_key(params, registry, full_refresh=False)
+    message = str(err.value)
+    assert "not the one Silver was written with" in message and "gnp run --full-refresh" in message, message
+    assert "e" * 32 not in message and KEY_TEXT[:32] not in message
+
+
+def test_a_rotation_becomes_the_fingerprint_only_once_silver_was_rewritten(tmp_path, monkeypatch, spark):
+    monkeypatch.setenv(ENV, KEY_TEXT)
+    params = _params(tmp_path)
+    registry = Registry.from_params(params)
+    pseudonym.load_checked_key(params, registry, full_refresh=False)
+    write_silver(spark, registry)
+    old = stored(registry)["fingerprint"]
+
+    monkeypatch.setenv(ENV, "e" * 64)
+    new = pseudonym.fingerprint(b"e" * 64)
+    assert pseudonym.load_checked_key(params, registry, full_refresh=True) == b"e" * 64
+    assert stored(registry)["fingerprint"] == old and stored(registry)["rotation"]["fingerprint"] == new
+    # The full refresh fails before Silver is rewritten: no run but a full refresh may go on, whatever its key.
+    for key in ("e" * 64, KEY_TEXT):
+        monkeypatch.setenv(ENV, key)
+        with pytest.raises(ParamsError, match="did not rewrite all of Silver.*--full-refresh"):
+            pseudonym.load_checked_key(params, registry, full_refresh=False)
+
+    monkeypatch.setenv(ENV, "e" * 64)
+    pseudonym.load_checked_key(params, registry, full_refresh=True)
+    write_silver(spark, registry)  # the full refresh rewrote every Silver table
+    assert pseudonym.load_checked_key(params, registry, full_refresh=False) == b"e" * 64
+    assert stored(registry)["fingerprint"] == new and stored(registry)["rotation"] is None
+    monkeypatch.setenv(ENV, KEY_TEXT)
+    with pytest.raises(ParamsError, match="not the one Silver was written with"):
+        pseudonym.load_checked_key(params, registry, full_refresh=False)
+
+
+def test_a_missing_key_file_is_not_recreated_once_silver_exists(tmp_path, spark):
+    params = _params(tmp_path)
+    registry = Registry.from_params(params)
+    first = pseudonym.load_checked_key(params, registry, full_refresh=False)  # creates the key file
+    write_silver(spark, registry)
+    key_file = tmp_path / "secrets" / "pseudonym.key"
+    key_file.unlink()
+    with pytest.raises(ParamsError) as err:
+        pseudonym.load_checked_key(params, registry, full_refresh=False)
+    assert "is missing" in str(err.value) and "gnp run --full-refresh" in str(err.value)
+    assert not key_file.exists(), "a new key file was created"
+    # A full refresh is the deliberate way: a new key, recorded as a pending rotation.
+    second = pseudonym.load_checked_key(params, registry, full_refresh=True)
+    assert key_file.exists() and second != first
+    assert stored(registry)["rotation"]["fingerprint"] == pseudonym.fingerprint(second)
+
+
+def test_without_silver_a_key_is_recorded_at_load_and_may_change(tmp_path, monkeypatch):
+    params = _params(tmp_path)
+    registry = Registry.from_params(params)
+    monkeypatch.setenv(ENV, KEY_TEXT)
+    pseudonym.load_checked_key(params, registry, full_refresh=False)
+    monkeypatch.setenv(ENV, "e" * 64)  # nothing was written with the first key: nothing to mix
+    pseudonym.load_checked_key(params, registry, full_refresh=False)
+    assert stored(registry)["fingerprint"] == pseudonym.fingerprint(b"e" * 64)
