@@ -25,11 +25,11 @@ def dashboard(params) -> app.Dashboard:
 
 
 def pictures(dash: app.Dashboard) -> dict[str, str]:
-    """What each figure shows: its SVG (generation stamp left out) or a live chart's data, or its placeholder."""
+    """What each figure shows: its chart's data, or its placeholder (generation stamp left out)."""
     shown = {}
     for panel in dash.panels:
         live = panel.live is not None and panel.live.layout.display != "none"
-        shown[panel.figure.key] = (json.dumps(panel.live.chart.to_dict()["datasets"], sort_keys=True, default=str)
+        shown[panel.figure.key] = (json.dumps(panel.live.spec["datasets"], sort_keys=True, default=str, ensure_ascii=False)
                                    if live else re.sub(r'data-generation="\d+"', "", panel.static.value))
     return shown
 
@@ -54,7 +54,7 @@ def test_every_filter_redraws_every_figure_and_the_regional_units_follow_the_per
                                                                       "Πειραιώς"]
     assert "Πειραιώς" in pictures(dash)["tests_per_day"]
     live = next(p for p in dash.panels if p.figure.key == "speeds_over_time").live
-    assert set(pd.DataFrame(next(iter(live.chart.to_dict()["datasets"].values())))["area"]) == {
+    assert set(pd.DataFrame(next(iter(live.spec["datasets"].values())))["area"]) == {
         "Ανατολικής Αττικής", "Κεντρικού Τομέα Αθηνών", "Πειραιώς"}
     changed = redraw(dash, dash.regional_unit, "0903")
     # the peripheries at the selected ISP, Attica highlighted: the same picture for Attica and for Πειραιώς
@@ -96,7 +96,7 @@ def test_a_suppressed_selection_says_so_in_the_headline_and_the_figures(gold_par
     hourly = next(p for p in dash.panels if p.figure.key == "hourly_profile")
     assert 'data-state="suppressed"' in hourly.static.value
     tests = next(p for p in dash.panels if p.figure.key == "tests_per_day")
-    assert 'class="gnp-chart"' in tests.static.value, "expected test counts, which Gold keeps, still drawn"
+    assert tests.live.layout.display is None and tests.live.spec, "expected test counts, which Gold keeps, still drawn"
     scatter = next(p for p in dash.panels if p.figure.key == "rtt_vs_jitter")
     assert 'data-state="suppressed"' in scatter.static.value and scatter.live.layout.display == "none", \
         "expected the live chart hidden behind the suppressed placeholder"
@@ -199,7 +199,7 @@ def test_voila_serves_on_loopback_with_the_gnp_template(gold_params_file):
     assert "--pool_size=2" in command, "expected the default pool of DashboardParams"
     env = voila_env(gold_params_file, base={"PATH": "/bin"})
     assert env[app.PARAMS_ENV] == str(gold_params_file.resolve())
-    assert env["JUPYTER_PATH"].endswith("lib/gnp/templates")
+    assert env["JUPYTER_PATH"].split(":")[0].endswith("lib/gnp/templates")
 
 
 def test_the_kernel_pool_culling_and_cap_come_from_the_params():

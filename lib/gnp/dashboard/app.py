@@ -1,8 +1,9 @@
 """The ipywidgets dashboard that Voila serves: filters, headline figures and every chart.
 
-Interactive charts are offline JupyterCharts updated in place (``jc.chart =
-new``); static charts are vl-convert SVG inside ``widgets.HTML``. No Output
-widget: large outputs through it can stall Voila's executor. Nothing here lets
+Every chart is a ``VegaChart``: the kernel sends its Vega-Lite spec and the
+browser draws it (a spec takes milliseconds to send; an SVG took 0.15-0.4 s
+to convert in the kernel). No Output widget: large outputs through it can
+stall Voila's executor. Nothing here lets
 an exception reach the page: failures become a one-line message, details go to
 the server log.
 """
@@ -20,7 +21,7 @@ from gnp.dashboard import figures as figs
 from gnp.dashboard import markup
 from gnp.dashboard.headline import headline
 from gnp.dashboard.queries import Filters
-from gnp.dashboard.render import charts_svg, interactive_widget
+from gnp.dashboard.render import VegaChart
 from gnp.dashboard.report import render_static_html  # noqa: F401  (part of this module's interface)
 from gnp.dashboard.selection import Options, filter_options, has_data
 from gnp.dashboard.source import open_gold
@@ -44,12 +45,12 @@ def _shown(widget: widgets.Widget, visible: bool) -> None:
 
 
 class Panel:
-    """One figure on the page: title, chart (live or SVG), placeholder, caption."""
+    """One figure on the page: title, chart (drawn by the browser) or placeholder, caption."""
 
     def __init__(self, figure: figs.Figure):
         self.figure = figure
-        self.static = widgets.HTML()
-        self.live = None
+        self.static = widgets.HTML()  # the placeholder: suppressed, no data, or an error
+        self.live: VegaChart | None = None  # made with the first chart
         self.caption = widgets.HTML()
         self.drawn: figs.Drawn | None = None  # what the panel shows now
         self.box = widgets.VBox([widgets.HTML(f"<h3>{markup.escape(figure.title)}</h3>"), self.static, self.caption],
@@ -57,40 +58,34 @@ class Panel:
         self.box.add_class("gnp-panel")
         self.box.add_class(f"gnp-figure-{figure.key}")
 
-    def needs_svg(self, drawn: figs.Drawn) -> bool:
-        return drawn.chart is not None and not self.figure.interactive
-
     def is_current(self, f: Filters) -> bool:
         return self.drawn is not None and self.drawn.filters == f
 
-    def show(self, drawn: figs.Drawn, k: int, generation: int, svg: str | None = None) -> None:
-        """Show the figure; its picture is redrawn only for a new selection (the caption always is)."""
+    def show(self, drawn: figs.Drawn, k: int, generation: int) -> None:
+        """Show the figure, marked with the redraw's generation; its spec is sent only for a new selection."""
         self.caption.value = markup.caption_html(drawn.caption, generation)
         unchanged = self.drawn is not None and self.drawn.filters == drawn.filters
         self.drawn = drawn
-        if unchanged:
-            return
         if drawn.chart is None:
-            self.static.value = markup.placeholder_html(drawn.state, k)
-            _shown(self.static, True)
-            if self.live is not None:
-                _shown(self.live, False)
-        elif self.figure.interactive:
-            if self.live is None:
-                self.live = interactive_widget(drawn.chart)
-                self.live.add_class("gnp-live-chart")
-                self.box.children = (self.box.children[0], self.live, *self.box.children[1:])
-            else:
-                self.live.chart = drawn.chart
-            _shown(self.live, True)
-            _shown(self.static, False)
+            self._placeholder(drawn.state, k, generation)
+            return
+        if self.live is None:
+            self.live = VegaChart()
+            self.live.add_class("gnp-live-chart")
+            self.box.children = (self.box.children[0], self.live, *self.box.children[1:])
+        if unchanged:
+            self.live.generation = generation
         else:
-            self.static.value = markup.chart_html(svg, generation)
-            _shown(self.static, True)
+            self.live.set_chart(drawn.chart, generation)
+        _shown(self.live, True)
+        _shown(self.static, False)
 
-    def show_error(self) -> None:
+    def show_error(self, generation: int) -> None:
         self.drawn = None
-        self.static.value = markup.placeholder_html("error", 0)
+        self._placeholder("error", 0, generation)
+
+    def _placeholder(self, state: str, k: int, generation: int) -> None:
+        self.static.value = markup.placeholder_html(state, k, generation)
         _shown(self.static, True)
         if self.live is not None:
             _shown(self.live, False)
@@ -190,15 +185,12 @@ class Dashboard:
                 return
             self.headline.value = markup.headline_html(headline(gold, f, self.params.semantics.attainment_high))
             drawn = {panel.figure.key: self._drawn(panel, gold, f) for panel in self.panels}
-        static = [p for p in self.panels if drawn[p.figure.key] is not None and p.needs_svg(drawn[p.figure.key])
-                  and not p.is_current(f)]
-        svgs = dict(zip((p.figure.key for p in static), charts_svg([drawn[p.figure.key].chart for p in static])))
         for panel in self.panels:
             figure = drawn[panel.figure.key]
-            if figure is None or (panel.figure.key in svgs and svgs[panel.figure.key] is None):
-                panel.show_error()
+            if figure is None:
+                panel.show_error(self.generation)
             else:
-                panel.show(figure, self.k, self.generation, svgs.get(panel.figure.key))
+                panel.show(figure, self.k, self.generation)
         self._show_charts(True)
 
     def _drawn(self, panel: Panel, gold, f: Filters) -> figs.Drawn | None:

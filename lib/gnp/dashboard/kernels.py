@@ -7,11 +7,18 @@ and jupyter_server culls idle ones (both set on the command line by
 visitor beyond ``max_kernels`` waits for a slot (a culled or closed page
 frees one) instead of the service running out of memory. Voila wraps this
 class in its pooling ``VoilaKernelManager``, so the pool's kernels count too.
+
+Culling a kernel just taken from the pool: its last activity is when it ran
+the notebook, maybe hours before, and the culler could strike between the
+visitor taking it and the page connecting. Voila never offers a pool kernel to
+the culler, so a kernel is culled only once it has also been out of the pool
+for the idle timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from traitlets import Float, Integer
@@ -26,6 +33,7 @@ class CappedKernelManager(AsyncMappingKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._starting = 0  # kernels being started: not yet listed, but holding a slot
+        self._cullable_since: dict[str, float] = {}  # first time the culler saw the kernel (out of the pool)
 
     def kernels_held(self) -> int:
         return len(self.list_kernel_ids()) + self._starting
@@ -41,3 +49,13 @@ class CappedKernelManager(AsyncMappingKernelManager):
             return await super().start_kernel(*args, **kwargs)
         finally:
             self._starting -= 1
+
+    async def cull_kernel_if_idle(self, kernel_id: str):
+        since = self._cullable_since.setdefault(kernel_id, time.monotonic())
+        if time.monotonic() - since < self.cull_idle_timeout:
+            return None
+        return await super().cull_kernel_if_idle(kernel_id)
+
+    async def shutdown_kernel(self, kernel_id: str, *args, **kwargs):
+        self._cullable_since.pop(kernel_id, None)
+        return await super().shutdown_kernel(kernel_id, *args, **kwargs)

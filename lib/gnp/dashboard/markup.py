@@ -84,11 +84,12 @@ def caption_html(lines: list[str], generation: int = 0) -> str:
     return f'<div class="gnp-caption" data-generation="{generation}">{body}</div>'
 
 
-def placeholder_html(state: str, k: int) -> str:
+def placeholder_html(state: str, k: int, generation: int = 0) -> str:
     text = {"suppressed": f"Every cell of this figure is suppressed (fewer than {k} users).",
             "error": "This figure could not be drawn (the server log has the details)."}.get(
         state, "No data for this figure in this selection.")
-    return f'<div class="gnp-placeholder" data-state="{escape(state)}">{escape(text)}</div>'
+    return (f'<div class="gnp-placeholder" data-state="{escape(state)}" data-generation="{generation}">'
+            f'{escape(text)}</div>')
 
 
 def chart_html(svg: str, generation: int) -> str:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from gnp.config import DashboardParams, load_params
 from gnp.dashboard import kernels
 from gnp.dashboard.app import PARAMS_ENV
+from gnp.dashboard.render import write_vega_script
 
 DEFAULT_NOTEBOOK = "notebooks/90_dashboard.ipynb"
 DEFAULT_PORT = 8866
@@ -53,11 +55,24 @@ def voila_command(notebook: str | Path, port: int, dashboard: DashboardParams | 
     return command + kernel_options(dashboard or DashboardParams())
 
 
+def generated_root() -> Path:
+    """A Jupyter data root holding the gnp template's generated static file (vega-embed's bundle).
+
+    Generated, not committed: it is vl-convert's bundle for its own Vega-Lite version (~0.9 MB), and the
+    package's folder may be read-only in an image. Voila serves ``voila/templates/gnp/static`` of every
+    root on JUPYTER_PATH at ``/voila/static/``.
+    """
+    root = Path(tempfile.gettempdir()) / "gnp-voila"
+    write_vega_script(root / "voila" / "templates" / TEMPLATE / "static")
+    return root
+
+
 def voila_env(params_file: str | Path, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for Voila and its kernels: absolute params path, template root first."""
+    """The environment for Voila and its kernels: absolute params path, template roots first."""
     env = dict(os.environ if base is None else base)
     env[PARAMS_ENV] = str(Path(params_file).resolve())
-    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATES_ROOT), env.get("JUPYTER_PATH", "")) if p)
+    roots = (str(TEMPLATES_ROOT), str(generated_root()), env.get("JUPYTER_PATH", ""))
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in roots if p)
     return env
 
 
