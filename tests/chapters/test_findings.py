@@ -115,3 +115,13 @@ def test_cohorts_read_the_second_week_and_count_hidden_cohorts():
     assert "week of 20 Oct 2025, with 40% back" in text and "1 cohort had fewer than 5 users" in text
     short = cohorts[cohorts["weeks_since_first"] == 0]
     assert "too short" in frustration.cohort_sentences(short, 5)[0]
+
+
+def test_retention_counts_every_session_and_says_when_user_counts_are_hidden():
+    daily = pd.DataFrame({"session_date": pd.to_datetime(["2025-10-26", "2025-10-26", "2025-10-27", "2025-10-27"]),
+                          "user_type": ["returning", "new_or_transient"] * 2, "sessions": [30, 70, 10, 90],
+                          "users": [None, 60.0, None, 80.0], "is_suppressed": [True, False, True, False]})
+    text = " ".join(frustration.retention_sentences(daily))
+    assert "Over 2 days, 20% of 200 sessions came from returning users" in text, text
+    assert "hidden on 50% of the day and user-type cells" in text
+    assert frustration.retention_sentences(daily.iloc[0:0]) == ["Gold holds no sessions by user type for this period."]
