@@ -85,7 +85,25 @@ fake-api: $(STAMP) ## Serve the fake data.gov.gr API on 127.0.0.1:8765 (sample d
 diagram: $(STAMP) ## Render terraform/architecture.d2 to terraform/architecture.svg
 	$(VENV)/bin/d2 terraform/architecture.d2 terraform/architecture.svg
 
-clean: ## Remove the local lakehouse, warehouse and run artifacts (.gnp/)
-	rm -rf .gnp
+# `make clean` keeps .gnp/live (Bronze fetched from data.gov.gr: it cannot be fetched again offline, and the
+# portal may not serve old days forever) and every `secrets` folder (pseudonym keys: a lost key gives every
+# user a new id). Everything else under .gnp is rebuilt by the next run or `make tools`.
+KEEP_LIVE := .gnp/live
+clean: ## Remove the sample lakes, warehouses, artifacts and tool venvs (.gnp/); keeps .gnp/live and every key
+	@if [ -d .gnp ]; then \
+	  find .gnp -mindepth 1 \( -path $(KEEP_LIVE) -o -name secrets \) -prune -o ! -type d -print0 | xargs -0r rm -f; \
+	  find .gnp -mindepth 1 -depth -type d -empty ! -path '$(KEEP_LIVE)' ! -path '$(KEEP_LIVE)/*' ! -name secrets -delete; \
+	fi
 
-.PHONY: help install tools run live test test-fast dashboard bench bench-dashboard book lab fake-api diagram clean
+clean-live: ## Remove the live data in .gnp/live (real Bronze, lake, warehouse; keeps its key): asks, or CONFIRM=yes
+	@if [ ! -d $(KEEP_LIVE) ]; then echo "nothing to remove: no $(KEEP_LIVE)"; exit 0; fi; \
+	if [ "$(CONFIRM)" != yes ]; then \
+	  echo "This deletes $(KEEP_LIVE): the Bronze fetched from data.gov.gr and everything built from it."; \
+	  read -r -p "Type 'delete live' to confirm: " answer || true; \
+	  if [ "$$answer" != "delete live" ]; then echo "not confirmed: nothing removed"; exit 1; fi; \
+	fi; \
+	find $(KEEP_LIVE) -mindepth 1 -name secrets -prune -o ! -type d -print0 | xargs -0r rm -f; \
+	find $(KEEP_LIVE) -mindepth 1 -depth -type d -empty ! -name secrets -delete; \
+	echo "removed $(KEEP_LIVE) (its secrets folder, if any, is kept)"
+
+.PHONY: help install tools run live test test-fast dashboard bench bench-dashboard book lab fake-api diagram clean clean-live
