@@ -19,7 +19,7 @@ import pytest
 from google.cloud import bigquery
 
 from bigquery_emulator import running_emulator, running_fake_gcs, running_local_bigquery
-from gnp import lakehouse, storage
+from gnp import lakehouse, manifest, results, storage
 from gnp.bigquery_tables import (
     EMULATOR_HOST_ENV,
     PublishError,
@@ -30,13 +30,14 @@ from gnp.bigquery_tables import (
 )
 from gnp.config import load_params
 from gnp.publish import (
+    PUBLISHED,
     expand_sources,
     load_staging,
-    partition_values,
+    partitions_to_replace,
     publish_all,
     publish_table,
     replace_partitions_sql,
-    run_days,
+    rewritten_partitions,
 )
 from gnp.registry import Registry, join
 from gnp.schemas import COHORT_RETENTION, MEASUREMENTS, QUALITY_RESULTS, SESSIONS, SPEED_HISTOGRAM, TABLES, TableSpec
@@ -56,25 +57,61 @@ ARROW_TYPES = {
 
 # --- fast: no BigQuery ------------------------------------------------------
 
-@pytest.mark.parametrize(
-    ("spec", "days", "expected"),
-    [
-        (MEASUREMENTS, [D3, D1, D3], [D1, D3]),
-        (SESSIONS, [D3, D1], [D1, D3]),
-        (SPEED_HISTOGRAM, [D3, dt.date(2025, 9, 30), D1], [dt.date(2025, 9, 1), dt.date(2025, 10, 1)]),
-        (COHORT_RETENTION, [D1], None),
-        (QUALITY_RESULTS, [D1], None),
-    ],
-    ids=["measurement_date", "session_date", "month", "cohort_week", "run_date"],
-)
-def test_partition_values_map_run_days_onto_each_partition_column(spec, days, expected):
-    found = partition_values(spec, days)
+def test_table_output_records_the_partitions_written_and_their_column(tmp_path):
+    registry = Registry.from_params(_params(tmp_path, "p"))
+    commit(registry.table_path("measurements"), MEASUREMENTS, {d: spec_rows(MEASUREMENTS, d) for d in (D1, D2, D3)})
 
+    some = results.table_output(registry, "measurements", [D3, D1, D3])
+    whole = results.table_output(registry, "measurements")
+
+    expected = {"name": "measurements", "location": registry.table_path("measurements"), "rows": 6,
+                "partition_by": "measurement_date", "partitions": [D1.isoformat(), D3.isoformat()]}
+    assert some == expected, f"expected {expected}, found {some}"
+    assert (whole["rows"], whole["partitions"]) == (9, None), f"expected every partition (null), found {whole}"
+
+
+def record_run(params, run_id: str, silver: dict, gold: dict) -> None:
+    """Output records as the Silver and Gold stages write them: table -> partitions (None: whole table)."""
+    registry = Registry.from_params(params)
+    for stage, tables in (("silver", silver), ("gold", gold)):
+        outputs = [{"name": name, "location": registry.table_path(name), "rows": 1,
+                    "partition_by": TABLES[name].partition_by,
+                    "partitions": None if values is None else [v.isoformat() for v in values]}
+                   for name, values in tables.items()]
+        manifest.record_outputs(params, run_id, stage, outputs)
+
+
+def test_publish_replaces_what_silver_and_gold_recorded_and_quality_results_whole(tmp_path):
+    params = _params(tmp_path, "p")
+    record_run(params, "r1", silver={"measurements": [D3, D2], "sessions": [D1, D2, D3]},
+               gold={"speed_histogram": [dt.date(2025, 10, 1)], "cohort_retention": None})
+
+    found = partitions_to_replace(Registry.from_params(params), "r1", full_refresh=False)
+
+    expected = {"measurements": [D2, D3], "sessions": [D1, D2, D3], "cohort_retention": None,
+                "speed_histogram": [dt.date(2025, 10, 1)], "quality_results": None}
     assert found == expected, f"expected {expected}, found {found}"
 
 
-def test_partition_values_without_days_mean_every_partition():
-    assert partition_values(MEASUREMENTS, None) is None
+def test_full_refresh_replaces_every_partition_of_every_table_whatever_was_recorded(tmp_path):
+    params = _params(tmp_path, "p")
+    record_run(params, "r2", silver={"measurements": [D3]}, gold={})
+
+    found = partitions_to_replace(Registry.from_params(params), "r2", full_refresh=True)
+
+    expected = {spec.name: None for spec in PUBLISHED}
+    assert found == expected, f"expected {expected}, found {found}"
+
+
+def test_a_run_without_records_rewrote_nothing_and_old_records_without_partitions_mean_whole_tables(tmp_path):
+    params = _params(tmp_path, "p")
+    registry = Registry.from_params(params)
+    manifest.record_outputs(params, "old", "silver", [{"name": "sessions", "location": "x", "rows": 3}])
+
+    assert rewritten_partitions(registry, "never-ran") == {}, "expected nothing recorded for an unknown run"
+    assert rewritten_partitions(registry, "") == {}, "expected nothing recorded outside a run"
+    found = rewritten_partitions(registry, "old")
+    assert found == {"sessions": None}, f"expected the whole table for a record without partitions, found {found}"
 
 
 def test_replace_sql_deletes_the_named_partitions_and_inserts_every_spec_column_in_one_transaction():
@@ -104,12 +141,6 @@ def test_expand_sources_lists_local_files_and_leaves_gcs_globs_to_bigquery(tmp_p
 
     expected = [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet"), "gs://bucket/t/_writes/w/__d=2025-01-01/*.parquet"]
     assert found == expected, f"expected {expected}, found {found}"
-
-
-def test_run_days_cover_the_params_range_inclusive(tmp_path):
-    found = run_days(_params(tmp_path, "p"))
-
-    assert found == [D1, D2, D3], f"expected {[D1, D2, D3]}, found {found}"
 
 
 # --- helpers: a lakehouse written the way gnp.lakehouse lays it out ---------
@@ -210,10 +241,18 @@ def registry(params):
     return Registry.from_params(params)
 
 
+def create_datasets(client: bigquery.Client, registry: Registry) -> None:
+    """What Terraform's first apply does (publish never creates a dataset)."""
+    for dataset in (registry.silver_dataset, registry.gold_dataset):
+        client.create_dataset(f"{registry.bigquery_project}.{dataset}", exists_ok=True)
+
+
 @pytest.fixture
 def client(params, emulator, monkeypatch):
     monkeypatch.setenv(EMULATOR_HOST_ENV, emulator.endpoint)
-    return bigquery_client(params)
+    client = bigquery_client(params)
+    create_datasets(client, Registry.from_params(params))
+    return client
 
 
 @pytest.mark.slow
@@ -230,13 +269,14 @@ def test_publish_all_creates_every_table_from_its_spec_and_loads_its_rows(client
         expected_rows[spec.name] = by_key(partitions[first] + partitions[second], spec)
         commit(registry.table_path(spec.name), spec, partitions)
 
-    published = publish_all(client, registry, params, None)
+    published = publish_all(client, registry, partitions_to_replace(registry, "", full_refresh=True))
 
     found_counts = {p.name: (p.rows, p.files, p.partitions, p.skipped) for p in published}
     expected_counts = {name: (4, 2, None, None) for name in TABLES}
     assert found_counts == expected_counts, f"expected {expected_counts}, found {found_counts}"
     first_output = published[0].output()
-    assert first_output == {"name": "measurements", "location": registry.table_id("measurements"), "rows": 4}, first_output
+    expected_output = {"name": "measurements", "location": registry.table_id("measurements"), "rows": 4, "partitions": None}
+    assert first_output == expected_output, f"expected {expected_output}, found {first_output}"
     for spec in TABLES.values():
         table = client.get_table(registry.table_id(spec.name))
         partitioning = table.time_partitioning
@@ -303,7 +343,7 @@ def test_a_day_the_lakehouse_no_longer_has_is_removed_and_other_days_stay(client
 
 
 @pytest.mark.slow
-def test_run_days_replace_their_month_in_a_month_partitioned_table(client, registry):
+def test_a_recorded_month_replaces_that_month_in_a_month_partitioned_table(client, registry):
     september, october = dt.date(2025, 9, 1), dt.date(2025, 10, 1)
     table_path, table_id = registry.table_path("speed_histogram"), registry.table_id("speed_histogram")
     commit(table_path, SPEED_HISTOGRAM, {m: spec_rows(SPEED_HISTOGRAM, m) for m in (september, october)})
@@ -311,7 +351,7 @@ def test_run_days_replace_their_month_in_a_month_partitioned_table(client, regis
     new_october = spec_rows(SPEED_HISTOGRAM, october, n=4, version=3)
     commit(table_path, SPEED_HISTOGRAM, {october: new_october})
 
-    published = publish_table(client, registry, SPEED_HISTOGRAM, [D1, D2])
+    published = publish_table(client, registry, SPEED_HISTOGRAM, [october])
     after = read_back(client, table_id, SPEED_HISTOGRAM)
 
     expected = by_key(spec_rows(SPEED_HISTOGRAM, september) + new_october, SPEED_HISTOGRAM)
@@ -335,7 +375,7 @@ def test_a_table_missing_from_the_lakehouse_is_skipped_not_emptied(client, regis
 
 
 @pytest.mark.slow
-def test_no_days_publish_nothing_and_leave_the_table_as_it_is(client, registry):
+def test_no_partitions_publish_nothing_and_leave_the_table_as_it_is(client, registry):
     table_path, table_id = registry.table_path("measurements"), registry.table_id("measurements")
     commit(table_path, MEASUREMENTS, {D1: spec_rows(MEASUREMENTS, D1)})
     publish_table(client, registry, MEASUREMENTS, None)
@@ -350,11 +390,32 @@ def test_no_days_publish_nothing_and_leave_the_table_as_it_is(client, registry):
 @pytest.mark.slow
 def test_an_existing_table_with_another_schema_is_refused(client, registry, params):
     table_id = registry.table_id("quality_results")
-    client.create_dataset(f"{registry.bigquery_project}.{registry.gold_dataset}", exists_ok=True)
     client.create_table(bigquery.Table(table_id, schema=[bigquery.SchemaField("run_id", "STRING")]))
 
     with pytest.raises(PublishError, match="existing schema differs"):
-        ensure_table(client, QUALITY_RESULTS, table_id, params.warehouse.location)
+        ensure_table(client, QUALITY_RESULTS, table_id)
+
+
+@pytest.mark.slow
+def test_a_missing_dataset_is_an_error_naming_the_terraform_step_and_nothing_is_created(tmp_path, emulator, monkeypatch):
+    """Publish never creates a dataset: BigQuery checks datasets.create even to answer "exists"."""
+    monkeypatch.setenv(EMULATOR_HOST_ENV, emulator.endpoint)
+    params = _params(tmp_path, emulator.project)  # datasets of its own, never created
+    registry, client = Registry.from_params(params), bigquery_client(params)
+    commit(registry.table_path("measurements"), MEASUREMENTS, {D1: spec_rows(MEASUREMENTS, D1)})
+    silver = f"{registry.bigquery_project}.{registry.silver_dataset}"
+
+    with pytest.raises(PublishError) as publishing:
+        publish_all(client, registry, partitions_to_replace(registry, "", full_refresh=True))
+    with pytest.raises(PublishError) as creating_a_table:
+        ensure_table(client, MEASUREMENTS, registry.table_id("measurements"))
+
+    for raised in (publishing, creating_a_table):
+        message = str(raised.value)
+        named = [part in message for part in (silver, "does not exist", "terraform apply", "terraform/README.md")]
+        assert all(named), f"expected the dataset and the Terraform step named, found {message!r}"
+    datasets = sorted(d.dataset_id for d in client.list_datasets())
+    assert registry.silver_dataset not in datasets, f"expected no dataset created, found {datasets}"
 
 
 # --- slow: the publish notebook, executed by papermill ----------------------
@@ -386,9 +447,11 @@ def test_notebook_skips_publishing_for_the_local_warehouse(tmp_path):
 
 
 @pytest.mark.slow
-def test_notebook_publishes_the_run_days_and_records_them_in_the_manifest(client, registry, params, tmp_path):
+def test_notebook_publishes_what_the_run_recorded_and_everything_on_full_refresh(client, registry, params, tmp_path):
     commit(registry.table_path("measurements"), MEASUREMENTS, {d: spec_rows(MEASUREMENTS, d) for d in (D1, D2, D3)})
     commit(registry.table_path("sessions"), SESSIONS, {d: spec_rows(SESSIONS, d) for d in (D1, D2)})
+    # The run rewrote measurements of D2..D3 and sessions from the day before (D1); D1 measurements are not its.
+    record_run(params, "r-bq", silver={"measurements": [D2, D3], "sessions": [D1, D2, D3]}, gold={})
 
     text = execute_notebook(
         tmp_path / "out.ipynb", params_file=params.params_file, date_from=str(D2), date_to=str(D3), run_id="r-bq"
@@ -396,15 +459,27 @@ def test_notebook_publishes_the_run_days_and_records_them_in_the_manifest(client
 
     recorded = json.loads(storage.read_bytes(join(registry.run_dir("r-bq"), "outputs", "publish.json")))
     expected = [
-        {"name": "measurements", "location": registry.table_id("measurements"), "rows": 6},
-        {"name": "sessions", "location": registry.table_id("sessions"), "rows": 3},
+        {"name": "measurements", "location": registry.table_id("measurements"), "rows": 6,
+         "partitions": [D2.isoformat(), D3.isoformat()]},
+        {"name": "sessions", "location": registry.table_id("sessions"), "rows": 6,
+         "partitions": [D1.isoformat(), D2.isoformat(), D3.isoformat()]},
     ]
     assert recorded == expected, f"expected {expected}, found {recorded}"
     found = read_back(client, registry.table_id("measurements"), MEASUREMENTS)
     expected_rows = by_key([r for d in (D2, D3) for r in spec_rows(MEASUREMENTS, d)], MEASUREMENTS)
     assert found == expected_rows, f"expected D2 and D3 only, found {found}"
-    summary_shown = "regional_metrics" in text and "no committed lakehouse table" in text
+    sessions = read_back(client, registry.table_id("sessions"), SESSIONS)
+    expected_sessions = by_key([r for d in (D1, D2) for r in spec_rows(SESSIONS, d)], SESSIONS)
+    assert sessions == expected_sessions, f"expected the day before the range too, found {sessions}"
+    summary_shown = "regional_metrics" in text and "not rewritten by this run" in text
     assert summary_shown, f"expected the summary table with skipped tables, found {text[:2000]}"
+
+    execute_notebook(tmp_path / "full.ipynb", params_file=params.params_file, date_from=str(D3), date_to=str(D3),
+                     run_id="r-bq-full", full_refresh=True)
+
+    found = read_back(client, registry.table_id("measurements"), MEASUREMENTS)
+    expected_rows = by_key([r for d in (D1, D2, D3) for r in spec_rows(MEASUREMENTS, d)], MEASUREMENTS)
+    assert found == expected_rows, f"expected every day after a full refresh, found {found}"
 
 
 @pytest.mark.slow
@@ -421,7 +496,7 @@ def test_load_staging_reads_gcs_uris_with_a_load_job_from_uri(client, registry, 
     schema = pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in SESSIONS.columns])
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), bucket_folder / "part-00000.parquet")
     table_id = registry.table_id("sessions")
-    ensure_table(client, SESSIONS, table_id, client.location)
+    ensure_table(client, SESSIONS, table_id)
     staging_id = f"{table_id}_gcs_staging"
 
     uri = f"gs://lake-bucket/{bucket_folder.name}/*.parquet"
@@ -467,6 +542,7 @@ def test_a_gcs_lakehouse_is_published_with_load_jobs_from_its_uris(tmp_path, gcs
     )
     params = load_params(params_file)
     registry, client = Registry.from_params(params), bigquery_client(params)
+    create_datasets(client, registry)
     table_path, table_id = registry.table_path("sessions"), registry.table_id("sessions")
     commit(table_path, SESSIONS, {d: spec_rows(SESSIONS, d) for d in (D1, D2, D3)})
     first = publish_table(client, registry, SESSIONS, None)

@@ -98,3 +98,69 @@ def test_cli_exits_non_zero_on_failure(tmp_path, params_file, capsys):
     assert cli.main(["validate", "--params", str(params_file)]) == 0
     assert cli.main(["validate", "--params", str(tmp_path / "missing.yaml")]) == 2
     assert "params file not found" in capsys.readouterr().err
+
+
+def test_full_refresh_reaches_every_stage_that_declares_it_publish_included(tmp_path, params_file):
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    notebook(books / "10_plain.ipynb", "assert 'full_refresh' not in dir(), 'passed to a stage without the parameter'")
+    notebook(books / "40_publish.ipynb", "assert full_refresh is True, full_refresh")
+    nb = nbformat.read(books / "40_publish.ipynb", as_version=4)
+    nb.cells[0].source += "\nfull_refresh: bool = False"
+    nbformat.write(nb, books / "40_publish.ipynb")
+
+    result = runner.run(str(params_file), full_refresh=True, notebooks=books, log=lambda *_: None)
+
+    assert result.ok, json.dumps(result.manifest["stages"], indent=1)
+
+
+@pytest.fixture()
+def create_only_artifacts(tmp_path, monkeypatch):
+    """fake-gcs-server behind a proxy that makes the artifacts bucket create-only (tests/create_only_gcs.py)."""
+    import gcsfs
+
+    from bigquery_emulator import running_fake_gcs
+    from create_only_gcs import create_only_proxy
+    from gnp import storage
+
+    with running_fake_gcs(tmp_path / "gcs") as endpoint, create_only_proxy(endpoint, {"artifacts"}) as gate:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", gate.endpoint)  # the notebooks' kernels inherit it
+        gcsfs.GCSFileSystem.clear_instance_cache()
+        storage.filesystem("gs://").mkdir("artifacts")
+        yield gate
+        gcsfs.GCSFileSystem.clear_instance_cache()
+
+
+def test_with_create_only_rights_every_notebook_is_uploaded_once_the_failed_one_with_its_traceback(
+    tmp_path, create_only_artifacts
+):
+    from gnp import storage
+
+    params = tmp_path / "params" / "gcs.yaml"
+    params.parent.mkdir()
+    params.write_text("env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-03}\n"
+                      "storage: {lake: ../lake, artifacts: 'gs://artifacts'}\n")
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    notebook(books / "10_ok.ipynb", "x = 1", "print('cell two ran')",
+             "from gnp.config import load_params\nfrom gnp import manifest\n"
+             "manifest.record_outputs(load_params(params_file), run_id, 'ok', [{'name': 't', 'location': 'x', 'rows': 1}])")
+    notebook(books / "20_broken.ipynb", "y = 2", "raise ValueError('bad input on purpose')", "z = 3")
+
+    result = runner.run(str(params), notebooks=books, log=lambda *_: None)
+
+    assert create_only_artifacts.refused == [], f"expected no replacement attempted, found {create_only_artifacts.refused}"
+    assert result.run_dir == f"gs://artifacts/runs/{result.run_id}" and not result.ok, result.manifest
+    fs = storage.filesystem(result.run_dir)
+    found = sorted(p.split(f"{result.run_id}/", 1)[1] for p in fs.find(result.run_dir))
+    expected = ["10_ok.ipynb", "20_broken.ipynb", "manifest.json", "outputs/ok.json"]
+    assert found == expected, f"expected {expected}, found {found}"
+    ok = nbformat.reads(storage.read_bytes(f"{result.run_dir}/10_ok.ipynb").decode(), as_version=4)
+    assert "cell two ran" in json.dumps([c.get("outputs") for c in ok.cells]), "expected the complete executed notebook"
+    broken = nbformat.reads(storage.read_bytes(f"{result.run_dir}/20_broken.ipynb").decode(), as_version=4)
+    errors = [o for c in broken.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors and errors[0]["evalue"] == "bad input on purpose", "expected the partial notebook with its traceback"
+    saved = storage.read_json(f"{result.run_dir}/manifest.json")
+    error = saved["stages"][1]["error"]
+    assert saved["status"] == "failed" and "cell 3" in error and f"{result.run_dir}/20_broken.ipynb" in error, error
+    assert saved["outputs"] == [{"stage": "ok", "name": "t", "location": "x", "rows": 1}], saved["outputs"]

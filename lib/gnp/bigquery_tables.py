@@ -91,24 +91,38 @@ def table_definition(spec: TableSpec, table_id: str) -> bigquery.Table:
     return table
 
 
-def ensure_dataset(client: bigquery.Client, dataset_id: str, location: str) -> bigquery.Dataset:
-    """Create the dataset (``project.dataset``) if absent."""
-    dataset = bigquery.Dataset(dataset_id)
-    dataset.location = location
-    return client.create_dataset(dataset, exists_ok=True)
+def missing_dataset_message(dataset_id: str) -> str:
+    """What to do when the dataset is absent: Terraform creates datasets, the pipeline never does."""
+    return (
+        f"BigQuery dataset {dataset_id} does not exist. The pipeline never creates datasets (its service account "
+        "holds roles/bigquery.dataEditor, which may not): Terraform does. Run `terraform apply` in terraform/ "
+        "(google_bigquery_dataset.silver and .gold in bigquery.tf; terraform/README.md, \"First apply\", step 4), "
+        "then check that warehouse.project, warehouse.silver_dataset and warehouse.gold_dataset in the params "
+        "name those datasets (`terraform output bigquery_datasets`)."
+    )
 
 
-def ensure_table(client: bigquery.Client, spec: TableSpec, table_id: str, location: str) -> bigquery.Table:
-    """Create the base table (and its dataset, in ``location``) if absent.
+def require_datasets(client: bigquery.Client, dataset_ids) -> None:
+    """Raise PublishError naming the Terraform step if any dataset (``project.dataset``) is missing."""
+    for dataset_id in dataset_ids:
+        try:
+            client.get_dataset(dataset_id)
+        except NotFound:
+            raise PublishError(missing_dataset_message(dataset_id)) from None
+
+
+def ensure_table(client: bigquery.Client, spec: TableSpec, table_id: str) -> bigquery.Table:
+    """Create the base table if absent, in its existing dataset (never the dataset: see ``require_datasets``).
 
     An existing table with another schema is an error, not something to patch
     silently: changing a published contract is a decision (and a migration).
+    A table takes its dataset's location.
     """
     wanted = table_definition(spec, table_id)
     try:
         existing = client.get_table(table_id)
     except NotFound:
-        ensure_dataset(client, f"{wanted.project}.{wanted.dataset_id}", location)
+        require_datasets(client, [f"{wanted.project}.{wanted.dataset_id}"])
         return client.create_table(wanted)
     if field_shape(existing.schema) != field_shape(wanted.schema):
         raise PublishError(

@@ -2,7 +2,8 @@
 
 Stage notebooks call ``record_outputs`` for every table or object they write;
 the runner merges those records into ``manifest.json`` beside the executed
-notebooks. Only the params' *names* of secrets are recorded, never values.
+notebooks, and publish reads Silver's and Gold's to know which partitions the
+run rewrote. Only the params' *names* of secrets are recorded, never values.
 """
 
 from __future__ import annotations
@@ -58,14 +59,17 @@ def _outputs_location(registry: Registry, run_id: str, stage: str) -> str:
 
 
 def record_outputs(params: Params, run_id: str, stage: str, outputs: list[dict]) -> str | None:
-    """Record what a stage wrote: dicts with ``name``, ``location`` and ``rows``.
+    """Record what a stage wrote: dicts with ``name``, ``location`` and ``rows`` (tables also
+    ``partition_by`` and ``partitions``, see ``results.table_output``).
 
-    Outside a run (``run_id`` empty, e.g. a notebook opened in JupyterLab) nothing is recorded.
+    Written once per stage (artifacts are never replaced): a second record for
+    the same run and stage raises FileExistsError. Outside a run (``run_id``
+    empty, e.g. a notebook opened in JupyterLab) nothing is recorded.
     """
     if not run_id:
         return None
     location = _outputs_location(Registry.from_params(params), run_id, stage)
-    storage.write_json(location, outputs)
+    storage.write_json_once(location, outputs)
     return location
 
 

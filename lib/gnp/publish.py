@@ -1,12 +1,26 @@
 """Publish Silver and Gold from the lakehouse to BigQuery with load jobs.
 
-For each table: load its current Parquet files (only the partitions of the
-run's days, or all of them) into a fresh staging table with a load job, then,
-in one multi-statement transaction, DELETE the affected partition values from
-the base table and INSERT ... SELECT the staging rows, then drop staging.
-Re-publishing the same days gives the same table; days not named are left as
-they are. No streaming inserts and no ``table$YYYYMMDD`` decorator writes
-(emulators get those silently wrong, and the transaction makes the swap atomic).
+What to replace is what the run wrote: the Silver and Gold stages record, per
+table, the partition values they rewrote (``results.table_output``, in the run's
+output records); publish replaces exactly those, Silver and Gold alike (the
+day before the range for sessions and daily Gold, the months of the
+histogram, all of the cohort table). ``full_refresh`` replaces every partition
+of every table. A table the run did not write is left as it is.
+``quality_results`` is written by every Spark stage without a record, and is
+small: it is published whole every run.
+
+For each table: load its current Parquet files (only the partitions to replace,
+or all of them) into a fresh staging table with a load job, then, in one
+multi-statement transaction, DELETE those partition values from the base table
+and INSERT ... SELECT the staging rows, then drop staging. Re-publishing gives
+the same table. No streaming inserts and no ``table$YYYYMMDD`` decorator
+writes (emulators get those silently wrong, and the transaction makes the swap
+atomic).
+
+Datasets are never created here: Terraform owns them, and the pipeline's
+service account (dataEditor) may not create one; BigQuery checks that right
+even before answering "already exists". A missing dataset is an error naming
+the Terraform step.
 
 Partition values go into the SQL as DATE literals built from ``datetime.date``
 objects, not as query parameters: bqemulator does not bind parameters inside a
@@ -17,15 +31,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import fsspec
 from google.cloud import bigquery
 
-from gnp import lakehouse
-from gnp.bigquery_tables import bigquery_schema, ensure_dataset, ensure_table
-from gnp.config import Params
+from gnp import lakehouse, manifest
+from gnp.bigquery_tables import bigquery_schema, ensure_table, require_datasets
 from gnp.registry import Registry
 from gnp.schemas import GOLD_TABLES, SILVER_TABLES, TableSpec
 
@@ -33,15 +46,9 @@ GCS_SCHEME = "gs://"
 STAGING_SUFFIX = "__staging_"
 STAGING_TTL = dt.timedelta(days=1)  # a crashed publish leaves nothing behind for long
 
-# How a run's measurement days select each partition column's values. Columns
-# not listed are published whole: cohort_week because every cohort's retention
-# changes when a new week arrives, run_date because quality results are keyed
-# by run, not by measurement day.
-PARTITIONS_OF_DAY: dict[str, Callable[[dt.date], dt.date]] = {
-    "measurement_date": lambda day: day,
-    "session_date": lambda day: day,
-    "month": lambda day: day.replace(day=1),
-}
+REWRITING_STAGES = ("silver", "gold")  # whose output records say which partitions the run rewrote
+WHOLE_EVERY_RUN = ("quality_results",)  # written by every Spark stage, recorded by none: published whole
+PUBLISHED = SILVER_TABLES + GOLD_TABLES
 
 
 @dataclass(frozen=True)
@@ -56,16 +63,34 @@ class Published:
     skipped: str | None = None  # why nothing was done, e.g. no lakehouse snapshot yet
 
     def output(self) -> dict:
-        """The record ``manifest.record_outputs`` expects."""
-        return {"name": self.name, "location": self.table_id, "rows": self.rows}
+        """The record ``manifest.record_outputs`` expects, with the partitions replaced (None: all)."""
+        return {"name": self.name, "location": self.table_id, "rows": self.rows, "partitions": self.partitions}
 
 
-def partition_values(spec: TableSpec, days: Iterable[dt.date] | None) -> list[dt.date] | None:
-    """The partition values a run over ``days`` rewrote; None means every partition."""
-    to_partition = PARTITIONS_OF_DAY.get(spec.partition_by or "")
-    if days is None or to_partition is None:
-        return None
-    return sorted({to_partition(day) for day in days})
+def rewritten_partitions(registry: Registry, run_id: str) -> dict[str, list[dt.date] | None]:
+    """Per table, the partition values the run's Silver and Gold stages recorded (None: the whole table).
+
+    A record without ``partitions`` (written before they were recorded) counts as the whole table.
+    """
+    found: dict[str, list[dt.date] | None] = {}
+    for stage in REWRITING_STAGES:
+        for output in manifest.read_outputs(registry, run_id, stage) if run_id else []:
+            values = output.get("partitions")
+            name = output["name"]
+            if values is None or found.get(name, []) is None:
+                found[name] = None
+            else:
+                found[name] = sorted(set(found.get(name, [])) | {dt.date.fromisoformat(v) for v in values})
+    return found
+
+
+def partitions_to_replace(registry: Registry, run_id: str, full_refresh: bool) -> dict[str, list[dt.date] | None]:
+    """Per table to publish, the partition values to replace (None: every one). Tables not named are left alone."""
+    if full_refresh:
+        return {spec.name: None for spec in PUBLISHED}
+    plan = rewritten_partitions(registry, run_id)
+    plan.update({name: None for name in WHOLE_EVERY_RUN})
+    return {spec.name: plan[spec.name] for spec in PUBLISHED if spec.name in plan}
 
 
 def _date_literals(values: Iterable[dt.date]) -> str:
@@ -133,22 +158,23 @@ def load_staging(client: bigquery.Client, spec: TableSpec, staging_id: str, sour
 
 
 def publish_table(
-    client: bigquery.Client, registry: Registry, spec: TableSpec, dates: Iterable[dt.date] | None = None
+    client: bigquery.Client, registry: Registry, spec: TableSpec, partitions: Iterable[dt.date] | None
 ) -> Published:
-    """Make the BigQuery table hold the lakehouse's current rows for the run's ``dates`` (all when None).
+    """Make the BigQuery table hold the lakehouse's current rows in ``partitions`` (every partition when None).
 
-    A table the lakehouse never committed is skipped, so a missing folder can
-    never empty a published table.
+    A partition the lakehouse no longer holds is emptied. A table the
+    lakehouse never committed is skipped, so a missing folder can never empty
+    a published table.
     """
     table_id = registry.table_id(spec.name)
     table_path = registry.table_path(spec.name)
     if lakehouse.read_snapshot(table_path) is None:
         return Published(spec.name, table_id, 0, 0, None, skipped=f"no committed lakehouse table at {table_path}")
-    values = partition_values(spec, dates)
+    values = None if partitions is None else sorted(set(partitions))
     if values == []:
-        return Published(spec.name, table_id, 0, 0, [], skipped="no days given")
+        return Published(spec.name, table_id, 0, 0, [], skipped="no partitions rewritten")
     location = client.location
-    ensure_table(client, spec, table_id, location)
+    ensure_table(client, spec, table_id)
     sources = expand_sources(lakehouse.current_files(table_path, only=values))
     staging_id = f"{table_id}{STAGING_SUFFIX}{secrets.token_hex(4)}"
     try:
@@ -161,20 +187,31 @@ def publish_table(
     )
 
 
-def run_days(params: Params) -> list[dt.date]:
-    """Every day of the params' date range."""
-    first, last = params.dates.date_from, params.dates.date_to
-    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-
-
 def publish_all(
-    client: bigquery.Client, registry: Registry, params: Params, dates: Iterable[dt.date] | None
+    client: bigquery.Client, registry: Registry, plan: dict[str, list[dt.date] | None]
 ) -> list[Published]:
-    """Publish every Silver and Gold table for the run's ``dates`` (None: full refresh)."""
-    days = None if dates is None else sorted(set(dates))
-    for dataset in dict.fromkeys(registry.table_id(s.name).rsplit(".", 1)[0] for s in SILVER_TABLES + GOLD_TABLES):
-        ensure_dataset(client, dataset, params.warehouse.location)
-    return [publish_table(client, registry, spec, days) for spec in SILVER_TABLES + GOLD_TABLES]
+    """Publish each table of ``plan`` (see ``partitions_to_replace``); the others are reported as not rewritten.
+
+    Raises:
+        PublishError: a dataset is missing (the message names the Terraform step that creates it).
+    """
+    require_datasets(client, dict.fromkeys(registry.table_id(s.name).rsplit(".", 1)[0] for s in PUBLISHED))
+    return [
+        publish_table(client, registry, spec, plan[spec.name]) if spec.name in plan
+        else Published(spec.name, registry.table_id(spec.name), 0, 0, [], skipped="not rewritten by this run")
+        for spec in PUBLISHED
+    ]
+
+
+def describe(plan: dict[str, list[dt.date] | None]) -> str:
+    """One line per table: what will be replaced."""
+    lines = []
+    for spec in PUBLISHED:
+        values = plan.get(spec.name, [])
+        what = "every partition" if values is None else (
+            f"{spec.partition_by} {', '.join(v.isoformat() for v in values)}" if values else "nothing (not rewritten)")
+        lines.append(f"{spec.name}: {what}")
+    return "\n".join(lines)
 
 
 def summary_rows(published: list[Published]) -> list[dict]:

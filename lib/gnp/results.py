@@ -1,4 +1,4 @@
-"""What a stage reports about its writes: quality results and table row counts.
+"""What a stage reports about its writes: quality results, table row counts and partitions.
 
 Row counts come from the Parquet footers of the committed files, so reporting
 them costs no Spark job.
@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from gnp import lakehouse, quality
 from gnp.registry import Registry
-from gnp.schemas import QUALITY_RESULTS
+from gnp.schemas import QUALITY_RESULTS, TABLES
 
 
 def run_info(run_id: str) -> quality.RunInfo:
@@ -36,8 +36,21 @@ def committed_rows(table_path: str, only: Iterable | None = None) -> int:
 
 
 def table_output(registry: Registry, name: str, only: Iterable | None = None) -> dict:
-    """A run-manifest entry for a table the stage wrote."""
-    return {"name": name, "location": registry.table_path(name), "rows": committed_rows(registry.table_path(name), only)}
+    """A run-manifest entry for a table the stage wrote: where, its rows, and which partitions.
+
+    ``only`` must be exactly the partition values the stage rewrote (None: it
+    rewrote the whole table). They are recorded as sorted ISO dates under
+    ``partitions`` (null for every partition), beside ``partition_by``; publish
+    replaces exactly those in the warehouse.
+    """
+    values = None if only is None else sorted({lakehouse.partition_key(value) for value in only})
+    return {
+        "name": name,
+        "location": registry.table_path(name),
+        "rows": committed_rows(registry.table_path(name), only),
+        "partition_by": TABLES[name].partition_by,
+        "partitions": values,
+    }
 
 
 def save_quality_results(

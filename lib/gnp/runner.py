@@ -3,6 +3,14 @@
 A stage is a notebook named ``NN_<stage>.ipynb`` in ``notebooks/`` with NN
 below 90 (``90_dashboard`` is served, not run). The runner runs whatever stage
 notebooks exist, so nothing pretends a stage exists that does not.
+
+Every artifact of a run is written once. papermill saves the executed notebook
+after every cell; in a bucket that would replace one object again and again,
+which needs ``storage.objects.delete`` (the pipeline may only create objects
+there). So when the run folder is remote a stage writes its notebook to a
+local scratch folder and the runner uploads it once when the stage ends, failed
+or not; the manifest is written once, at the end of the run. A local run folder
+is written directly, as before.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +51,11 @@ class Stage:
     def needs_spark(self) -> bool:
         meta = nbformat.read(self.notebook, as_version=4).metadata.get("gnp", {})
         return bool(meta.get("spark", False))
+
+    @property
+    def parameter_names(self) -> set[str]:
+        """Names in the notebook's parameters cell: the runner passes a flag only to stages that declare it."""
+        return set(papermill.inspect_notebook(str(self.notebook)))
 
 
 @dataclass
@@ -79,7 +93,8 @@ def _failed_cell(source: Path, executed: Path) -> str:
     return "an unknown cell"
 
 
-def _execute(stage: Stage, output: str, parameters: dict) -> None:
+def _execute(stage: Stage, output: str, parameters: dict, kept_at: str) -> None:
+    """Run the notebook, saving it to the local ``output`` as it goes; ``kept_at`` is where it will be kept."""
     try:
         papermill.execute_notebook(
             str(stage.notebook),
@@ -92,11 +107,16 @@ def _execute(stage: Stage, output: str, parameters: dict) -> None:
             request_save_on_cell_execute=True,
         )
     except papermill.PapermillExecutionError as exc:
-        where = _failed_cell(stage.notebook, Path(output)) if "://" not in output else f"cell {exc.exec_count}"
         raise StageFailed(
-            f"stage {stage.name} failed in {stage.notebook.name}, {where}: {exc.ename}: {exc.evalue}. "
-            f"The executed notebook with the traceback is at {output}"
+            f"stage {stage.name} failed in {stage.notebook.name}, {_failed_cell(stage.notebook, Path(output))}: "
+            f"{exc.ename}: {exc.evalue}. The executed notebook with the traceback is at {kept_at}"
         ) from None
+
+
+def _keep(scratch: str, location: str) -> None:
+    """Upload a stage's executed notebook once, if it was written at all (a local run folder holds it already)."""
+    if scratch != location and Path(scratch).exists():
+        storage.upload_once(scratch, location)
 
 
 def run(
@@ -149,6 +169,9 @@ def run(
     storage.ensure_dir(run_dir)
     failure: StageFailed | None = None
     with contextlib.ExitStack() as stack:
+        scratch_dir = run_dir
+        if storage.is_remote(run_dir):
+            scratch_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"gnp-{run_id}-"))
         spark_remote = ""
         for number, stage in enumerate(selected, 1):
             if stage.needs_spark and not spark_remote:
@@ -157,23 +180,26 @@ def run(
                     log("starting the run's Spark Connect server (loopback) ...")
                     spark_remote = stack.enter_context(_spark_server(params, run_dir))
             stage_params = dict(parameters)
-            if stage.name == "ingest":
-                stage_params["refetch"] = refetch
+            declared = stage.parameter_names
+            # --full-refresh reaches every stage that takes it: Silver and Gold rebuild, publish replaces everything.
+            stage_params.update({k: v for k, v in (("refetch", refetch), ("full_refresh", full_refresh)) if k in declared})
             if stage.needs_spark:
                 stage_params["spark_remote"] = spark_remote
-                stage_params["full_refresh"] = full_refresh
             output = join(run_dir, stage.notebook.name)
+            scratch = output if scratch_dir == run_dir else str(Path(scratch_dir) / stage.notebook.name)
             entry = {"stage": stage.name, "notebook": stage.notebook.name, "executed_notebook": output,
                      "started_at": manifest.utc_now(), "status": "running"}
             record["stages"].append(entry)
             log(f"[{number}/{len(selected)}] {stage.name} ...")
             started = time.monotonic()
             try:
-                _execute(stage, output, stage_params)
+                _execute(stage, scratch, stage_params, kept_at=output)
                 entry["status"] = "succeeded"
             except StageFailed as exc:
                 entry["status"], entry["error"] = "failed", str(exc)
                 failure = exc
+            finally:
+                _keep(scratch, output)  # the partial notebook too, with its traceback
             entry["ended_at"] = manifest.utc_now()
             entry["duration_s"] = round(time.monotonic() - started, 1)
             for out in manifest.read_outputs(registry, run_id, stage.name):
@@ -183,7 +209,7 @@ def run(
                 break
     record["status"] = "failed" if failure else "succeeded"
     record["ended_at"] = manifest.utc_now()
-    storage.write_json(join(run_dir, "manifest.json"), record)
+    storage.write_json_once(join(run_dir, "manifest.json"), record)
     if failure:
         log(f"run {run_id} FAILED: {failure}")
     return RunResult(run_id=run_id, run_dir=run_dir, ok=failure is None, manifest=record)

@@ -2,6 +2,12 @@
 
 Writes are atomic for readers: data goes to a temporary name first and is
 renamed (local) or committed as a single object (GCS) at the end.
+
+A run's artifacts (executed notebooks, manifests, output records, reports) are
+written once with ``write_once``/``upload_once``: the pipeline may create
+objects in the artifacts bucket but not replace them (replacing an object
+needs ``storage.objects.delete``), so a second write of the same name must fail
+here, loudly, and not only in the cloud.
 """
 
 from __future__ import annotations
@@ -57,6 +63,45 @@ def write_bytes(location: str, data: bytes) -> None:
 
 def write_json(location: str, obj) -> None:
     write_bytes(location, json.dumps(obj, indent=2, sort_keys=True, default=str).encode("utf-8"))
+
+
+def is_remote(location: str) -> bool:
+    """True for an object-store URI (anything but a local path or ``file://``)."""
+    return "://" in location and not location.startswith("file://")
+
+
+def write_once(location: str, data: bytes) -> None:
+    """Create ``location``; raise FileExistsError if it exists (never replace it).
+
+    In GCS the upload carries ``ifGenerationMatch=0``, so the check and the
+    write are one step; locally a hard link publishes the finished file only
+    if the name is free.
+    """
+    if is_remote(location):
+        filesystem(location).pipe_file(location, data, mode="create")
+        return
+    os.makedirs(os.path.dirname(location), exist_ok=True)
+    tmp = f"{location}.tmp-{uuid.uuid4().hex}"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, location)
+    finally:
+        os.remove(tmp)
+
+
+def write_json_once(location: str, obj) -> None:
+    write_once(location, json.dumps(obj, indent=2, sort_keys=True, default=str).encode("utf-8"))
+
+
+def upload_once(local_file: str, location: str) -> None:
+    """Copy a finished local file to ``location`` with ``write_once`` (same name locally: nothing to do)."""
+    if os.path.abspath(local_file) == location:
+        return
+    with open(local_file, "rb") as fh:
+        write_once(location, fh.read())
 
 
 def read_json(location: str):

@@ -63,4 +63,7 @@ def write_run_report(params: Params, run_id: str) -> str | None:
         return None
     from gnp.registry import Registry, join
 
-    return render_static_html(params, join(Registry.from_params(params).run_dir(run_id), REPORT_NAME))
+    # Written once, like every artifact of a run (the bucket takes new objects, never replacements).
+    location = join(Registry.from_params(params).run_dir(run_id), REPORT_NAME)
+    storage.write_once(location, static_report_html(params).encode("utf-8"))
+    return location
