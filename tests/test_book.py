@@ -39,7 +39,9 @@ MANIFEST = {
                {"stage": "silver", "notebook": "20_silver.ipynb", "status": "failed", "duration_s": 75.0,
                 "error": "stage silver failed in 20_silver.ipynb, cell 4: ValueError: bad"}],
     "outputs": [{"stage": "silver", "name": "measurements", "location": "/abs/lake/silver/measurements",
-                 "rows": 1234567}],
+                 "rows": 1234567},
+                {"stage": "ingest", "name": "bronze.hyperion", "rows": 301}, {"stage": "ingest", "name": "bronze.hyperion", "rows": 302},
+                {"stage": "report", "name": "dashboard.html", "rows": None}],
     "checks": [{"stage": "silver", "check_name": "accounting", "severity": "critical", "passed": False,
                 "observed": "3 missing"}],
 }
@@ -69,7 +71,9 @@ def make_run(folder: Path, manifest: dict | None = MANIFEST) -> Path:
 def test_summary_shows_status_timings_versions_outputs_checks_and_hides_secret_values():
     s = book.summary(MANIFEST)
     assert (s["status"], s["dates"], s["duration"]) == ("failed", "2025-10-25 to 2025-10-28", "3 min 05 s")
-    assert s["outputs"] == [{"stage": "silver", "name": "measurements", "rows": "1,234,567"}]
+    assert s["outputs"] == [{"stage": "silver", "name": "measurements", "rows": "1,234,567"},
+                            {"stage": "ingest", "name": "bronze.hyperion (2 writes)", "rows": "603"},
+                            {"stage": "report", "name": "dashboard.html", "rows": ""}], s["outputs"]
     assert ("voila", "not installed") in s["packages"] and s["dirty"] and s["checks_passed"] == 0
     params = dict(s["params"])
     assert params["source.api_token"] == "(hidden)" and params["source.token_env"] == '"HYPERION_TOKEN"', params

@@ -86,6 +86,18 @@ def flat_params(params: dict, prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
+def outputs_written(outputs: list[dict]) -> list[dict]:
+    """One row per stage and output, rows summed over its records (ingest records one per day fetched)."""
+    merged: dict[tuple, dict] = {}
+    for o in outputs:
+        row = merged.setdefault((o.get("stage", ""), o.get("name", "")), {"records": 0, "rows": None})
+        row["records"] += 1
+        if o.get("rows") is not None:
+            row["rows"] = (row["rows"] or 0) + o["rows"]
+    return [{"stage": stage, "name": name if v["records"] == 1 else f"{name} ({v['records']} writes)",
+             "rows": "" if v["rows"] is None else f"{v['rows']:,}"} for (stage, name), v in merged.items()]
+
+
 def summary(manifest: dict) -> dict:
     """What the book's first page shows of a manifest; a missing manifest is an incomplete run."""
     git = manifest.get("git") or {}
@@ -101,8 +113,7 @@ def summary(manifest: dict) -> dict:
         "commit": git.get("commit") or "unknown", "dirty": bool(git.get("dirty")),
         "python": manifest.get("python", "?"),
         "packages": sorted((k, v or "not installed") for k, v in (manifest.get("packages") or {}).items()),
-        "outputs": [{"stage": o.get("stage", ""), "name": o.get("name", ""),
-                     "rows": "" if o.get("rows") is None else f"{o['rows']:,}"} for o in manifest.get("outputs", [])],
+        "outputs": outputs_written(manifest.get("outputs", [])),
         "checks": checks, "checks_passed": sum(1 for c in checks if c.get("passed")),
         "failures": [s for s in stages if s.get("status") == "failed"],
         "params_file": manifest.get("params_file", "?"),

@@ -35,9 +35,19 @@ def area_days(attica_second_half=80.0) -> pd.DataFrame:
 
 def test_regions_name_the_fastest_and_slowest_and_hedge_thin_and_suppressed():
     text = " ".join(regions.findings({"area_days": area_days()}, k=5)["ranking"])
-    assert "Of 3 peripheries ranked, the fastest was ΑΤΤΙΚΗΣ with a median download of ≈80.0 Mbps" in text, text
-    assert "the slowest ΙΟΝΙΩΝ ΝΗΣΩΝ with ≈30.0 Mbps (only 40 user-days: read with care): 2.7 times slower" in text
+    assert ("Of 2 peripheries with 50 or more user-days, the fastest was ΑΤΤΙΚΗΣ with a median download of "
+            "≈80.0 Mbps, and the slowest ΚΡΗΤΗΣ with ≈42.0 Mbps, 1.9 times slower.") in text, text
+    assert "1 more rests on fewer than 50 user-days (ΙΟΝΙΩΝ ΝΗΣΩΝ) and is not compared here" in text
     assert "ΒΟΡΕΙΟΥ ΑΙΓΑΙΟΥ was left out: every day of the period had fewer than 5 users" in text
+
+
+def test_regions_on_thin_data_only_rank_with_a_hedge_on_every_name():
+    thin = area_days()[lambda f: f["area_id"].isin(["6", "13"])].assign(
+        users=lambda f: f["users"].where(f["area_id"] != "13", 5.0))
+    text = " ".join(regions.findings({"area_days": thin}, k=5)["ranking"])
+    assert ("the fastest was ΚΡΗΤΗΣ with a median download of ≈42.0 Mbps (only 20 user-days: read with care), "
+            "and the slowest ΙΟΝΙΩΝ ΝΗΣΩΝ with ≈30.0 Mbps, 1.4 times slower (only 40 user-days") in text, text
+    assert "Every ranked periphery rests on fewer than 50 user-days, so this ranking is indicative only." in text
 
 
 def test_regions_sentences_follow_the_data():
@@ -125,3 +135,17 @@ def test_retention_counts_every_session_and_says_when_user_counts_are_hidden():
     assert "Over 2 days, 20% of 200 sessions came from returning users" in text, text
     assert "hidden on 50% of the day and user-type cells" in text
     assert frustration.retention_sentences(daily.iloc[0:0]) == ["Gold holds no sessions by user type for this period."]
+
+
+def test_providers_speed_compares_solid_providers_and_names_the_thin_and_hidden():
+    days = pd.DataFrame([
+        {"measurement_date": pd.Timestamp(d), "isp": isp, "users": users, "download_median_mbps": down,
+         "upload_median_mbps": 5.0, "rtt_median_ms": rtt, "is_suppressed": users is None}
+        for d in (D1, D2) for isp, users, down, rtt in (
+            (ALL_ISPS, 400.0, 50.0, 20.0), ("COSMOTE", 200.0, 60.0, 22.0), ("Nova", 100.0, 30.0, 15.0),
+            ("Inalan", 5.0, 120.0, 30.0), ("ΔΕΗ Fiber", None, None, None))])
+    text = " ".join(providers.speed_sentences(providers.speed_ranking(days), 5))
+    assert ("Across Greece, COSMOTE was fastest among 2 providers with 50 or more user-days, with a median download "
+            "of ≈60.0 Mbps; Nova was slowest at ≈30.0 Mbps, 2.0 times slower.") in text, text
+    assert "Inalan had fewer than 50 user-days and is left out of that comparison." in text
+    assert "The lowest round-trip time was Nova's, a median of ≈15 ms." in text and "ΔΕΗ Fiber was left out" in text

@@ -34,17 +34,22 @@ def speed_sentences(ranked: pd.DataFrame, k: int) -> list[str]:
     hidden = ranked.loc[ranked["is_suppressed"], "label"].tolist()
     if shown.empty:
         return [f"No provider had {k} or more users on any day of the period, so none can be compared."]
-    top, bottom = shown.iloc[0], shown.iloc[-1]
+    pool, thin = w.solid_first(shown)
+    top, bottom = pool.iloc[0], pool.iloc[-1]
     if len(shown) == 1:
         sentences = [f"Only {top['label']} had enough users to show: a median download of "
                      f"{w.mbps(top['download_median_mbps'])}{w.thin_note(top)}."]
     else:
         ratio = w.times(top["download_median_mbps"], bottom["download_median_mbps"])
-        sentences = [f"Across Greece, {top['label']} was fastest among {len(shown)} providers, with a median "
-                     f"download of {w.mbps(top['download_median_mbps'])}{w.thin_note(top)}; {bottom['label']} was "
-                     f"slowest at {w.mbps(bottom['download_median_mbps'])}{w.thin_note(bottom)}"
-                     + (f" ({ratio} times slower)." if ratio else ".")]
-        quickest = shown.sort_values(["rtt_median_ms", "label"]).iloc[0]
+        among = f"{len(pool)} providers with {w.THIN_USER_DAYS} or more user-days" if thin else f"{len(pool)} providers"
+        sentences = [f"Across Greece, {top['label']} was fastest among {among}, with a median download of "
+                     f"{w.mbps(top['download_median_mbps'])}{w.thin_note(top)}; {bottom['label']} was slowest at "
+                     f"{w.mbps(bottom['download_median_mbps'])}" + (f", {ratio} times slower" if ratio else "")
+                     + f"{w.thin_note(bottom)}."]
+        if thin:
+            sentences.append(f"{w.names(thin)} had fewer than {w.THIN_USER_DAYS} user-days and "
+                             f"{'is' if len(thin) == 1 else 'are'} left out of that comparison.")
+        quickest = pool.sort_values(["rtt_median_ms", "label"]).iloc[0]
         if not math.isnan(quickest["rtt_median_ms"]):
             sentences.append(f"The lowest round-trip time was {quickest['label']}'s, a median of "
                              f"≈{quickest['rtt_median_ms']:.0f} ms.")
@@ -102,6 +107,9 @@ def attainment_sentences(attainment: pd.DataFrame, high: float, k: int) -> list[
     shown = attainment[(attainment["isp"] != ALL_ISPS) & ~attainment["is_suppressed"]
                        & attainment["share_reaching_high"].notna()]
     shown = shown.sort_values(["share_reaching_high", "isp"], ascending=[False, True])
+    solid = shown[shown["user_days"] >= w.THIN_USER_DAYS]
+    thin = shown.loc[shown["user_days"] < w.THIN_USER_DAYS, "isp"].tolist() if len(solid) >= 2 else []
+    shown = solid if len(solid) >= 2 else shown
     sentences = []
     if len(national):
         sentences.append(f"On {w.pct(national.iloc[0]['share_reaching_high'])} of user-days, users reached "
@@ -109,7 +117,9 @@ def attainment_sentences(attainment: pd.DataFrame, high: float, k: int) -> list[
     if len(shown) >= 2:
         top, bottom = shown.iloc[0], shown.iloc[-1]
         sentences.append(f"{top['isp']}'s users did so most often ({w.pct(top['share_reaching_high'])}) and "
-                         f"{bottom['isp']}'s least often ({w.pct(bottom['share_reaching_high'])}).")
+                         f"{bottom['isp']}'s least often ({w.pct(bottom['share_reaching_high'])})"
+                         + (f", among providers with {w.THIN_USER_DAYS} or more user-days; {w.names(thin)} had fewer."
+                            if thin else "."))
     if not sentences:
         sentences.append(f"Too few users reported a contracted speed to say how many reached {threshold}.")
     hidden = attainment.loc[(attainment["isp"] != ALL_ISPS) & attainment["is_suppressed"], "isp"].tolist()

@@ -32,25 +32,30 @@ def fastest_and_slowest(ranked: pd.DataFrame, level: str, k: int) -> list[str]:
     hidden = ranked.loc[ranked["is_suppressed"], "label"].tolist()
     if shown.empty:
         return [f"No {one} had {k} or more users on any day of the period, so none can be ranked."]
-    top, bottom = shown.iloc[0], shown.iloc[-1]
+    pool, thin = w.solid_first(shown)
+    top, bottom = pool.iloc[0], pool.iloc[-1]
     sentences = []
     if len(shown) == 1:
         sentences.append(f"Only one {one} can be ranked: {top['label']}, with a median download of "
                          f"{w.mbps(top['download_median_mbps'])}{w.thin_note(top)}.")
     else:
         ratio = w.times(top["download_median_mbps"], bottom["download_median_mbps"])
+        among = f"{len(pool)} {many} with {w.THIN_USER_DAYS} or more user-days" if thin else f"{len(pool)} {many} ranked"
         sentences.append(
-            f"Of {len(shown)} {many} ranked, the fastest was {top['label']} with a median download of "
+            f"Of {among}, the fastest was {top['label']} with a median download of "
             f"{w.mbps(top['download_median_mbps'])}{w.thin_note(top)}, and the slowest {bottom['label']} with "
-            f"{w.mbps(bottom['download_median_mbps'])}{w.thin_note(bottom)}"
-            + (f": {ratio} times slower." if ratio else "."))
-        thin = shown.loc[shown["is_thin"], "label"].tolist()
-        if thin and len(thin) < len(shown):
-            sentences.append(f"{len(thin)} of the {len(shown)} rest on fewer than {w.THIN_USER_DAYS} user-days "
-                             f"({w.names(thin)}); their places can move with a handful of users.")
+            f"{w.mbps(bottom['download_median_mbps'])}" + (f", {ratio} times slower" if ratio else "")
+            + f"{w.thin_note(bottom)}.")
+        if thin:
+            rest, are = ("rests", "is") if len(thin) == 1 else ("rest", "are")
+            sentences.append(f"{len(thin)} more {rest} on fewer than {w.THIN_USER_DAYS} user-days ({w.names(thin)}) "
+                             f"and {are} not compared here: a handful of users moves such figures.")
+        elif shown["is_thin"].all():
+            sentences.append(f"Every ranked {one} rests on fewer than {w.THIN_USER_DAYS} user-days, so this "
+                             f"ranking is indicative only.")
     partial = shown[shown["suppressed_days"] > 0]
     if len(partial):
-        sentences.append(f"For {len(partial)} of the ranked {many}, some days had fewer than {k} users and are "
+        sentences.append(f"For {len(partial)} of the {many} shown, some days had fewer than {k} users and are "
                          f"left out of their figures ({w.count(partial['suppressed_days'].sum())} area-days in all).")
     note = w.suppressed_note(hidden, "its figures" if len(hidden) == 1 else "their figures", k)
     return sentences + ([note] if note else [])
@@ -90,13 +95,20 @@ def change_sentences(area_days: pd.DataFrame) -> list[str]:
     sentences = [f"{span}, Greece's median download went from {w.mbps(c['download_median_mbps_before'])} to "
                  f"{w.mbps(c['download_median_mbps_after'])} ({w.signed_pct(c['change'])})."]
     moved = change(area_days, AREA_PERIPHERY)
+    solid = moved[~moved["is_thin_before"] & ~moved["is_thin_after"]]
+    hedge = ""
+    if len(solid) >= 2:
+        moved, which = solid, f"{len(solid)} peripheries with {w.THIN_USER_DAYS} or more user-days in both halves"
+    else:
+        which = f"{len(moved)} peripheries with enough users in both halves"
+        hedge = f" Each rests on fewer than {w.THIN_USER_DAYS} user-days in a half, so read these as indicative."
     if len(moved) >= 2:
         up, down = moved.iloc[0], moved.iloc[-1]
         rise = f"{up['label']} rose most ({w.signed_pct(up['change'])})" if up["change"] > 0 \
             else f"none rose; {up['label']} changed least ({w.signed_pct(up['change'])})"
         fall = f"{down['label']} fell most ({w.signed_pct(down['change'])})" if down["change"] < 0 \
             else f"none fell; {down['label']} gained least ({w.signed_pct(down['change'])})"
-        sentences.append(f"Of the {len(moved)} peripheries with enough users in both halves, {rise}, and {fall}.")
+        sentences.append(f"Of the {which}, {rise}, and {fall}.{hedge if moved['is_thin_before'].any() or moved['is_thin_after'].any() else ''}")
     return sentences
 
 

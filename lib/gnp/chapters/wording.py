@@ -29,7 +29,7 @@ def pct(share: float) -> str:
 
 
 def signed_pct(change: float) -> str:
-    return f"{change * 100:+.0f}%"
+    return "±0%" if round(change * 100) == 0 else f"{change * 100:+.0f}%"
 
 
 def count(n: float) -> str:
@@ -85,6 +85,15 @@ def summarise(daily: pd.DataFrame, key: str, label: str, measures: tuple[str, ..
     out["is_suppressed"] = out["suppressed_days"] == out["days"]
     out["is_thin"] = ~out["is_suppressed"] & (out["user_days"] < THIN_USER_DAYS)
     return out
+
+
+def solid_first(shown: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rows to name fastest and slowest from: those with enough user-days when at least two have,
+    else every shown row (each then hedged); and the thin ones left out of that comparison."""
+    solid = shown[~shown["is_thin"]]
+    if len(solid) >= 2:
+        return solid, shown.loc[shown["is_thin"], "label"].tolist()
+    return shown, []
 
 
 def thin_note(row) -> str:
