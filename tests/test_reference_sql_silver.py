@@ -13,7 +13,7 @@ from gnp.reference_sql import compare_table
 from gnp.reference_sql.silver import QUARANTINE_RELATION, build_silver, hmac_pads
 from gnp.registry import Registry
 from gnp.schemas import MEASUREMENTS, QUARANTINE, SESSIONS
-from gnp.silver import measurements, parse, pseudonym, sessions
+from gnp.silver import accounting, measurements, parse, pseudonym, sessions
 from silver.bronze_factories import lake_params, record, write_day
 
 KEY = b"0123456789abcdef" * 4
@@ -32,8 +32,15 @@ def _edge_records() -> list[dict]:
         record(6, "2025-10-27 12:00:00", ip=None),
         record(7, "27/10/2025 12:00", ip="10.0.3"),
         record(8.0, " 2025-10-27 12:00:00 ", ip=" 10.0.3 ", measured_rtt_msec=-1.0),
-        record(9, "2025-10-26 12:00:00", ip="10.0.4"),  # outside the Bronze day
+        record(9, "2025-10-26 12:00:00", ip="10.0.4"),  # another day's test: kept, on its own date
+        record(10, "2025-10-26 12:30:00", ip="10.0.4", measured_rtt_msec=-1.0),  # quarantined on its own date
     ]
+
+
+def _copies_of(day: dt.date) -> list[dict]:
+    """Later copies of the day's tests under another day's request: valid, and invalid; the own-day copy wins."""
+    own = sample.records_for_day(day, seed=3, tests_per_day=400, users=300, dirt_rate=0.05)
+    return [{**own[0], "measured_downstream_mbps": 1.0}, {**own[1], "measured_upstream_mbps": -3.0}]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +50,7 @@ def bronze(tmp_path_factory):
     for day in DAYS:
         write_day(registry, day, sample.records_for_day(day, seed=3, tests_per_day=400, users=300, dirt_rate=0.05))
     refetch = sample.records_for_day(DAYS[-1], seed=3, tests_per_day=400, users=300, dirt_rate=0.05)
-    write_day(registry, DAYS[-1], refetch + _edge_records(), fetched_at=REFETCHED)
+    write_day(registry, DAYS[-1], refetch + _edge_records() + _copies_of(DAYS[1]), fetched_at=REFETCHED)
     return params.semantics, parse.list_bronze_files(registry, DAYS)
 
 
@@ -58,9 +65,9 @@ def spark_silver(spark, bronze):
         "quarantine": measurements.to_quarantine(flagged).toPandas(),
         "sessions": sessions.sessionise(measurements.to_measurements(flagged), semantics).toPandas(),
     }
-    accounting = measurements.count_accounting(flagged)
+    counts = accounting.count_accounting(flagged)
     flagged.unpersist()
-    return found, accounting
+    return found, counts
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +95,7 @@ def test_sql_counts_equal_spark_accounting(spark_silver, sql_silver):
     expected["sessions"] = len(found["sessions"])
 
     assert counts.as_dict() == expected, f"expected Spark's {expected}, found {counts.as_dict()}"
-    assert min(counts.quarantine_rows, counts.duplicates, counts.rows_without_place) > 0, counts
+    assert min(counts.quarantine_rows, counts.duplicates, counts.rows_without_place, counts.kept_from_other_day) > 0, counts
 
 
 @pytest.mark.parametrize("spec", [MEASUREMENTS, QUARANTINE, SESSIONS], ids=lambda s: s.name)

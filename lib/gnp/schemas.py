@@ -100,7 +100,7 @@ QUARANTINE = TableSpec(
         _c("bronze_file", "string", "Bronze object the record came from", nullable=False),
         _c("record_index", "bigint", "position of the record in that object", nullable=False),
         _c("measurement_id", "bigint", "the record's id, if it had a usable one"),
-        _c("measurement_date", "date", "the Bronze day the record was fetched for", nullable=False),
+        _c("measurement_date", "date", "local date of the test; the Bronze day it came with when its time is unreadable", nullable=False),
         _c("reason", "string", "first reason, for grouping", nullable=False),
         _c("reasons", "array<string>", "every reason the record failed", nullable=False),
         _c("record_json", "string", "the record as received, with client_ip replaced by user_id", nullable=False),

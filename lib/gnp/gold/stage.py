@@ -112,11 +112,11 @@ def written(spark: SparkSession, registry: Registry, gold_plan: GoldPlan) -> dic
 
 
 def outputs(registry: Registry, gold_plan: GoldPlan) -> list[dict]:
-    """Run-manifest entries: each Gold table with the rows of the partitions this run wrote."""
+    """Run-manifest entries: each Gold table with the partitions this run rewrote (None: all, a full refresh)."""
     from gnp.results import table_output
 
     return [
-        table_output(registry, name, _partitions_of(name, gold_plan))
+        table_output(registry, name, only=None if gold_plan.full_refresh else _partitions_of(name, gold_plan))
         for name in TABLES
         if TABLES[name].layer == "gold" and name != "quality_results"
     ]
