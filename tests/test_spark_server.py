@@ -3,6 +3,7 @@ first, and no JVM left behind when its runner is SIGKILLed. Real servers (spark-
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -76,21 +77,46 @@ CLIENT = textwrap.dedent("""
 """)
 
 
-def processes_with(marker: bytes) -> dict[int, bytes]:
-    """Live processes whose environment or command line holds ``marker``: pid -> command line."""
-    found = {}
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (state first), or None if the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def descendants(root: int) -> dict[int, str]:
+    """Live descendants of ``root``: pid -> start time (so a reused pid is not mistaken for a survivor)."""
+    parents = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:  # gone meanwhile, or not ours
-            continue
-        if state != "Z" and (marker in environ or marker in cmdline):
-            found[int(entry.name)] = cmdline
+        fields = _stat(int(entry.name)) if entry.name.isdigit() else None
+        if fields and fields[0] != "Z":
+            parents[int(entry.name)] = (int(fields[1]), fields[19])
+    found, frontier = {}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, started) in parents.items():
+            if ppid == parent and pid not in found:
+                found[pid] = started
+                frontier.append(pid)
     return found
+
+
+def alive(processes: dict[int, str]) -> dict[int, str]:
+    """Those of ``processes`` still running (not zombies), with the same start time."""
+    return {pid: started for pid, started in processes.items()
+            if (fields := _stat(pid)) and fields[0] != "Z" and fields[19] == started}  # fmt: skip
+
+
+def server_jvms(root: int) -> list[int]:
+    """The Connect server JVMs among ``root``'s descendants (spark-submit execs down to java)."""
+    jvms = []
+    for pid in descendants(root):
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if argv[0].endswith(b"java") and gs.CONNECT_SERVER_CLASS.encode() in argv:
+                jvms.append(pid)
+    return jvms
 
 
 @pytest.fixture(scope="module")
@@ -132,21 +158,21 @@ def test_a_client_without_the_token_is_refused_and_get_session_brings_it(server)
 @pytest.mark.slow
 def test_the_server_jvm_has_no_api_token_nor_pseudonym_key_in_its_environment(server):
     _, token = server
-    jvms = processes_with(f"{gs.SERVER_TOKEN_ENV}={token}".encode())
-    assert jvms and all(b"java" in cmd.split(b"\0")[0] for cmd in jvms.values()), jvms
-    for pid in jvms:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-        assert API_TOKEN.encode() not in environ and PSEUDONYM_KEY.encode() not in environ
-        assert b"HYPERION_TOKEN=" not in environ and b"GNP_PSEUDONYM_KEY=" not in environ
-        assert token.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes(), "the token shows in ps"
+    [jvm] = server_jvms(os.getpid())  # the module's server, this process's child
+    environ = Path(f"/proc/{jvm}/environ").read_bytes().split(b"\0")
+    assert f"{gs.SERVER_TOKEN_ENV}={token}".encode() in environ
+    names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
+    assert not names & {"HYPERION_TOKEN", "GNP_PSEUDONYM_KEY", gs.TOKEN_ENV}, names
+    assert not any(API_TOKEN.encode() in e or PSEUDONYM_KEY.encode() in e for e in environ)
+    assert token.encode() not in Path(f"/proc/{jvm}/cmdline").read_bytes(), "the token shows in ps"
 
 
 PARENT = textwrap.dedent("""
-    import os, sys, time
+    import sys, time
     from gnp import spark as gs
     from gnp.config import load_params
     with gs.connect_server(load_params(sys.argv[1])) as url:
-        print(os.environ[gs.TOKEN_ENV], flush=True)
+        print(url, flush=True)
         time.sleep(600)
 """)
 
@@ -154,24 +180,22 @@ PARENT = textwrap.dedent("""
 @pytest.mark.slow
 def test_sigkill_of_the_process_that_started_the_server_leaves_no_jvm():
     parent = subprocess.Popen([sys.executable, "-c", PARENT, str(CI_PARAMS)], stdout=subprocess.PIPE, text=True)
+    run = {}
     try:
-        token = parent.stdout.readline().strip()
-        assert token, "the server did not start"
-        marker = f"{gs.SERVER_TOKEN_ENV}={token}".encode()
-        jvms = processes_with(marker)
-        assert jvms, "no JVM of the server found: the test would prove nothing"
+        assert parent.stdout.readline().startswith("sc://localhost:"), "the server did not start"
+        run = descendants(parent.pid)
+        assert server_jvms(parent.pid), f"no server JVM among {run}: the test would prove nothing"
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=30)
         deadline = time.monotonic() + 60
-        while processes_with(marker) and time.monotonic() < deadline:
+        while alive(run) and time.monotonic() < deadline:
             time.sleep(0.5)
-        survivors = processes_with(marker)
-        assert not survivors, f"processes of the killed run's server survive: {survivors}"
+        assert not alive(run), f"processes of the killed run's server survive: {alive(run)}"
     finally:
         if parent.poll() is None:
             parent.kill()
-        for pid in processes_with(marker) if "marker" in locals() else {}:
-            os.kill(pid, signal.SIGKILL)  # only the server this test started
+        for pid in alive(run):
+            os.kill(pid, signal.SIGKILL)  # only what this test started
 
 
 @pytest.mark.slow
