@@ -48,6 +48,10 @@ def test_regions_on_thin_data_only_rank_with_a_hedge_on_every_name():
     assert ("the fastest was ΚΡΗΤΗΣ with a median download of ≈42.0 Mbps (only 20 user-days: read with care), "
             "and the slowest ΙΟΝΙΩΝ ΝΗΣΩΝ with ≈30.0 Mbps, 1.4 times slower (only 40 user-days") in text, text
     assert "Every ranked periphery rests on fewer than 50 user-days, so this ranking is indicative only." in text
+    moved = " ".join(regions.findings({"area_days": thin}, k=5)["change"])
+    assert "Greece as a whole had too few users in one of them" in moved, moved
+    assert "Of the 2 peripheries with enough users in both halves, ΚΡΗΤΗΣ rose most (+10%)" in moved
+    assert "read these as indicative" in moved
 
 
 def test_regions_sentences_follow_the_data():

@@ -44,7 +44,8 @@ def staircase_sentences(steps: pd.DataFrame, k: int) -> list[str]:
     ratio = w.times(one["median_download_mbps"], top["median_download_mbps"])
     speed = (f"Sessions of 4 or more tests had a median download of {w.mbps(top['median_download_mbps'])}, against "
              f"{w.mbps(one['median_download_mbps'])} for single tests")
-    speed += f": {ratio} times slower." if slower and ratio else ": not slower, so here retesting does not mark a slow line."
+    speed += (f": {ratio} times slower." if slower and ratio
+              else ": not slower, so here retesting does not mark a slow line.")
     sentences.append(speed)
     if not (math.isnan(top["median_loss_pct"]) or math.isnan(one["median_loss_pct"])):
         more = "more" if top["median_loss_pct"] > one["median_loss_pct"] else "no more"

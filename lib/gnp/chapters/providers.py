@@ -79,7 +79,8 @@ def _versus_day(drop: float) -> str:
 def evening_sentences(drops: pd.DataFrame) -> list[str]:
     window = f"{EVENING_HOURS.start}:00-{EVENING_HOURS.stop - 1}:59"
     national = drops[drops["isp"] == ALL_ISPS]
-    providers = drops[(drops["isp"] != ALL_ISPS) & drops["drop"].notna()].sort_values(["drop", "isp"], ascending=[False, True])
+    providers = drops[(drops["isp"] != ALL_ISPS) & drops["drop"].notna()]
+    providers = providers.sort_values(["drop", "isp"], ascending=[False, True])
     sentences = []
     if len(national) and not math.isnan(national.iloc[0]["drop"]):
         n = national.iloc[0]

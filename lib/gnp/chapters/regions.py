@@ -40,7 +40,7 @@ def fastest_and_slowest(ranked: pd.DataFrame, level: str, k: int) -> list[str]:
                          f"{w.mbps(top['download_median_mbps'])}{w.thin_note(top)}.")
     else:
         ratio = w.times(top["download_median_mbps"], bottom["download_median_mbps"])
-        among = f"{len(pool)} {many} with {w.THIN_USER_DAYS} or more user-days" if thin else f"{len(pool)} {many} ranked"
+        among = f"{len(pool)} {many} " + (f"with {w.THIN_USER_DAYS} or more user-days" if thin else "ranked")
         sentences.append(
             f"Of {among}, the fastest was {top['label']} with a median download of "
             f"{w.mbps(top['download_median_mbps'])}{w.thin_note(top)}, and the slowest {bottom['label']} with "
@@ -90,10 +90,11 @@ def change_sentences(area_days: pd.DataFrame) -> list[str]:
     span = (f"Between the first half of the period ({w.period(first[0], first[-1])}) and the second "
             f"({w.period(second[0], second[-1])})")
     if country.empty:
-        return [f"{span} Greece as a whole had too few users to compare."]
-    c = country.iloc[0]
-    sentences = [f"{span}, Greece's median download went from {w.mbps(c['download_median_mbps_before'])} to "
-                 f"{w.mbps(c['download_median_mbps_after'])} ({w.signed_pct(c['change'])})."]
+        sentences = [f"{span}, Greece as a whole had too few users in one of them to compare."]
+    else:
+        c = country.iloc[0]
+        sentences = [f"{span}, Greece's median download went from {w.mbps(c['download_median_mbps_before'])} to "
+                     f"{w.mbps(c['download_median_mbps_after'])} ({w.signed_pct(c['change'])})."]
     moved = change(area_days, AREA_PERIPHERY)
     solid = moved[~moved["is_thin_before"] & ~moved["is_thin_after"]]
     hedge = ""
@@ -101,14 +102,15 @@ def change_sentences(area_days: pd.DataFrame) -> list[str]:
         moved, which = solid, f"{len(solid)} peripheries with {w.THIN_USER_DAYS} or more user-days in both halves"
     else:
         which = f"{len(moved)} peripheries with enough users in both halves"
-        hedge = f" Each rests on fewer than {w.THIN_USER_DAYS} user-days in a half, so read these as indicative."
+        if (moved["is_thin_before"] | moved["is_thin_after"]).any():
+            hedge = f" Most rest on fewer than {w.THIN_USER_DAYS} user-days in a half: read these as indicative."
     if len(moved) >= 2:
         up, down = moved.iloc[0], moved.iloc[-1]
         rise = f"{up['label']} rose most ({w.signed_pct(up['change'])})" if up["change"] > 0 \
             else f"none rose; {up['label']} changed least ({w.signed_pct(up['change'])})"
         fall = f"{down['label']} fell most ({w.signed_pct(down['change'])})" if down["change"] < 0 \
             else f"none fell; {down['label']} gained least ({w.signed_pct(down['change'])})"
-        sentences.append(f"Of the {which}, {rise}, and {fall}.{hedge if moved['is_thin_before'].any() or moved['is_thin_after'].any() else ''}")
+        sentences.append(f"Of the {which}, {rise}, and {fall}.{hedge}")
     return sentences
 
 
