@@ -220,3 +220,52 @@ def test_the_selection_names_periphery_and_regional_unit_from_their_own_codes():
     text = markup.selection_text(f, {"9": "ΑΤΤΙΚΗΣ", "2": "ΚΕΝΤΡΙΚΗΣ ΜΑΚΕΔΟΝΙΑΣ"}, {"9": "Κιλκίς", "51": "Πειραιώς"})
 
     assert text == "01 Oct 2025 – 31 Oct 2025 · ΑΤΤΙΚΗΣ · Πειραιώς · ISP Nova", text
+
+
+def test_going_back_to_a_selection_queries_nothing_and_redraws_it(gold_params, monkeypatch):
+    dash = dashboard(gold_params)
+    opened = []
+
+    def counting(params):
+        opened.append(params)
+        return open_gold(params)
+
+    monkeypatch.setattr(app, "open_gold", counting)
+    first = pictures(dash)
+    dash.isp.value = "Nova"
+    assert len(opened) == 1 and pictures(dash) != first
+    dash.isp.value = app.ALL
+    assert len(opened) == 1, "expected the selection drawn before to be shown again without reading Gold"
+    assert pictures(dash) == first and 'data-generation="3"' in dash.status.value
+    assert all(f'data-generation="3"' in p.caption.value for p in dash.panels)
+    assert all(p.live.generation == 3 for p in dash.panels if p.live is not None)
+
+
+def test_charts_built_unvalidated_are_the_validated_charts_and_validation_comes_back(gold_params):
+    import altair as alt
+    from altair.utils.schemapi import SchemaValidationError
+
+    from gnp.dashboard.render import unvalidated
+
+    with open_gold(gold_params) as gold:
+        f = filter_options(gold).default_filters()
+        expected = {fig.key: fig.chart(fig.query(gold, f)).to_dict() for fig in figures.dashboard_figures(gold_params)}
+        with unvalidated():
+            found = {fig.key: fig.chart(fig.query(gold, f)).to_dict() for fig in figures.dashboard_figures(gold_params)}
+            alt.Chart().mark_point(size="big").to_dict()  # invalid, unnoticed here
+    assert found == expected
+    try:
+        alt.Chart().mark_point(size="big").to_dict()
+    except SchemaValidationError:
+        pass
+    else:
+        raise AssertionError("expected Altair to validate again after unvalidated()")
+
+
+def test_the_dashboards_imports_skip_the_slow_iri_grammar():
+    import subprocess
+    import sys
+
+    code = "import sys, gnp.dashboard.app, jsonschema; print(sys.modules.get('rfc3987_syntax'))"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert found == "None", f"expected rfc3987_syntax left unimported by the dashboard's kernel, found {found}"

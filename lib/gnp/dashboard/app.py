@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import OrderedDict
 
 import ipywidgets as widgets
 
@@ -21,13 +22,15 @@ from gnp.dashboard import figures as figs
 from gnp.dashboard import markup
 from gnp.dashboard.headline import headline
 from gnp.dashboard.queries import Filters
-from gnp.dashboard.render import VegaChart
+from gnp.dashboard.render import VegaChart, unvalidated
 from gnp.dashboard.report import render_static_html  # noqa: F401  (part of this module's interface)
 from gnp.dashboard.selection import Options, filter_options, has_data
 from gnp.dashboard.source import open_gold
 
 PARAMS_ENV = "GNP_PARAMS"  # when set, the params file to use (Voila, tests), over the notebook parameter
 ALL = ""  # dropdown value meaning "no filter"
+SELECTIONS_KEPT = 8  # per page: bounds an idle visitor's kernel memory (a selection's frames are a few kB)
+NOTHING = "no data"  # a selection with nothing in Gold
 log = logging.getLogger(__name__)
 
 
@@ -116,6 +119,9 @@ class Dashboard:
         self.panels = [Panel(figure) for figure in figs.dashboard_figures(params)]
         self.grid = widgets.Box([p.box for p in self.panels], layout=widgets.Layout(flex_flow="row wrap"))
         self._quiet = False
+        # the selections drawn last, most recent last: going back to one queries nothing (a page shows Gold
+        # as it was when it first drew a selection, as a pre-heated page shows Gold as at its kernel's start)
+        self._drawn_before: OrderedDict[Filters, object] = OrderedDict()
         self.periphery.observe(self._on_periphery, names="value")
         for control in (self.date_from, self.date_to, self.regional_unit, self.isp):
             control.observe(self._on_filter, names="value")
@@ -177,21 +183,38 @@ class Dashboard:
             self._show_charts(False)
             self.message.value = markup.message_html(markup.NO_DATA, "Choose a start date on or before the end date.")
             return
-        with open_gold(self.params) as gold:
-            if not has_data(gold, f):
-                self._show_charts(False)
-                self.message.value = markup.message_html(
-                    markup.NO_DATA, f"Nothing in Gold for {markup.selection_text(f, self.periphery_names, self.unit_names)}.")
-                return
-            self.headline.value = markup.headline_html(headline(gold, f, self.params.semantics.attainment_high))
-            drawn = {panel.figure.key: self._drawn(panel, gold, f) for panel in self.panels}
-        for panel in self.panels:
-            figure = drawn[panel.figure.key]
-            if figure is None:
-                panel.show_error(self.generation)
-            else:
-                panel.show(figure, self.k, self.generation)
+        found = self._drawn_before.get(f)
+        if found is None:
+            found = self._query(f)
+        if found is NOTHING:
+            self._show_charts(False)
+            self.message.value = markup.message_html(
+                markup.NO_DATA, f"Nothing in Gold for {markup.selection_text(f, self.periphery_names, self.unit_names)}.")
+            return
+        headline_html, drawn = found
+        self.headline.value = headline_html
+        with unvalidated():
+            for panel in self.panels:
+                figure = drawn[panel.figure.key]
+                if figure is None:
+                    panel.show_error(self.generation)
+                else:
+                    panel.show(figure, self.k, self.generation)
         self._show_charts(True)
+
+    def _query(self, f: Filters):
+        """The selection's headline and figures from Gold, kept for a return to it (unless a figure failed)."""
+        with open_gold(self.params) as gold, unvalidated():
+            if not has_data(gold, f):
+                found = NOTHING
+            else:
+                found = (markup.headline_html(headline(gold, f, self.params.semantics.attainment_high)),
+                         {panel.figure.key: self._drawn(panel, gold, f) for panel in self.panels})
+        if found is NOTHING or None not in found[1].values():
+            self._drawn_before[f] = found
+            while len(self._drawn_before) > SELECTIONS_KEPT:
+                self._drawn_before.popitem(last=False)
+        return found
 
     def _drawn(self, panel: Panel, gold, f: Filters) -> figs.Drawn | None:
         """The figure's data and chart, or None (logged) when it fails: one figure never blanks the page."""
