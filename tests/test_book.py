@@ -110,6 +110,12 @@ def test_render_run_writes_an_index_and_one_offline_page_per_notebook(tmp_path):
     assert "<script src=" not in page and "cdn.jsdelivr" not in page and "mathjax" not in page.lower()
 
 
+def test_render_run_takes_the_manifest_when_it_is_not_written_yet(tmp_path):
+    run_dir = make_run(tmp_path, None)
+    index = book.render_run(run_dir, out_dir=tmp_path / "out", manifest=MANIFEST)
+    assert index == tmp_path / "out" / "index.html" and "e91da40deadbeef" in index.read_text()
+
+
 def test_render_index_lists_every_run_newest_first_with_links(tmp_path):
     old = make_run(tmp_path, {**MANIFEST, "run_id": "20251027T060000Z-aaaaaa", "status": "succeeded"})
     book.render_run(old)

@@ -184,13 +184,18 @@ def executed_notebooks(run_dir: Path) -> list[Path]:
     return sorted(p for p in run_dir.glob("*.ipynb") if NOTEBOOK_NAME.match(p.name))
 
 
-def render_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
-    """Write the run's book (default ``<run_dir>/book``) and return its index page."""
+def render_run(run_dir: str | Path, out_dir: str | Path | None = None, manifest: dict | None = None) -> Path:
+    """Write the run's book (default ``<run_dir>/book``) and return its index page.
+
+    ``manifest`` is the run's record when it is not (yet) ``<run_dir>/manifest.json``, e.g. a cloud run
+    rendered from its local scratch folder before the upload.
+    """
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir else run_dir / BOOK_DIR
     manifest_file = run_dir / "manifest.json"
-    manifest = json.loads(manifest_file.read_text(encoding="utf-8")) if manifest_file.exists() \
-        else {"run_id": run_dir.name}
+    if manifest is None:
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8")) if manifest_file.exists() \
+            else {"run_id": run_dir.name}
     s = summary(manifest)
     notebooks = {p: nbformat.read(p, as_version=4) for p in executed_notebooks(run_dir)}
     pages = []
