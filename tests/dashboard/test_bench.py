@@ -1,0 +1,27 @@
+"""``gnp bench-dashboard`` end to end on the synthetic Gold: two visitors, the filter changes, the table."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from gnp.dashboard.bench import DashboardBenchOptions, markdown, run_dashboard_bench
+from gnp.dashboard.probe import CHROMIUM
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_bench_times_every_visit_and_change_and_prints_medians_and_maxima(gold_params_file):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+
+    result = run_dashboard_bench(str(gold_params_file), DashboardBenchOptions(visitors=2, spacing_s=1.0, pool=1))
+
+    assert len(result.visits) == 2 and all(seconds > 0 for _, seconds in result.visits), result.visits
+    labels = [label for label, _, _ in result.changes]
+    assert len(labels) == 10 and labels[0] == "visitor 1: periphery" and labels[-1] == "visitor 2: all ISPs again"
+    assert all(0 < kernel <= seconds for _, seconds, kernel in result.changes), result.changes
+    assert result.kernels >= 2 and len(result.kernel_mb) == result.kernels
+    table = markdown(result)
+    assert "last run's Gold" in table and "Visits: median" in table and "Filter changes: median" in table, table
