@@ -137,6 +137,19 @@ def test_latest_book_renders_the_newest_run_with_notebooks(tmp_path):
     assert book.latest_book(tmp_path / "nothing") is None
 
 
+def test_gnp_book_prints_the_latest_book_or_says_to_run_first(tmp_path, capsys):
+    from gnp import cli
+    from test_pipeline import ci_params_in
+
+    params = ci_params_in(tmp_path / "env")
+    assert cli.main(["book", "--params", str(params)]) == 2
+    assert "no run under" in capsys.readouterr().err
+    run_dir = make_run(tmp_path / "env" / "artifacts" / "runs")
+    assert cli.main(["book", "--params", str(params)]) == 0
+    assert capsys.readouterr().out.strip() == str(run_dir / "book" / "index.html")
+    assert (run_dir / "book" / "index.html").exists()
+
+
 # --- a real run in a real browser -------------------------------------------------------------------------
 
 UNDRAWN_CHARTS = """() => [...document.querySelectorAll('.gnp-chart svg')].filter(svg =>

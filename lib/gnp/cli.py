@@ -70,7 +70,7 @@ def _cmd_book(args: argparse.Namespace) -> int:
                              f"`gnp book --run-dir <folder>`")
         index = book.latest_book(runs_root, rebuild=args.rebuild)
         if index is None:
-            raise ValueError(f"no run under {runs_root} yet: run the pipeline first (`make run`)")
+            raise ValueError(f"no run under {runs_root} yet: run the pipeline first (`gnp run --params {args.params}`)")
     print(index)
     if args.open:
         import webbrowser
