@@ -83,7 +83,7 @@ resource "google_cloud_run_v2_service" "dashboard" {
     max_instance_request_concurrency = 10
 
     scaling {
-      min_instance_count = 0
+      min_instance_count = var.dashboard_min_instances
       max_instance_count = var.dashboard_max_instances
     }
 
@@ -105,6 +105,18 @@ resource "google_cloud_run_v2_service" "dashboard" {
       env {
         name  = "GNP_PARAMS"
         value = var.params_file
+      }
+
+      # Ready once Voila listens. Not an HTTP GET of "/": every page load takes a pre-heated kernel
+      # (and the pool then starts another). Voila listens within seconds; its pool heats in the
+      # background, so a visitor in the first ~10 s after a cold start waits for a kernel.
+      startup_probe {
+        period_seconds    = 2
+        timeout_seconds   = 2
+        failure_threshold = 60
+        tcp_socket {
+          port = 8080
+        }
       }
     }
   }

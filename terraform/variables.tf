@@ -161,8 +161,19 @@ variable "dashboard_memory" {
   default     = "2Gi"
 }
 
+variable "dashboard_min_instances" {
+  description = "Dashboard instances kept running. 0 (default): scales to zero, and the first visitor after an idle spell waits for a cold start (container, Voila, the kernel pool). 1: no cold start, for about USD 20 a month per instance at 1 vCPU and 2 GiB idle (see the README)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.dashboard_min_instances >= 0
+    error_message = "dashboard_min_instances must be 0 or more (and at most dashboard_max_instances)."
+  }
+}
+
 variable "dashboard_max_instances" {
-  description = "Upper bound on dashboard instances; the lower bound is 0 so it scales to zero when unused."
+  description = "Upper bound on dashboard instances (dashboard_min_instances is the lower bound)."
   type        = number
   default     = 2
 }

@@ -193,7 +193,9 @@ def test_dashboard_identity_only_reads_gold(hcl):
     service = resources(hcl, "google_cloud_run_v2_service")["google_cloud_run_v2_service.dashboard"]
     template = service["template"][0]
     assert template["service_account"] == "${google_service_account.dashboard.email}"
-    assert template["scaling"][0]["min_instance_count"] == 0, "expected the dashboard to scale to zero"
+    assert template["scaling"][0]["min_instance_count"] == "${var.dashboard_min_instances}"
+    assert named_blocks(hcl, "variable")["dashboard_min_instances"]["default"] == 0, \
+        "expected the dashboard to scale to zero unless told otherwise"
 
 
 def test_state_is_remote_in_gcs_and_the_provider_is_pinned(hcl):

@@ -152,8 +152,11 @@ def run_dashboard_bench(params_file: str, options: DashboardBenchOptions) -> Das
                    f"idle ones culled after {dashboard.cull_idle_s} s",
         "visitors": f"{options.visitors}, {options.spacing_s:g} s apart, each staying on the page",
     })
+    begun = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gnp-bench-dashboard-") as tmp, \
             serving(params_file, dashboard, Path(tmp) / "voila.log") as (url, voila):
+        # what a cold start costs on top of the container's: Voila up and its pool's kernels through the notebook
+        result.conditions["Voila start to pool heated"] = f"{time.perf_counter() - begun:.1f} s"
         asyncio.run(_drive(url, options, result))
         result.conditions["load average at the end (1 min)"] = f"{os.getloadavg()[0]:.2f}"
         kernels = kernel_processes(voila)
