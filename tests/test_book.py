@@ -174,11 +174,15 @@ def real_run(tmp_path_factory):
     return Path(result.run_dir)
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # one line per page would bury the test's own output
+        pass
+
+
 @pytest.fixture(scope="module")
 def served(real_run):
     """The artifacts folder over HTTP on loopback, as a reader's static host would serve it."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(real_run.parents[1]))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(_QuietHandler, directory=str(real_run.parents[1]))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
