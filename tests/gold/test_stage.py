@@ -13,3 +13,18 @@ def test_the_monthly_table_reads_every_day_of_the_months_touched():
     expected = [(dt.date(2025, 10, 1), dt.date(2025, 10, 31), 31), (dt.date(2025, 9, 1), dt.date(2025, 10, 31), 61)]
     assert found == expected, f"expected {expected}, found {found}"
     assert GoldPlan((), (), False).read_days == []
+
+
+def test_gold_rebuilds_every_date_silver_rewrote_even_far_apart():
+    """A refetch of 28 October brought a test of 2 March: both dates, each with its day before, and their months."""
+    from gnp.gold.stage import plan
+    from gnp.silver.stage import SilverPlan, session_days
+
+    partitions = (dt.date(2025, 3, 2), dt.date(2025, 10, 28))
+    silver = SilverPlan(partitions[1:], partitions, partitions, tuple(session_days(partitions)), (), False)
+
+    gold = plan(silver)
+
+    assert gold.days == (dt.date(2025, 3, 1), dt.date(2025, 3, 2), dt.date(2025, 10, 27), dt.date(2025, 10, 28))
+    assert gold.months == (dt.date(2025, 3, 1), dt.date(2025, 10, 1))
+    assert len(gold.read_days) == 31 + 31 and "with gaps" in gold.describe(), gold.describe()

@@ -1,5 +1,6 @@
 """Silver: Bronze parsed with an explicit schema, cleaned, pseudonymised, deduplicated, sessionised.
 
 ``parse`` reads Bronze (I/O edge), ``measurements`` and ``sessions`` are pure
-DataFrame transforms, ``pseudonym`` loads the HMAC key.
+DataFrame transforms, ``accounting`` counts where every record went,
+``pseudonym`` loads the HMAC key, ``stage`` plans and writes.
 """
