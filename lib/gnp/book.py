@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -211,8 +212,9 @@ def render_run(run_dir: str | Path, out_dir: str | Path | None = None, manifest:
         offline_outputs(nb)
         before = pages[number - 1] if number else None
         after = pages[number + 1] if number + 1 < len(pages) else None
-        pager = " · ".join(filter(None, [f'<a href="{before.html_name}">← {before.title}</a>' if before else "",
-                                         f'<a href="{after.html_name}">{after.title} →</a>' if after else ""]))
+        pager = " · ".join(filter(None, [
+            f'<a href="{before.html_name}">← {html.escape(before.title)}</a>' if before else "",
+            f'<a href="{after.html_name}">{html.escape(after.title)} →</a>' if after else ""]))
         resources = {"metadata": {"name": page.title}, "gnp_book": {
             "css": css, "nav": _nav(s, pages, page.html_name, has_report), "pager": pager,
             "crumbs": f"Run {s['run_id']} · {page.stem}.ipynb · {page.status}"}}
