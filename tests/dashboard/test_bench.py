@@ -9,9 +9,8 @@ import pytest
 from gnp.dashboard.bench import DashboardBenchOptions, markdown, run_dashboard_bench
 from gnp.dashboard.probe import CHROMIUM
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_the_bench_times_every_visit_and_change_and_prints_medians_and_maxima(gold_params_file):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
@@ -25,3 +24,13 @@ def test_the_bench_times_every_visit_and_change_and_prints_medians_and_maxima(go
     assert result.kernels >= 2 and len(result.kernel_mb) == result.kernels
     table = markdown(result)
     assert "last run's Gold" in table and "Visits: median" in table and "Filter changes: median" in table, table
+
+
+def test_gold_is_summarised_or_found_missing(gold_params, tmp_path):
+    from gnp.dashboard.bench import gold_summary
+
+    summary = gold_summary(gold_params)
+    assert summary is not None and summary.startswith("2024-12-09 .. 2025-02-06 (60 days)"), summary
+    missing = gold_params.model_copy(update={"warehouse": gold_params.warehouse.model_copy(
+        update={"duckdb_path": str(tmp_path / "absent.duckdb")})})
+    assert gold_summary(missing) is None, "expected no Gold found, so that the bench builds one"
