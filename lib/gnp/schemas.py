@@ -11,7 +11,7 @@ marked ``local`` are Europe/Athens, as the regulator publishes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -195,6 +195,34 @@ AREA_ISP_METRICS = TableSpec(
     ),
 )
 
+# Over a week or a month each user contributes one value, the median of all their
+# tests of the period in the slice (not a mean of their daily medians), so a
+# period's median is exact where the daily tables could only be averaged.
+PERIOD_WEEK, PERIOD_MONTH = "week", "month"
+PERIOD_KINDS = (PERIOD_WEEK, PERIOD_MONTH)
+_PERIOD_SPEED_STATS = tuple(
+    replace(c, description=c.description.replace("per-user daily median", "per-user period median"))
+    for c in _SPEED_STATS
+    if c.name != "sessions"  # sessions are counted by start date: the daily sums are exact already
+)
+
+AREA_ISP_PERIOD_METRICS = TableSpec(
+    name="area_isp_period_metrics",
+    layer="gold",
+    grain=f"one row per period (ISO week or calendar month), {_SLICE_GRAIN}",
+    key=("period_kind", "period_start", *SLICE_KEY),
+    partition_by="period_start",
+    cluster_by=("period_kind", "area_level", "isp", "area_id"),
+    columns=(
+        _c("period_kind", "string", "week (ISO, Monday to Sunday) or month (calendar)", nullable=False),
+        _c("period_start", "date", "first local day of the period (a Monday, or the 1st)", nullable=False),
+        _c("period_end", "date", "last local day of the period", nullable=False),
+        *_SLICE,
+        *_SLICE_LABELS,
+        *_PERIOD_SPEED_STATS,
+    ),
+)
+
 REGIONAL_METRICS = TableSpec(
     name="regional_metrics",
     layer="gold",
@@ -363,6 +391,7 @@ QUALITY_RESULTS = TableSpec(
 SILVER_TABLES = (MEASUREMENTS, QUARANTINE, SESSIONS)
 GOLD_TABLES = (
     AREA_ISP_METRICS,
+    AREA_ISP_PERIOD_METRICS,
     REGIONAL_METRICS,
     REGIONAL_UNIT_METRICS,
     USER_RETENTION,

@@ -334,3 +334,4 @@ def test_an_incremental_build_reads_its_days_for_daily_tables_and_whole_months_f
     assert rows("speed_histogram") == full("speed_histogram"), "the histogram covers the whole month"
     assert rows("hourly_profile") == full("hourly_profile"), "daily tables: day two only, as in the full build"
     assert rows("area_isp_metrics", {"sessions"}) == full("area_isp_metrics", {"sessions"})
+    assert rows("area_isp_period_metrics") == full("area_isp_period_metrics"), "the week and month, whole"

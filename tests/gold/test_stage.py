@@ -27,4 +27,7 @@ def test_gold_rebuilds_every_date_silver_rewrote_even_far_apart():
 
     assert gold.days == (dt.date(2025, 3, 1), dt.date(2025, 3, 2), dt.date(2025, 10, 27), dt.date(2025, 10, 28))
     assert gold.months == (dt.date(2025, 3, 1), dt.date(2025, 10, 1))
-    assert len(gold.read_days) == 31 + 31 and "with gaps" in gold.describe(), gold.describe()
+    # ... and their weeks, which reach into February (Saturday 1 March) and November (Tuesday 28 October).
+    assert gold.period_starts == [dt.date(2025, 2, 24), dt.date(2025, 3, 1), dt.date(2025, 10, 1),
+                                  dt.date(2025, 10, 27)], gold.period_starts
+    assert len(gold.read_days) == 5 + 31 + 31 + 2 and "with gaps" in gold.describe(), gold.describe()

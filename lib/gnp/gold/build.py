@@ -28,6 +28,7 @@ from gnp.config import SemanticsParams
 from gnp.gold.attainment import contract_attainment
 from gnp.gold.histogram import speed_histogram
 from gnp.gold.hourly import hourly_profile
+from gnp.gold.periods import area_isp_period_metrics
 from gnp.gold.regional import area_isp_metrics, regional_metrics, regional_unit_metrics
 from gnp.gold.retention import cohort_retention, user_retention
 from gnp.gold.slices import PLACE_COLUMNS, with_slices
@@ -55,6 +56,12 @@ class UserDayReductions:
     slice: DataFrame  # per user, day and slice: the speed medians, test sums and the contract median
     hour: DataFrame  # per user, day, slice and local hour: the download median
     month_download: DataFrame | None = None  # per user, day and slice of whole months: the download median
+    period_rows: DataFrame | None = None  # whole weeks and months of measurements (incremental), for period tables
+
+    @property
+    def period_measurements(self) -> DataFrame:
+        """The measurements the week and month tables read: whole periods when given, else the days built."""
+        return self.by_user_day if self.period_rows is None else self.period_rows
 
     @property
     def histogram_user_days(self) -> DataFrame:
@@ -77,21 +84,25 @@ def reduce_measurements(measurements: DataFrame, whole_months: DataFrame | None 
 
     Args:
         measurements: the days whose daily tables are built.
-        whole_months: every day of the months those days touch, when that is
-            more than ``measurements`` (an incremental run): only their
-            download medians are reduced, for the monthly histogram.
+        whole_months: every day of the weeks and months those days touch, when
+            that is more than ``measurements`` (an incremental run): the period
+            table reads their speeds, the monthly histogram their download
+            medians (a month read only in part, past a week's end, is one the
+            stage does not write).
     """
     by_user_day = _by_user_day(measurements, (DATE, HOUR, *PLACE_COLUMNS, *SPEED_METRICS, CONTRACT))
     sliced = with_slices(by_user_day)
-    month_download = None
+    month_download = period_rows = None
     if whole_months is not None:
-        months = with_slices(_by_user_day(whole_months, (DATE, *PLACE_COLUMNS, *_DOWNLOAD)))
+        period_rows = _by_user_day(whole_months, (DATE, *PLACE_COLUMNS, *SPEED_METRICS))
+        months = with_slices(period_rows.select(USER, DATE, *PLACE_COLUMNS, *_DOWNLOAD))
         month_download = per_user_day(months, SLICE_GRAIN, medians=_DOWNLOAD, means=())
     return UserDayReductions(
         by_user_day=by_user_day,
         slice=per_user_day(sliced, SLICE_GRAIN, with_contract=True),
         hour=per_user_day(sliced, HOUR_SLICE_GRAIN, medians=_DOWNLOAD, means=()),
         month_download=month_download,
+        period_rows=period_rows,
     )
 
 
@@ -112,6 +123,7 @@ def gold_tables(
     by_area = area_isp_metrics(reductions.slice, sessions, k)
     return {
         "area_isp_metrics": by_area,
+        "area_isp_period_metrics": area_isp_period_metrics(reductions.period_measurements, k),
         "regional_metrics": regional_metrics(by_area),
         "regional_unit_metrics": regional_unit_metrics(by_area),
         "user_retention": user_retention(sessions, k),

@@ -5,8 +5,11 @@ measurement date it rewrote and the day before, see ``silver.stage``, which
 plans both stages from the Bronze manifests); the daily tables read only those days. Two
 tables need more: the speed histogram is monthly, so the months touched are
 recomputed from their whole Silver months (download medians only, the one
-figure it needs); the cohort table follows users from their first week, so it
-is rebuilt from every session (two narrow columns of the smallest Silver table).
+figure it needs); the period table (``area_isp_period_metrics``) rebuilds
+every ISO week and month touched, from all their days (a week can reach into
+the next month, so the days read are those of the weeks and months together);
+the cohort table follows users from their first week, so it is rebuilt from
+every session (two narrow columns of the smallest Silver table).
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from pyspark.sql import functions as F
 from gnp import lakehouse
 from gnp.config import Params
 from gnp.gold.build import UserDayReductions, gold_tables, reduce_measurements
+from gnp.gold.periods import Period, days_of_periods, periods_to_rebuild
 from gnp.gold.retention import cohort_retention
 from gnp.registry import Registry
 from gnp.schemas import MEASUREMENTS, SESSIONS, TABLES
 from gnp.silver.stage import SilverPlan, days_between
 
 MONTHLY = {"speed_histogram"}
+PERIODIC = {"area_isp_period_metrics"}  # partitioned by period_start (weeks and months)
 WHOLE_HISTORY = {"cohort_retention"}
 
 
@@ -40,9 +45,20 @@ class GoldPlan:
     full_refresh: bool
 
     @property
+    def periods(self) -> list[Period]:
+        """(period_kind, period_start) of every week and month rewritten (see gold.periods.periods_to_rebuild)."""
+        return periods_to_rebuild(self.days)
+
+    @property
+    def period_starts(self) -> list[dt.date]:
+        """The period table's partitions rewritten."""
+        return sorted({start for _, start in self.periods})
+
+    @property
     def read_days(self) -> list[dt.date]:
-        """Silver days the monthly table reads: every day of the months touched (a backfill keeps the rest)."""
-        return [day for month in self.months for day in days_between(month, month_end(month))]
+        """Silver days the monthly and period tables read: every day of the months and weeks touched."""
+        months = [day for month in self.months for day in days_between(month, month_end(month))]
+        return sorted(set(months) | set(days_of_periods(self.periods)))
 
     def describe(self) -> str:
         kind = "full refresh" if self.full_refresh else "incremental"
@@ -70,7 +86,8 @@ def build(
     """Every Gold table (but quality_results) for the plan, and the shared reductions to unpersist after writing."""
     measurements_path = registry.table_path(MEASUREMENTS.name)
     measurements = lakehouse.read_table(spark, measurements_path, MEASUREMENTS, only=gold_plan.days)
-    # A full refresh reads every day anyway; an incremental run reads its months again, for the histogram only.
+    # A full refresh reads every day anyway; an incremental run reads its weeks and months again, for the
+    # histogram and the period table only.
     whole_months = None if gold_plan.full_refresh else lakehouse.read_table(
         spark, measurements_path, MEASUREMENTS, only=gold_plan.read_days
     )
@@ -87,6 +104,8 @@ def build(
 def _partitions_of(name: str, gold_plan: GoldPlan) -> list[dt.date] | None:
     if name in WHOLE_HISTORY:
         return None
+    if name in PERIODIC:
+        return gold_plan.period_starts
     return list(gold_plan.months if name in MONTHLY else gold_plan.days)
 
 

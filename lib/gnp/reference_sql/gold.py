@@ -290,8 +290,15 @@ def speed_histogram(s: SilverRelations, sem: SemanticsParams) -> str:
     return cells + _final_select(TABLES["speed_histogram"], "cells", "total_users", sem.k_anonymity, kept)
 
 
+def area_isp_period_metrics(s: SilverRelations, sem: SemanticsParams) -> str:
+    from gnp.reference_sql.periods import area_isp_period_metrics as sql  # that module imports this one's helpers
+
+    return sql(s, sem)
+
+
 GOLD_SQL: dict[str, Callable[[SilverRelations, SemanticsParams], str]] = {
     "area_isp_metrics": area_isp_metrics,
+    "area_isp_period_metrics": area_isp_period_metrics,
     "regional_metrics": regional_metrics,
     "regional_unit_metrics": regional_unit_metrics,
     "user_retention": user_retention,
