@@ -123,6 +123,9 @@ def test_daily_incremental_runs_give_the_full_runs_tables(spark, tmp_path, full_
     assert DAY in gold_plan.days and NEXT in gold_plan.days, gold_plan
     assert accounting.is_balanced and accounting.other_partitions == 0, accounting
     _assert_same_tables(spark, next_params, expected_params, SILVER + GOLD)
+    recorded = {o["name"]: o["partitions"] for o in silver_stage.outputs(registry, silver_plan)}
+    assert recorded == {"measurements": [str(DAY), str(NEXT)], "quarantine": [str(DAY), str(NEXT)],
+                        "sessions": [str(DAY - dt.timedelta(days=1)), str(DAY), str(NEXT)]}, recorded
 
     silver_plan, _, accounting = _run(spark, day_params)  # the first day alone reads the next day's Bronze too
 
