@@ -206,6 +206,7 @@ def test_the_kernel_pool_culling_and_cap_come_from_the_params():
     command = voila_command("nb", 8080, DashboardParams(kernel_pool=3, cull_idle_s=120, max_kernels=5))
     expected = ["--preheat_kernel=True", "--pool_size=3", "--MappingKernelManager.cull_idle_timeout=120",
                 "--MappingKernelManager.cull_interval=30", "--MappingKernelManager.cull_connected=True",
+                "--VoilaKernelManager.fill_delay=4",
                 "--CappedKernelManager.max_kernels=5",
                 "--VoilaConfiguration.multi_kernel_manager_class=gnp.dashboard.kernels.CappedKernelManager"]
     assert [option for option in expected if option not in command] == [], command
