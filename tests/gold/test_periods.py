@@ -16,8 +16,9 @@ import pytest
 
 from gnp.gold.periods import (area_isp_period_metrics, days_of_periods, period_end, periods_to_rebuild,
                               periods_touching)
-from gnp.reference_sql import SilverRelations, reference_gold
 from gnp.config import SemanticsParams
+from gnp.quality import RunInfo, evaluate_checks, gold_targets
+from gnp.reference_sql import SilverRelations, reference_gold
 from gnp.schemas import AREA_ISP_PERIOD_METRICS, MEASUREMENTS
 from gnp.warehouse import duckdb_type
 from silver_factories import measurement, measurements_df
@@ -124,3 +125,21 @@ def test_a_rewritten_partition_rebuilds_every_period_starting_on_it():
     assert (days[0], days[-1], len(days)) == (monday_the_first, dt.date(2025, 9, 30), 30)
     tail = days_of_periods(periods_to_rebuild([dt.date(2025, 9, 30)]))  # a Tuesday: its week ends 5 October
     assert (tail[0], tail[-1]) == (monday_the_first, dt.date(2025, 10, 5)), (tail[0], tail[-1])
+
+
+def test_the_key_check_tells_a_week_from_a_month_starting_the_same_monday_and_catches_duplicates(spark):
+    monday_the_first = dt.date(2025, 9, 1)
+    rows = [measurement(1, "A", monday_the_first, 20, "9", 10.0, isp="Nova")]
+    table = area_isp_period_metrics(measurements_df(spark, rows), 1)
+    run = RunInfo("run-1", dt.date(2025, 9, 2), dt.datetime(2025, 9, 2, tzinfo=dt.timezone.utc))
+
+    targets = gold_targets({"area_isp_period_metrics": table})
+    targets["doubled"] = (table.unionByName(table), AREA_ISP_PERIOD_METRICS, [])
+
+    results = {r.check_name: r for r in evaluate_checks(run, "gold", targets)}
+
+    kinds = sorted({(r.period_kind, r.period_start) for r in table.collect()})
+    assert kinds == [("month", monday_the_first), ("week", monday_the_first)], kinds
+    assert results["area_isp_period_metrics.key_unique"].passed, results
+    assert results["area_isp_period_metrics.key_not_null"].passed, results
+    assert not results["doubled.key_unique"].passed, results
