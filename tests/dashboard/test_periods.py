@@ -98,6 +98,7 @@ def test_a_whole_month_reads_the_exact_median_over_users_of_their_monthly_median
     assert current["download_median_mbps"] == pytest.approx(37.5), "A's median of the month 25, B's 50"
     assert current["users"] == 2 and current["upload_median_mbps"] == pytest.approx(3.75), current
     assert not current["is_suppressed"] and current["days_with_tests"] == 3, current
+    assert _or_none(current["user_days"]) == (None if k == 2 else 3), "one user on each of three days"
     # February: A alone (suppressed at k=2), tests on 3 of 28 days: shown, but not compared with.
     assert (previous["date_from"], previous["date_to"]) == (FEBRUARY, dt.date(2025, 2, 28))
     assert not previous["is_comparable"] and "3 of its 28 days" in previous["comparison_note"], previous

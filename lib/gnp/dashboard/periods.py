@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gnp.dashboard.queries import SUPPRESSION_COUNTS, THE_SLICE, Filters, weighted_mean, with_suppression_flag
+from gnp.dashboard.queries import (SUPPRESSION_COUNTS, THE_SLICE, Filters, kept_sum, weighted_mean,
+                                   with_suppression_flag)
 from gnp.dashboard.source import GoldSource
 from gnp.gold.periods import month_start, period_end
 from gnp.schemas import ALL_ISPS, PERIOD_MONTH, PERIOD_WEEK
@@ -108,12 +109,25 @@ def _slice_params(f: Filters) -> dict:
     return {"area_level": f.area_level, "area_id": f.area_id, "isp": f.isp or ALL_ISPS}
 
 
-def days_with_tests(gold: GoldSource, f: Filters, date_from: dt.date, date_to: dt.date) -> int:
-    """Days of the range on which the selection's slice has tests (suppressed days count: tests are kept)."""
-    sql = (f"SELECT COUNT(DISTINCT measurement_date) AS days FROM {gold.table('area_isp_metrics')} "
-           f"WHERE measurement_date BETWEEN @range_from AND @range_to AND tests > 0 AND {' AND '.join(THE_SLICE)}")
+def daily_counts(gold: GoldSource, f: Filters, date_from: dt.date, date_to: dt.date) -> tuple[int, int | None]:
+    """(days with tests, user-days of unsuppressed days) of the selection's slice over the range.
+
+    Suppressed days count as days with tests: their tests are kept, only
+    their users are hidden.
+    """
+    sql = (f"SELECT COUNT(DISTINCT CASE WHEN tests > 0 THEN measurement_date END) AS days, "
+           f"{kept_sum('users')} AS user_days FROM {gold.table('area_isp_metrics')} "
+           f"WHERE measurement_date BETWEEN @range_from AND @range_to AND {' AND '.join(THE_SLICE)}")
     frame = gold.frame(sql, {"range_from": date_from, "range_to": date_to, **_slice_params(f)})
-    return int(frame["days"].iloc[0]) if len(frame) else 0
+    if frame.empty:
+        return 0, None
+    user_days = frame["user_days"].iloc[0]
+    return int(frame["days"].iloc[0]), None if pd.isna(user_days) else int(user_days)
+
+
+def days_with_tests(gold: GoldSource, f: Filters, date_from: dt.date, date_to: dt.date) -> int:
+    """Days of the range on which the selection's slice has tests."""
+    return daily_counts(gold, f, date_from, date_to)[0]
 
 
 def _period_totals(gold: GoldSource, f: Filters, made_of: Cover) -> pd.DataFrame:
@@ -145,7 +159,8 @@ def range_totals(gold: GoldSource, f: Filters, date_from: dt.date, date_to: dt.d
     """The selection's tests, users and median download and upload over one range, with what they are.
 
     Keys: the figures (``users`` only when exact: distinct users of the
-    period), ``cells``/``suppressed_cells``/``is_suppressed`` (of the rows
+    period; ``user_days``, users summed per unsuppressed day, as the headline
+    shows them), ``cells``/``suppressed_cells``/``is_suppressed`` (of the rows
     read), ``grain``, ``is_exact``, ``note``, ``days_with_tests``, ``days``.
     """
     made_of = cover(date_from, date_to)
@@ -156,9 +171,10 @@ def range_totals(gold: GoldSource, f: Filters, date_from: dt.date, date_to: dt.d
         row.update(cells=0, suppressed_cells=0, is_suppressed=False)
     if row["is_suppressed"]:
         row.update({c: None for c in _MEDIANS}, users=None)
-    return {**row, "date_from": date_from, "date_to": date_to, "grain": made_of.kind,
+    days, user_days = daily_counts(gold, f, date_from, date_to)
+    return {**row, "user_days": user_days, "date_from": date_from, "date_to": date_to, "grain": made_of.kind,
             "is_exact": made_of.is_exact, "note": approximation_note(made_of),
-            "days_with_tests": days_with_tests(gold, f, date_from, date_to), "days": (date_to - date_from).days + 1}
+            "days_with_tests": days, "days": (date_to - date_from).days + 1}
 
 
 def selection_period_totals(gold: GoldSource, f: Filters) -> pd.DataFrame:
