@@ -259,3 +259,17 @@ def test_measurement_dates_are_the_local_dates_silver_can_read():
     ]  # fmt: skip
     assert bronze.measurement_dates(json.dumps(records).encode()) == ["2025-10-26", "2025-10-27"]
     assert bronze.measurement_dates(b'[{"measurement_time": "2025-10-26 10:00:00"') == []
+
+
+def test_a_young_empty_day_before_the_range_is_fetched_again_too(registry):
+    # A daily run asks for one day; a day stored empty a week earlier may have been published since.
+    week_before = FIRST - dt.timedelta(days=7)
+    long_ago = FIRST - dt.timedelta(days=30)
+    for day in (week_before, long_ago):
+        bronze.write_version(registry, _empty_fetch(day), "api")
+    bronze.write_version(registry, a_fetch(day=FIRST - dt.timedelta(days=3)), "api")  # has records
+
+    fetched, _ = bronze.plan_days(registry, LAST, LAST, empty_refetch_days=14, today=LAST)
+    assert fetched == [LAST, week_before], fetched
+    assert long_ago not in fetched
+    assert bronze.plan_days(registry, LAST, LAST, empty_refetch_days=0, today=LAST)[0] == [LAST]

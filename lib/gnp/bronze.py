@@ -192,7 +192,22 @@ def plan_days(
             versions[-1].manifest()["record_count"]
         )
         (fetch if refetch or recent or not versions or empty_and_young else skip).append(day)
-    return fetch, skip
+    return fetch + young_empty_days_before(registry, date_from, empty_refetch_days, today), skip
+
+
+def young_empty_days_before(
+    registry: Registry, date_from: dt.date, empty_refetch_days: int, today: dt.date
+) -> list[dt.date]:
+    """Days before the range stored empty and still young: a daily run's range is one day, yet the
+    portal may publish a day fetched empty a week ago at any time, so those days are fetched again too."""
+    first = today - dt.timedelta(days=empty_refetch_days)
+    days = [first + dt.timedelta(days=i) for i in range(max(0, (min(date_from, today) - first).days))]
+    found = []
+    for day in days:
+        versions = list_versions(registry, day)
+        if versions and not int(versions[-1].manifest()["record_count"]):
+            found.append(day)
+    return found
 
 
 @dataclass

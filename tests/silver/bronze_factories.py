@@ -56,7 +56,10 @@ def record(measurement_id, time: str | None = "2025-10-26 10:00:00", ip: str | N
     return rec
 
 
-def write_day(registry: Registry, day: dt.date, records: list[dict], fetched_at: dt.datetime = FETCHED, body: bytes | None = None):
+def write_day(
+    registry: Registry, day: dt.date, records: list[dict], fetched_at: dt.datetime = FETCHED,
+    body: bytes | None = None, run_id: str = "",
+):
     """Store ``records`` (or a raw ``body``) as a new Bronze version of ``day``."""
     body = json.dumps(records, ensure_ascii=False).encode("utf-8") if body is None else body
     fetch = DayFetch(
@@ -71,5 +74,5 @@ def write_day(registry: Registry, day: dt.date, records: list[dict], fetched_at:
         records_outside_day=sum(measurement_day(r) != day for r in records),
         fields=tuple(sorted(set().union(*records))) if records else (),
     )
-    version, _ = bronze.write_version(registry, fetch, "test")
+    version, _ = bronze.write_version(registry, fetch, "test", run_id)
     return version

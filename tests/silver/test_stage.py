@@ -150,6 +150,30 @@ def test_a_plan_refuses_nothing_it_can_place_and_old_manifests_assume_the_neighb
     assert parse.manifest_dates({"record_count": 0}, NEXT) == ()
 
 
+def test_a_plan_covers_the_days_its_own_ingest_fetched_outside_the_range():
+    earlier = DAY - dt.timedelta(days=6)  # stored empty, refetched by this run's ingest, now with records
+    files = [
+        parse.BronzeFile("w", "w", earlier, T_DAY, 2, (), (earlier,), run_id="run-2"),
+        parse.BronzeFile("x", "a", DAY, T_DAY, 3, (), (DAY,), run_id="run-1"),
+        parse.BronzeFile("y", "b", NEXT, T_NEXT, 4, (), (NEXT,), run_id="run-2"),
+    ]
+    fetched_now = {f.bronze_date for f in files if f.run_id == "run-2"}
+    assert fetched_now == {earlier, NEXT}
+    assert silver_stage.partitions_and_reads(sorted(fetched_now | {NEXT}), files)[0] == [earlier, NEXT]
+
+
+def test_silver_rewrites_a_day_its_own_ingest_refilled_before_the_range(spark, tmp_path):
+    earlier = DAY - dt.timedelta(days=6)
+    params = _params(tmp_path, DAY, DAY)
+    registry = Registry.from_params(params)
+    write_day(registry, DAY, DAY_ANSWER, T_DAY)
+    write_day(registry, earlier, [record(77, f"{earlier} 09:00:00", ip="10.0.0.7")], T_DAY, run_id="run-7")
+    assert earlier not in silver_stage.plan(params, registry, run_id="run-6").run_days
+    silver_plan = silver_stage.plan(params, registry, run_id="run-7")
+    assert silver_plan.run_days == (earlier, DAY) and earlier in silver_plan.days
+    assert earlier in gold_stage.plan(silver_plan).days
+
+
 class _LateApi(fake_api.FakeHyperionApi):
     """The fake API, answering the next day's request with a late test of the day and a copy of one."""
 

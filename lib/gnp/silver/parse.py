@@ -53,6 +53,7 @@ class BronzeFile:
     # Local dates of the measurements in the body (the manifest's ``measurement_dates``): a test can come
     # back under another day's request, and Silver files it under its own date (see ``silver.stage``).
     measurement_dates: tuple[dt.date, ...] = ()
+    run_id: str | None = None  # the pipeline run that fetched it (None for versions from outside a run)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def list_bronze_files(registry: Registry, days: Iterable[dt.date], *, latest_onl
             record_count=int(m["record_count"]),
             fields=tuple(m.get("fields", ())),
             measurement_dates=manifest_dates(m, v.day),
+            run_id=m.get("run_id"),
         )
         for v, m in zip(versions, manifests)
     ]

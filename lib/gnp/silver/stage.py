@@ -111,11 +111,19 @@ def _span(days: tuple[dt.date, ...]) -> str:
     return f"{days[0]}..{days[-1]} ({len(days)} days{gaps})"
 
 
-def plan(params: Params, registry: Registry, full_refresh: bool = False) -> SilverPlan:
-    """The run's plan, from the params and the Bronze manifests (every version's, a small read each)."""
+def plan(params: Params, registry: Registry, full_refresh: bool = False, run_id: str = "") -> SilverPlan:
+    """The run's plan, from the params and the Bronze manifests (every version's, a small read each).
+
+    Beside the params' range, an incremental run covers every day its own ingest
+    fetched (``run_id`` in the manifests): ingest refetches young days stored
+    empty even before the range, and what it found there must reach Silver.
+    """
     stored = sorted(bronze_days(registry))
     files = parse.list_bronze_files(registry, stored)
-    run_days = stored if full_refresh else days_between(params.dates.date_from, params.dates.date_to)
+    fetched_now = {f.bronze_date for f in files if run_id and f.run_id == run_id}
+    run_days = stored if full_refresh else sorted(
+        fetched_now.union(days_between(params.dates.date_from, params.dates.date_to))
+    )
     partitions, reads = partitions_and_reads(run_days, files)
     return SilverPlan(
         run_days=tuple(run_days),
@@ -140,7 +148,7 @@ class FlaggedBronze:
 def flag_bronze(spark: SparkSession, params: Params, registry: Registry, silver_plan: SilverPlan) -> FlaggedBronze:
     """Read the planned Bronze days, flag every record, and check that each is accounted for."""
     files = parse.list_bronze_files(registry, silver_plan.bronze_days)
-    key = pseudonym.key_frame(spark, pseudonym.load_key(params))
+    key = pseudonym.key_frame(spark, pseudonym.load_checked_key(params, registry, silver_plan.full_refresh))
     flagged = measurements.flag_records(parse.read_bronze(spark, files), key, params.semantics)
     flagged = flagged.persist(StorageLevel.MEMORY_AND_DISK)
     counts = accounting.count_accounting(
