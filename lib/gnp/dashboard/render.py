@@ -120,7 +120,9 @@ function render({ model, el }) {
   };
   model.on("change:spec", draw);
   // a redraw whose spec is unchanged: the chart shown is already this selection's
-  model.on("change:generation", () => { if (model.get("spec") === drawn) { el.dataset.generation = model.get("generation"); } });
+  model.on("change:generation", () => {
+    if (model.get("spec") === drawn) { el.dataset.generation = model.get("generation"); }
+  });
   draw();
   return () => { if (finalize) { finalize(); } };
 }
