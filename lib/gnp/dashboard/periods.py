@@ -148,7 +148,7 @@ def _period_totals(gold: GoldSource, f: Filters, made_of: Cover) -> pd.DataFrame
 
 def _daily_totals(gold: GoldSource, f: Filters, date_from: dt.date, date_to: dt.date) -> pd.DataFrame:
     figures = ", ".join(f"{weighted_mean(c, 'users')} AS {c}" for c in _MEDIANS)
-    sql = (f"SELECT SUM(tests) AS tests, CAST(NULL AS BIGINT) AS users, {figures}, {SUPPRESSION_COUNTS} "
+    sql = (f"SELECT SUM(tests) AS tests, NULL AS users, {figures}, {SUPPRESSION_COUNTS} "
            f"FROM {gold.table('area_isp_metrics')} "
            f"WHERE measurement_date BETWEEN @range_from AND @range_to AND {' AND '.join(THE_SLICE)}")
     return with_suppression_flag(gold.frame(sql, {"range_from": date_from, "range_to": date_to,
