@@ -1,0 +1,91 @@
+"""How the stage notebooks show what happened: charts as SVG, tables with separators, checks in brief.
+
+Charts are drawn to SVG by vl-convert (as the chapters do), not left as
+Vega-Lite for a browser: an executed notebook then carries its pictures, so
+JupyterLab, nbconvert and the run's book show them offline with no JavaScript.
+Tables are pandas Stylers: numbers get thousands separators and the index is
+hidden, so a reader sees the figures, not a frame's repr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+from IPython.display import SVG, Markdown
+
+from gnp.dashboard.charts import FONT
+
+WIDTH = 620
+
+
+def show(chart: alt.TopLevelMixin) -> SVG:
+    """The chart as an SVG output (hover tooltips included)."""
+    from gnp.dashboard.render import chart_svg
+
+    return SVG(data=chart_svg(chart))
+
+
+def say(sentences: Sequence[str]) -> Markdown:
+    """Sentences as Markdown, one paragraph each."""
+    return Markdown("\n\n".join(sentences))
+
+
+def finish(chart: alt.TopLevelMixin, title: str) -> alt.TopLevelMixin:
+    """The stage charts' common look."""
+    return chart.properties(title=title).configure(font=FONT, view=alt.ViewConfig(strokeWidth=0),
+                                                   axis=alt.AxisConfig(labelLimit=260))
+
+
+def table(frame: pd.DataFrame, decimals: int = 0):
+    """The frame as a Styler: integers and floats with thousands separators, no index.
+
+    Floats keep ``decimals`` places; missing values show as an empty cell, not "nan".
+    """
+    numeric = frame.select_dtypes("number").columns
+    floats = [c for c in numeric if pd.api.types.is_float_dtype(frame[c])]
+    ints = [c for c in numeric if c not in floats]
+    styler = frame.style.hide(axis="index")
+    if ints:
+        styler = styler.format("{:,.0f}", subset=ints, na_rep="")
+    if floats:
+        styler = styler.format(f"{{:,.{decimals}f}}", subset=floats, na_rep="")
+    return styler
+
+
+def relative(location: str | None, root: str) -> str | None:
+    """``location`` relative to ``root`` (the lake, a run folder); as given when it is not under it."""
+    if location is None:
+        return None
+    root = root.rstrip("/") + "/"
+    return location[len(root):] if location.startswith(root) else location
+
+
+def checks_summary(checks: Sequence) -> str:
+    """One sentence on quality checks (``quality.CheckResult``): how many passed, and what did not."""
+    if not checks:
+        return "No quality check ran."
+    failed = [c for c in checks if not c.passed]
+    critical = [c for c in failed if c.severity == "critical"]
+    head = f"{len(checks) - len(failed)} of {len(checks)} quality checks passed"
+    if not failed:
+        return head + "."
+    return head + f"; {len(critical)} critical failed, {len(failed) - len(critical)} warnings (below)."
+
+
+def failed_checks(checks: Sequence) -> pd.DataFrame:
+    """Only the checks that did not pass, critical first (an empty frame when all passed)."""
+    rows = [{"check": c.check_name, "severity": c.severity, "observed": c.observed, "expected": c.expected}
+            for c in checks if not c.passed]
+    frame = pd.DataFrame(rows, columns=["check", "severity", "observed", "expected"])
+    return frame.sort_values("severity", key=lambda s: s != "critical", kind="stable", ignore_index=True)
+
+
+def checks(checks: Sequence) -> list:
+    """What a notebook displays for its checks: the sentence, and the table of failures if any."""
+    shown: list = [Markdown(checks_summary(checks))]
+    failures = failed_checks(checks)
+    if len(failures):
+        shown.append(table(failures))
+    return shown

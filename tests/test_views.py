@@ -1,0 +1,59 @@
+import datetime as dt
+
+import altair as alt
+import pandas as pd
+
+from gnp import views
+from gnp.quality import CheckResult
+
+
+def check(name, passed, severity="critical"):
+    return CheckResult("r", dt.date(2025, 10, 27), "silver", name, severity, passed, "1", "0",
+                       dt.datetime(2025, 10, 27, tzinfo=dt.timezone.utc))
+
+
+def test_table_puts_thousands_separators_on_numbers_and_hides_the_index():
+    frame = pd.DataFrame({"name": ["a", "b"], "rows": [1234567, 12], "mb": [1234.56, None]})
+
+    html = views.table(frame, decimals=1).to_html()
+
+    assert "1,234,567" in html and "1,234.6" in html, html
+    assert "nan" not in html, "a missing value must show as an empty cell"
+    assert 'class="row_heading' not in html, "the index must be hidden"
+
+
+def test_relative_strips_the_root_and_keeps_other_locations():
+    assert views.relative("/home/x/lake/bronze/day=1/a.gz", "/home/x/lake") == "bronze/day=1/a.gz"
+    assert views.relative("gs://b/lake/silver", "gs://b/lake/") == "silver"
+    assert views.relative("gs://other/x", "gs://b/lake") == "gs://other/x"
+    assert views.relative(None, "/lake") is None
+
+
+def test_checks_summary_counts_passed_and_names_what_failed():
+    passed = [check(f"c{i}", True) for i in range(23)]
+
+    assert views.checks_summary(passed) == "23 of 23 quality checks passed."
+    assert views.checks_summary([*passed, check("w", False, "warning"), check("x", False)]) == (
+        "23 of 25 quality checks passed; 1 critical failed, 1 warnings (below).")
+    assert views.checks_summary([]) == "No quality check ran."
+
+
+def test_failed_checks_lists_only_failures_critical_first():
+    found = views.failed_checks([check("ok", True), check("w", False, "warning"), check("x", False)])
+
+    assert found["check"].tolist() == ["x", "w"]
+    assert list(found.columns) == ["check", "severity", "observed", "expected"]
+    assert views.failed_checks([check("ok", True)]).empty
+
+
+def test_checks_shows_a_table_only_when_something_failed():
+    assert len(views.checks([check("ok", True)])) == 1
+    assert len(views.checks([check("ok", True), check("x", False)])) == 2
+
+
+def test_show_draws_svg_offline():
+    chart = views.finish(alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_bar().encode(x="x:Q"), "T")
+
+    svg = views.show(chart).data
+
+    assert svg.lstrip().startswith("<svg") and "http" not in svg.split(">", 1)[1].replace("http://www.w3.org", "")
