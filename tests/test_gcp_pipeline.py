@@ -6,12 +6,22 @@ fake-gcs-server; bqemulator reads gs:// only from a shared folder and takes a
 lakehouse leaf's Hive-style folder for a column), and the fake data.gov.gr
 server for the api source, so the same HTTP client runs. The params are
 gcp.yaml's with the endpoints swapped; the code path is the local default's.
-Two runs of the same range, then checks that need both.
+
+Three runs, as the pipeline lives: a first run over four days, an incremental
+run of the last two, and a ``--full-refresh`` of the last one; after each, every
+BigQuery table must hold exactly its lakehouse table's rows. Before the
+incremental run BigQuery is made stale in partitions that run must rewrite
+(the day before its range) and in one it must not touch, so the check sees
+that publish replaces exactly what the run wrote.
+
+Every client reaches Cloud Storage through tests/create_only_gcs.py, which
+gives the artifacts bucket the pipeline's real rights there: create and read,
+no replace, no delete (fake-gcs-server alone allows overwrites).
 
 Checked here only against emulators, never against Google Cloud:
 - every gs:// read, listing, upload and delete (gcsfs, anonymous), the
-  one-object snapshot write standing for an atomic commit, and papermill
-  writing executed notebooks to gs:// through its own GCS handler;
+  one-object snapshot write standing for an atomic commit, and the
+  create-only artifacts bucket (a proxy's 403, standing for IAM's);
 - BigQuery load jobs from wildcard gs:// URIs under Hive-style leaf folders
   (``__measurement_date=...``): real BigQuery ignores folder names unless hive
   partitioning options are set, which the load does not set;
@@ -28,16 +38,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import secrets
+from collections import Counter
 
+import gcsfs
 import nbformat
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
 from pandas.testing import assert_frame_equal
 
 from bigquery_emulator import running_fake_gcs, running_local_bigquery
-from gnp import bronze, fake_api, lakehouse, runner, staging, storage, warehouse
+from create_only_gcs import create_only_proxy
+from gnp import bronze, fake_api, lakehouse, manifest, runner, staging, storage, warehouse
 from gnp.bigquery_tables import EMULATOR_HOST_ENV, bigquery_client
 from gnp.config import load_params
 from gnp.dashboard.figures import dashboard_figures
@@ -54,7 +69,11 @@ GCP_PARAMS = runner.PROJECT_ROOT / "params" / "gcp.yaml"
 STAGES = ["ingest", "silver", "gold", "publish"]
 DAYS = ["2025-10-25", "2025-10-26", "2025-10-27", "2025-10-28"]  # around the DST change
 BUCKETS = {"bronze": "gnp-test-bronze", "lake": "gnp-test-lake", "artifacts": "gnp-test-artifacts"}
-PER_RUN_TABLES = {"quality_results"}  # keyed by run: a second run adds its own rows
+INCREMENTAL = (DAYS[2], DAYS[3])  # the second run's range
+# Made stale in BigQuery before the incremental run: (table, partition value).
+_DAY = [dt.date.fromisoformat(day) for day in DAYS]
+STALE_REWRITTEN = [("sessions", _DAY[1]), ("frustration_staircase", _DAY[1])]  # the day before its range
+STALE_UNTOUCHED = [("measurements", _DAY[0])]  # outside everything it rewrites
 
 
 def gcp_params_in(folder, api_base_url: str, project: str) -> str:
@@ -73,61 +92,136 @@ def gcp_params_in(folder, api_base_url: str, project: str) -> str:
     return str(path)
 
 
-def warehouse_rows(client, registry: Registry) -> dict[str, list[tuple]]:
-    """Every BigQuery base table's rows, ordered by the table's key."""
+def _value(value, column_type: str):
+    """One cell in a form both sides share: Parquet (Spark) and BigQuery type the same value differently."""
+    if column_type.startswith("array"):
+        return tuple(value) if value is not None else ()  # BigQuery answers a NULL REPEATED as []
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if column_type == "timestamp":
+        stamp = pd.Timestamp(value)
+        return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).value // 1000  # microseconds UTC
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    return value
+
+
+def _row(values, spec) -> tuple:
+    return tuple(_value(v, c.type) for v, c in zip(values, spec.columns))
+
+
+def warehouse_rows(client, registry: Registry) -> dict[str, Counter]:
+    """Every BigQuery base table's rows, as a multiset."""
     found = {}
     for spec in TABLES.values():
-        order = ", ".join(f"`{k}`" for k in spec.key)
-        sql = f"SELECT * FROM `{registry.table_id(spec.name)}` ORDER BY {order}"
-        found[spec.name] = [tuple(row.values()) for row in client.query(sql).result()]
+        columns = ", ".join(f"`{c}`" for c in spec.column_names)
+        result = client.query(f"SELECT {columns} FROM `{registry.table_id(spec.name)}`").result()
+        found[spec.name] = Counter(_row(row.values(), spec) for row in result)
     return found
 
 
-def lakehouse_rows(registry: Registry, name: str) -> int:
-    """Rows of a lakehouse table's current version, from the Parquet footers in the bucket."""
+def lakehouse_rows(registry: Registry) -> dict[str, Counter]:
+    """Every lakehouse table's current rows, as a multiset, read from the Parquet files in the bucket."""
     fs = storage.filesystem(registry.lake)
-    files = [f for pattern in lakehouse.current_files(registry.table_path(name)) for f in fs.glob(pattern)]
-    total = 0
-    for path in files:
-        with fs.open(path, "rb") as fh:
-            total += pq.ParquetFile(fh).metadata.num_rows
-    return total
+    found = {}
+    for spec in TABLES.values():
+        rows = Counter()
+        for pattern in lakehouse.current_files(registry.table_path(spec.name)):
+            for path in fs.glob(pattern):
+                with fs.open(path, "rb") as fh:
+                    table = pq.ParquetFile(fh).read(columns=spec.column_names)
+                rows.update(_row(r, spec) for r in zip(*(table.column(c).to_pylist() for c in spec.column_names)))
+        found[spec.name] = rows
+    return found
+
+
+def without(rows: dict[str, Counter], partitions: list[tuple[str, dt.date]]) -> dict[str, Counter]:
+    """``rows`` minus the rows of the given (table, partition value) pairs."""
+    kept = {}
+    for name, counter in rows.items():
+        spec = TABLES[name]
+        index = spec.column_names.index(spec.partition_by) if spec.partition_by else None
+        dropped = {value for table, value in partitions if table == name}
+        kept[name] = Counter({r: n for r, n in counter.items() if index is None or r[index] not in dropped})
+    return kept
+
+
+def differences(expected: dict[str, Counter], found: dict[str, Counter]) -> dict[str, str]:
+    """Tables whose rows differ: how many rows are missing from or extra in ``found``."""
+    out = {}
+    for name in TABLES:
+        missing, extra = expected[name] - found[name], found[name] - expected[name]
+        if missing or extra:
+            sample = next(iter(missing or extra))
+            out[name] = f"{sum(missing.values())} missing, {sum(extra.values())} extra, e.g. {sample}"
+    return out
+
+
+def make_stale(client, registry: Registry, partitions: list[tuple[str, dt.date]]) -> None:
+    for name, value in partitions:
+        column = TABLES[name].partition_by
+        client.query(f"DELETE FROM `{registry.table_id(name)}` WHERE `{column}` = DATE '{value}'").result()
+
+
+def recorded_partitions(registry: Registry, run_id: str) -> set[tuple[str, dt.date]]:
+    """(table, partition) pairs the run's Silver and Gold stages recorded as rewritten."""
+    return {(o["name"], dt.date.fromisoformat(v)) for stage in ("silver", "gold")
+            for o in manifest.read_outputs(registry, run_id, stage) for v in o.get("partitions") or []}
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    """Both runs against the stand-ins; yields what the checks need."""
+    """The three runs against the stand-ins; yields what the checks need."""
     folder = tmp_path_factory.mktemp("gcp-pipeline")
     token = secrets.token_urlsafe(24)
     with (
         pytest.MonkeyPatch.context() as env,
         running_fake_gcs(folder / "gcs") as gcs_endpoint,
+        create_only_proxy(gcs_endpoint, {BUCKETS["artifacts"]}) as gate,
         running_local_bigquery(folder / "bigquery", gcs_endpoint) as bq,
         fake_api.serving(token, seed=7, tests_per_day=300, users=400) as api,
     ):
         # The runner's notebooks and Spark server are child processes: they inherit this environment.
-        env.setenv("STORAGE_EMULATOR_HOST", gcs_endpoint)
+        env.setenv("STORAGE_EMULATOR_HOST", gate.endpoint)
         env.setenv(EMULATOR_HOST_ENV, bq.endpoint)
         env.setenv("HYPERION_TOKEN", token)
         env.setenv("GNP_PSEUDONYM_KEY", secrets.token_hex(32))
         env.setenv(staging.CACHE_DIR_ENV, str(folder / "cache"))
+        gcsfs.GCSFileSystem.clear_instance_cache()  # instances keep the endpoint they were made with
         for bucket in BUCKETS.values():
             storage.filesystem("gs://").mkdir(bucket)
         params_file = gcp_params_in(folder, api.base_url, bq.project)
         params = load_params(params_file)
         registry, client = Registry.from_params(params), bigquery_client(params)
-        first = runner.run(params_file, stages=STAGES, log=print)
-        after_first = warehouse_rows(client, registry) if first.ok else {}
-        second = runner.run(params_file, stages=STAGES, log=print)
-        yield {"registry": registry, "client": client, "first": first, "second": second,
-               "after_first": after_first, "token": token, "folder": folder, "params_file": params_file}
+        for dataset in (registry.silver_dataset, registry.gold_dataset):  # Terraform's part: publish never creates one
+            client.create_dataset(f"{registry.bigquery_project}.{dataset}")
+        runs, checks = {}, {}
+
+        def check(name: str, stale: list[tuple[str, dt.date]] = ()) -> None:
+            lake = lakehouse_rows(registry)
+            checks[name] = {"differences": differences(without(lake, list(stale)), warehouse_rows(client, registry)),
+                            "empty": sorted(n for n in TABLES if not lake[n])}
+
+        runs["full"] = runner.run(params_file, stages=STAGES, log=print)
+        check("full")
+        make_stale(client, registry, STALE_REWRITTEN + STALE_UNTOUCHED)
+        runs["incremental"] = runner.run(params_file, date_from=INCREMENTAL[0], date_to=INCREMENTAL[1],
+                                         stages=STAGES, log=print)
+        rewritten = recorded_partitions(registry, runs["incremental"].run_id)
+        check("incremental", [p for p in STALE_REWRITTEN + STALE_UNTOUCHED if p not in rewritten])
+        runs["full_refresh"] = runner.run(params_file, date_from=DAYS[-1], date_to=DAYS[-1], stages=STAGES,
+                                          full_refresh=True, log=print)
+        check("full_refresh")
+        yield {"registry": registry, "client": client, "runs": runs, "checks": checks, "rewritten": rewritten,
+               "gate": gate, "token": token, "folder": folder, "params_file": params_file}
+    gcsfs.GCSFileSystem.clear_instance_cache()
 
 
-def test_both_runs_succeed_in_every_stage(cloud):
-    for run in (cloud["first"], cloud["second"]):
+def test_every_run_succeeds_in_every_stage(cloud):
+    for name, run in cloud["runs"].items():
         statuses = [(s["stage"], s["status"]) for s in run.manifest["stages"]]
         expected = [(stage, "succeeded") for stage in STAGES]
-        assert run.ok and statuses == expected, f"expected {expected}, found {json.dumps(run.manifest['stages'], indent=1)}"
+        assert run.ok and statuses == expected, f"{name}: expected {expected}, found {json.dumps(run.manifest['stages'], indent=1)}"
 
 
 def test_bronze_is_in_its_bucket_with_a_manifest_per_version(cloud):
@@ -137,7 +231,7 @@ def test_bronze_is_in_its_bucket_with_a_manifest_per_version(cloud):
     for day in DAYS:
         versions = bronze.list_versions(registry, dt.date.fromisoformat(day))
         found[day] = [(storage.exists(v.data_path), v.manifest()["record_count"] > 0) for v in versions]
-    expected = {day: [(True, True)] for day in DAYS}  # one version each: the second run fetched nothing
+    expected = {day: [(True, True)] for day in DAYS}  # one version each: the later runs fetched nothing
     assert found == expected, f"expected {expected}, found {found}"
 
 
@@ -147,11 +241,14 @@ def test_every_table_has_a_committed_snapshot_in_the_lake_bucket(cloud):
     assert registry.lake.startswith("gs://") and missing == [], f"expected a snapshot per table, missing {missing}"
 
 
-def test_executed_notebooks_and_the_manifest_are_in_the_artifacts_bucket(cloud):
-    run = cloud["first"]
+def test_executed_notebooks_and_the_manifest_are_in_the_artifacts_bucket_each_written_once(cloud):
+    assert cloud["gate"].refused == [], f"expected no artifact replaced or deleted, found {cloud['gate'].refused}"
+    run = cloud["runs"]["full"]
     assert run.run_dir.startswith(f"gs://{BUCKETS['artifacts']}/runs/"), f"found {run.run_dir}"
-    found = [n for n in storage.listdir(run.run_dir) if n.endswith((".ipynb", ".json"))]
-    expected = ["10_ingest.ipynb", "20_silver.ipynb", "30_gold.ipynb", "40_publish.ipynb", "manifest.json"]
+    fs = storage.filesystem(run.run_dir)
+    found = sorted(p.split(f"{run.run_id}/", 1)[1] for p in fs.find(run.run_dir))
+    expected = ["10_ingest.ipynb", "20_silver.ipynb", "30_gold.ipynb", "40_publish.ipynb", "manifest.json",
+                "outputs/gold.json", "outputs/ingest.json", "outputs/publish.json", "outputs/silver.json"]
     assert found == expected, f"expected {expected}, found {found}"
     manifest = storage.read_json(join(run.run_dir, "manifest.json"))
     assert manifest == json.loads(json.dumps(run.manifest, default=str)), "expected the manifest the runner returned"
@@ -163,30 +260,29 @@ def test_executed_notebooks_and_the_manifest_are_in_the_artifacts_bucket(cloud):
 
 
 def test_the_api_token_is_in_no_artifact(cloud):
-    run = cloud["first"]
-    fs = storage.filesystem(run.run_dir)
-    leaked = [p for p in fs.find(run.run_dir) if cloud["token"].encode() in fs.cat_file(p)]
-    assert leaked == [], f"expected no artifact to hold the token, found it in {leaked}"
+    fs = storage.filesystem(cloud["runs"]["full"].run_dir)
+    paths = [p for run in cloud["runs"].values() for p in fs.find(run.run_dir)]
+    leaked = [p for p in paths if cloud["token"].encode() in fs.cat_file(p)]
+    assert paths and leaked == [], f"expected no artifact to hold the token, found it in {leaked}"
 
 
-def test_bigquery_holds_the_lakehouse_rows_of_every_table(cloud):
-    registry = cloud["registry"]
-    rows = warehouse_rows(cloud["client"], registry)
-    expected = {name: lakehouse_rows(registry, name) for name in TABLES}
-    found = {name: len(rows[name]) for name in TABLES}
-    assert found == expected, f"expected the lakehouse's row counts, found {found}"
-    assert all(expected.values()), f"expected rows in every table, found {expected}"
+def test_after_the_first_run_every_bigquery_table_holds_its_lakehouse_rows(cloud):
+    found = cloud["checks"]["full"]
+    assert found == {"differences": {}, "empty": []}, f"expected equal, non-empty tables, found {found}"
 
 
-def test_a_second_run_of_the_same_range_leaves_bigquery_as_it_was(cloud):
-    before, after = cloud["after_first"], warehouse_rows(cloud["client"], cloud["registry"])
-    changed = [n for n in TABLES if n not in PER_RUN_TABLES and after[n] != before[n]]
-    assert before and changed == [], f"expected identical tables after the second run, these changed: {changed}"
-    first_id, second_id = cloud["first"].run_id, cloud["second"].run_id
-    run_ids = sorted({row[0] for row in after["quality_results"]})
-    kept = [r for r in after["quality_results"] if r[0] == first_id]
-    assert run_ids == sorted([first_id, second_id]), f"expected results of both runs, found {run_ids}"
-    assert kept == [r for r in before["quality_results"] if r[0] == first_id], "expected run 1's results unchanged"
+def test_an_incremental_run_replaces_exactly_the_partitions_it_rewrote(cloud):
+    """The day before the range is rewritten (sessions, daily Gold) and must be replaced; the rest stays as it was."""
+    rewritten = cloud["rewritten"]
+    assert set(STALE_REWRITTEN) <= rewritten and not set(STALE_UNTOUCHED) & rewritten, (
+        f"expected the run to record {STALE_REWRITTEN} and not {STALE_UNTOUCHED}, found {sorted(rewritten)}")
+    found = cloud["checks"]["incremental"]["differences"]
+    assert found == {}, f"expected every table equal to the lakehouse but for {STALE_UNTOUCHED}, found {found}"
+
+
+def test_a_full_refresh_replaces_every_partition(cloud):
+    found = cloud["checks"]["full_refresh"]["differences"]
+    assert found == {}, f"expected every table equal to the lakehouse, {STALE_UNTOUCHED} restored, found {found}"
 
 
 def local_duckdb_params(cloud) -> str:
