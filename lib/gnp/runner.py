@@ -182,7 +182,8 @@ def run(
             stage_params = dict(parameters)
             declared = stage.parameter_names
             # --full-refresh reaches every stage that takes it: Silver and Gold rebuild, publish replaces everything.
-            stage_params.update({k: v for k, v in (("refetch", refetch), ("full_refresh", full_refresh)) if k in declared})
+            flags = {"refetch": refetch, "full_refresh": full_refresh}
+            stage_params.update({k: v for k, v in flags.items() if k in declared})
             if stage.needs_spark:
                 stage_params["spark_remote"] = spark_remote
             output = join(run_dir, stage.notebook.name)
