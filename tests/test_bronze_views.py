@@ -3,7 +3,7 @@ import datetime as dt
 import altair as alt
 import pandas as pd
 
-from gnp import bronze_views
+from gnp import bronze_views, views
 
 D = [dt.date(2025, 10, d) for d in (25, 26, 27, 28)]
 
@@ -65,3 +65,4 @@ def test_day_chart_colours_empty_and_thin_days_and_draws_records_bytes_attempts(
     data = next(iter(spec["datasets"].values()))
     assert [row["shown"] for row in data] == ["skipped", "empty", "fetched", "thin"]
     assert isinstance(chart, alt.VConcatChart)
+    assert views.show(chart).data.lstrip().startswith("<svg"), "the chart must draw offline"

@@ -57,3 +57,17 @@ def test_show_draws_svg_offline():
     svg = views.show(chart).data
 
     assert svg.lstrip().startswith("<svg") and "http" not in svg.split(">", 1)[1].replace("http://www.w3.org", "")
+
+
+def test_outputs_table_shows_locations_under_the_lake_and_partitions_in_brief():
+    outputs = [{"name": "measurements", "location": "/home/u/lake/silver/measurements", "rows": 12345,
+                "partition_by": "measurement_date", "partitions": ["2025-10-26", "2025-10-27"]},
+               {"name": "sessions", "location": "/home/u/lake/silver/sessions", "rows": 7,
+                "partition_by": "session_date", "partitions": None},
+               {"name": "cohorts", "location": "/home/u/lake/gold/c", "rows": 1, "partition_by": "cohort_week",
+                "partitions": ["a", "b", "c", "d"]}]
+
+    html = views.outputs_table(outputs, "/home/u/lake").to_html()
+
+    assert "/home/u" not in html and "silver/measurements" in html and "12,345" in html
+    assert "2025-10-26, 2025-10-27" in html and "every partition" in html and "4: a..d" in html

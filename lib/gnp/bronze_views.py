@@ -31,7 +31,7 @@ def day_chart(days: pd.DataFrame) -> alt.TopLevelMixin:
         day=pd.to_datetime(days["measurement_date"]).dt.strftime("%Y-%m-%d"),
         megabytes=days["bytes"] / MB,
         shown=[looks if looks in (EMPTY, THIN) else action for looks, action in zip(days["looks"], days["action"])],
-    )
+    ).drop(columns=["measurement_date"])  # datetime.date objects are not JSON; ``day`` is its text
     color = alt.Color("shown:N", title=None, scale=alt.Scale(domain=list(STATUS_COLORS),
                                                              range=list(STATUS_COLORS.values())))
     tooltip = [alt.Tooltip("day:O", title="Day"), alt.Tooltip("action:N"), alt.Tooltip("looks:N", title="Looks"),

@@ -23,15 +23,7 @@ def loaded(rows: list[dict]):
     if not rows:
         return None
     frame = pd.DataFrame(rows).drop(columns=["table_id"], errors="ignore")
-    frame["partitions"] = frame["partitions"].map(partitions_text)
+    frame["partitions"] = frame["partitions"].map(views.partitions_text)
     frame["skipped"] = frame["skipped"].fillna("")
     return views.table(frame)
 
-
-def partitions_text(partitions: list[str] | None) -> str:
-    """None (a full refresh) as "every partition"; a long list as its count and span."""
-    if partitions is None:
-        return "every partition"
-    if len(partitions) <= 3:
-        return ", ".join(partitions)
-    return f"{len(partitions)}: {min(partitions)}..{max(partitions)}"

@@ -89,3 +89,20 @@ def checks(checks: Sequence) -> list:
     if len(failures):
         shown.append(table(failures))
     return shown
+
+
+def partitions_text(partitions: Sequence[str] | None) -> str:
+    """None (the whole table) as "every partition"; a long list as its count and span."""
+    if partitions is None:
+        return "every partition"
+    if len(partitions) <= 3:
+        return ", ".join(partitions)
+    return f"{len(partitions)}: {min(partitions)}..{max(partitions)}"
+
+
+def outputs_table(outputs: Sequence[dict], root: str) -> pd.DataFrame:
+    """A stage's output records (``results.table_output``) as a table: locations relative to ``root`` (the lake)."""
+    rows = [{"table": o["name"], "location": relative(o.get("location"), root), "rows": o.get("rows"),
+             "partitioned by": o.get("partition_by") or "", "partitions rewritten": partitions_text(o.get("partitions"))}
+            for o in outputs]
+    return table(pd.DataFrame(rows, columns=["table", "location", "rows", "partitioned by", "partitions rewritten"]))

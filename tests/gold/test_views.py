@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from gnp.gold import views
+from gnp.views import show
 
 D1, D2, D3 = dt.date(2025, 10, 26), dt.date(2025, 10, 27), dt.date(2025, 10, 28)
 
@@ -24,8 +25,10 @@ def test_national_trend_keeps_greece_every_provider_by_day(spark):
     assert views.trend_sentence(found) == (
         "Over the 2 days built, the median user in Greece downloaded between 40.0 Mbps (26 Oct 2025) and "
         "50.0 Mbps (27 Oct 2025), from 8 to 9 users a day.")
-    data = next(iter(views.trend_chart(found).to_dict()["datasets"].values()))
+    chart = views.trend_chart(found)
+    data = next(iter(chart.to_dict()["datasets"].values()))
     assert len(data) == 4, "two days kept, download and upload; the suppressed day left out"
+    assert "<svg" in show(chart).data, "the chart must draw offline"
 
 
 def test_trend_sentence_when_every_day_is_suppressed():
@@ -79,5 +82,6 @@ def test_suppression_sentences_when_nothing_is_mostly_suppressed(levels):
 
     assert views.suppression_sentences(few, 5) == [
         "No table has more than 50% of its cells suppressed (fewer than k=5 users)."]
+    assert "<svg" in show(views.suppression_chart(levels)).data
     spec = views.suppression_chart(levels).to_dict()
     assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == [0, 1]

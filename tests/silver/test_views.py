@@ -4,6 +4,7 @@ import pandas as pd
 
 from gnp.silver import views
 from gnp.silver.accounting import Accounting
+from gnp.views import show
 
 D1, D2, D3 = dt.date(2025, 10, 26), dt.date(2025, 10, 27), dt.date(2025, 10, 28)
 
@@ -38,15 +39,22 @@ def test_day_chart_stacks_fates_in_a_fixed_order():
 
     assert spec["encoding"]["color"]["scale"]["domain"] == ["kept", "quarantined", "duplicate"]
     assert spec["encoding"]["y"]["stack"] is True
+    assert "<svg" in show(views.day_chart(counts)).data, "the chart must draw offline"
 
 
 def test_reasons_sentence_names_the_commonest_reason_or_says_none():
     reasons = pd.DataFrame({"reason": ["no_time", "bad_speed"], "count": [3, 7]})
 
-    assert views.reasons_sentence(reasons, 9, 1200) == (
-        "9 of 1,200 records read (0.8%) were quarantined; the commonest reason is bad_speed (7 records).")
-    assert views.reasons_sentence(reasons.iloc[0:0], 0, 1200) == "No record was quarantined (of 1,200 read)."
+    accounting = Accounting(bronze_records=1500, silver_rows=1000, quarantine_rows=9, duplicates=191,
+                            rows_without_place=0, other_partitions=300)
+
+    assert views.reasons_sentence(reasons, accounting) == (
+        "9 of 1,200 records of the days rewritten (0.8%) were quarantined; the commonest reason is bad_speed "
+        "(7 records).")
+    assert views.reasons_sentence(reasons.iloc[0:0], Accounting(1200, 1200, 0, 0, 0)) == (
+        "No record was quarantined (of 1,200 records of the days rewritten).")
     assert views.reasons_chart(reasons).to_dict()["encoding"]["y"]["sort"] == ["bad_speed", "no_time"]
+    assert "<svg" in show(views.reasons_chart(reasons)).data
 
 
 def test_bucket_counts_orders_buckets_and_names_new_and_returning(spark):
@@ -61,3 +69,4 @@ def test_bucket_counts_orders_buckets_and_names_new_and_returning(spark):
                              "sessions": [2, 1, 1, 1]})
     pd.testing.assert_frame_equal(found, expected)
     assert views.bucket_chart(found).to_dict()["encoding"]["x"]["sort"] == ["1", "2-3", "4+"]
+    assert "<svg" in show(views.bucket_chart(found)).data

@@ -38,7 +38,9 @@ def national_trend(area_isp_metrics: DataFrame) -> pd.DataFrame:
 
 def trend_chart(trend: pd.DataFrame) -> alt.TopLevelMixin:
     """Median download and upload of Greece per day (over users' daily medians); suppressed days left out."""
-    frame = trend[~trend["is_suppressed"].astype(bool)].melt(
+    kept = trend[~trend["is_suppressed"].astype(bool)]
+    kept = kept.assign(measurement_date=pd.to_datetime(kept["measurement_date"]))  # datetime.date is not JSON
+    frame = kept.melt(
         id_vars=["measurement_date", "users"], value_vars=["download_median_mbps", "upload_median_mbps"],
         var_name="direction", value_name="mbps")
     frame["direction"] = frame["direction"].map({"download_median_mbps": "download", "upload_median_mbps": "upload"})

@@ -86,14 +86,15 @@ def reasons_chart(reasons: pd.DataFrame) -> alt.TopLevelMixin:
     return views.finish(chart, "Why records were quarantined")
 
 
-def reasons_sentence(reasons: pd.DataFrame, quarantined: int, read: int) -> str:
-    """How many records were quarantined, of how many, and the commonest reason."""
+def reasons_sentence(reasons: pd.DataFrame, accounting: Accounting) -> str:
+    """How many records of the rewritten days were quarantined, and the commonest reason."""
+    quarantined = accounting.quarantine_rows
+    filed = accounting.silver_rows + quarantined + accounting.duplicates
     if not quarantined:
-        return f"No record was quarantined (of {read:,} read)."
+        return f"No record was quarantined (of {filed:,} records of the days rewritten)."
     top = reasons.sort_values("count", ascending=False).iloc[0]
-    share = quarantined / read if read else 0
-    return (f"{quarantined:,} of {read:,} records read ({share:.1%}) were quarantined; the commonest reason is "
-            f"{top['reason']} ({int(top['count']):,} records).")
+    return (f"{quarantined:,} of {filed:,} records of the days rewritten ({quarantined / filed:.1%}) were "
+            f"quarantined; the commonest reason is {top['reason']} ({int(top['count']):,} records).")
 
 
 def bucket_counts(sessions: DataFrame) -> pd.DataFrame:
