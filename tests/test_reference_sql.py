@@ -87,8 +87,9 @@ def test_spark_gold_equals_the_duckdb_sql_reference(spark, silver_files):
     assert suppressed["hourly_profile"] > 0 and suppressed["regional_metrics"] < sizes["regional_metrics"], suppressed
     periods = expected["area_isp_period_metrics"]
     assert set(periods.period_kind) == {"week", "month"}, set(periods.period_kind)
+    by_grain = (("days", expected["area_isp_metrics"]), ("months", periods.query("period_kind == 'month'")))
     fine = {name: frame.query("area_level == 'regional_unit' and isp != 'all'").is_suppressed.mean()
-            for name, frame in (("days", expected["area_isp_metrics"]), ("months", periods.query("period_kind == 'month'")))}
+            for name, frame in by_grain}
     assert fine["months"] < fine["days"], f"expected fewer suppressed unit x ISP cells by month than by day: {fine}"
     sliced = {name: frame for name, frame in expected.items() if "area_level" in frame.columns}
     cuts = {name: (set(frame.area_level), set(frame.isp)) for name, frame in sliced.items()}
