@@ -39,10 +39,10 @@ def test_summary_sentences_count_days_retries_and_name_empty_and_thin_days():
     found = bronze_views.summary_sentences(days_frame(), VOLUMES)
 
     assert found == [
-        "3 days fetched (1,590 records, 2.7 MB as received, 0.5 MB stored) and 1 already in Bronze, skipped.",
-        "1 days needed more than one attempt (2 retries): 2025-10-27.",
-        "1 days are stored empty: 2025-10-26.",
-        "1 days are thin (under 20% of their neighbours' median): 2025-10-28.",
+        "3 days fetched (1,590 records, 2.7 MB as received, 530.0 kB stored); 1 day already in Bronze, skipped.",
+        "1 day needed more than one attempt (2 retries): 2025-10-27.",
+        "1 day stored empty: 2025-10-26.",
+        "1 day thin (under 20% of the median of its neighbours): 2025-10-28.",
     ]
 
 

@@ -71,3 +71,10 @@ def test_outputs_table_shows_locations_under_the_lake_and_partitions_in_brief():
 
     assert "/home/u" not in html and "silver/measurements" in html and "12,345" in html
     assert "2025-10-26, 2025-10-27" in html and "every partition" in html and "4: a..d" in html
+
+
+def test_plural_and_size_read_as_words():
+    assert [views.plural(1, "day"), views.plural(2000, "day"), views.plural(2, "retry", "retries")] == [
+        "1 day", "2,000 days", "2 retries"]
+    assert [views.size(812), views.size(35_787), views.size(2_500_000), views.size(1.2e9)] == [
+        "812 B", "35.8 kB", "2.5 MB", "1.2 GB"]

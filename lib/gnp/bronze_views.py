@@ -57,19 +57,21 @@ def summary_sentences(days: pd.DataFrame, volumes: pd.DataFrame) -> list[str]:
         return ["No day of the range was fetched or found in Bronze."]
     fetched = days[days["action"] == "fetched"]
     retried = fetched[fetched["attempts"] > 1]
+    skipped = len(days) - len(fetched)
     sentences = [
-        f"{len(fetched):,} days fetched ({int(fetched['records'].sum()):,} records, "
-        f"{fetched['bytes'].sum() / MB:,.1f} MB as received, {fetched['stored_bytes'].sum() / MB:,.1f} MB stored) "
-        f"and {len(days) - len(fetched):,} already in Bronze, skipped.",
+        f"{views.plural(len(fetched), 'day')} fetched ({views.plural(int(fetched['records'].sum()), 'record')}, "
+        f"{views.size(fetched['bytes'].sum())} as received, {views.size(fetched['stored_bytes'].sum())} stored); "
+        f"{views.plural(skipped, 'day')} already in Bronze, skipped.",
         "No fetch needed a retry." if retried.empty else
-        f"{len(retried):,} days needed more than one attempt ({int(retried['attempts'].sum() - len(retried)):,} "
-        f"retries): {_days(retried)}.",
+        f"{views.plural(len(retried), 'day')} needed more than one attempt "
+        f"({views.plural(int(retried['attempts'].sum() - len(retried)), 'retry', 'retries')}): {_days(retried)}.",
     ]
     empty, thin = volumes[volumes["status"] == EMPTY], volumes[volumes["status"] == THIN]
     if empty.empty and thin.empty:
         sentences.append("Every stored day of the range looks complete next to its neighbours.")
     if len(empty):
-        sentences.append(f"{len(empty):,} days are stored empty: {_days(empty)}.")
+        sentences.append(f"{views.plural(len(empty), 'day')} stored empty: {_days(empty)}.")
     if len(thin):
-        sentences.append(f"{len(thin):,} days are thin (under {THIN_SHARE:.0%} of their neighbours' median): {_days(thin)}.")
+        sentences.append(f"{views.plural(len(thin), 'day')} thin (under {THIN_SHARE:.0%} of the median of its "
+                         f"neighbours): {_days(thin)}.")
     return sentences

@@ -106,3 +106,16 @@ def outputs_table(outputs: Sequence[dict], root: str) -> pd.DataFrame:
              "partitioned by": o.get("partition_by") or "", "partitions rewritten": partitions_text(o.get("partitions"))}
             for o in outputs]
     return table(pd.DataFrame(rows, columns=["table", "location", "rows", "partitioned by", "partitions rewritten"]))
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``n`` with thousands separators and ``word``, plural unless n is 1 ("1 day", "2,000 days")."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {words or word + 's'}"
+
+
+def size(n_bytes: float) -> str:
+    """Bytes in the unit that reads best: "812 B", "35.8 kB", "2.5 MB", "1.2 GB" (decimal units)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:,.1f} {unit}"
+    return f"{n_bytes:,.0f} B"

@@ -35,7 +35,7 @@ def test_trend_sentence_when_every_day_is_suppressed():
     trend = pd.DataFrame({"measurement_date": [D1], "users": [None], "download_median_mbps": [None],
                           "is_suppressed": [True]})
 
-    assert views.trend_sentence(trend) == "Every one of the 1 days built is suppressed for Greece as a whole."
+    assert views.trend_sentence(trend) == "Greece as a whole is suppressed on every day built (1 day)."
 
 
 @pytest.fixture
@@ -70,8 +70,8 @@ def test_suppression_sentences_say_what_is_mostly_suppressed_and_what_to_read_in
     found = views.suppression_sentences(levels, 5)
 
     assert found == [
-        "83% of hourly_profile cells are suppressed at day grain (5 of 6): fewer than k=5 users in "
-        "measurement_date, area (country, periphery or regional unit) and ISP (or all), and local hour. "
+        "83% of hourly_profile cells are suppressed at day grain (5 of 6): fewer than k=5 users in the cell (one per "
+        "measurement_date, area (country, periphery or regional unit) and ISP (or all), and local hour). "
         "The most suppressed slice (regional_unit, one provider) is at 100%, the least (country, every provider) "
         "at 50%. Speed statistics read better by week or month: area_isp_period_metrics is suppressed by month 50%; "
         "by week 50%."]

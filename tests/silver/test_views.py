@@ -51,6 +51,7 @@ def test_reasons_sentence_names_the_commonest_reason_or_says_none():
     assert views.reasons_sentence(reasons, accounting) == (
         "9 of 1,200 records of the days rewritten (0.8%) were quarantined; the commonest reason is bad_speed "
         "(7 records).")
+    assert views.reasons_sentence(reasons.assign(count=[3, 1]), accounting).endswith("no_time (3 records).")
     assert views.reasons_sentence(reasons.iloc[0:0], Accounting(1200, 1200, 0, 0, 0)) == (
         "No record was quarantined (of 1,200 records of the days rewritten).")
     assert views.reasons_chart(reasons).to_dict()["encoding"]["y"]["sort"] == ["bad_speed", "no_time"]

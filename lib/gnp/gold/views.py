@@ -57,10 +57,10 @@ def trend_chart(trend: pd.DataFrame) -> alt.TopLevelMixin:
 def trend_sentence(trend: pd.DataFrame) -> str:
     shown = trend[~trend["is_suppressed"].astype(bool)].dropna(subset=["download_median_mbps"])
     if shown.empty:
-        return f"Every one of the {len(trend):,} days built is suppressed for Greece as a whole."
+        return f"Greece as a whole is suppressed on every day built ({views.plural(len(trend), 'day')})."
     low, high = shown.loc[shown["download_median_mbps"].idxmin()], shown.loc[shown["download_median_mbps"].idxmax()]
     day = lambda row: pd.Timestamp(row["measurement_date"]).strftime("%-d %b %Y")  # noqa: E731
-    return (f"Over the {len(shown):,} days built, the median user in Greece downloaded between "
+    return (f"Over the {views.plural(len(shown), 'day')} built, the median user in Greece downloaded between "
             f"{low['download_median_mbps']:,.1f} Mbps ({day(low)}) and {high['download_median_mbps']:,.1f} Mbps "
             f"({day(high)}), from {int(shown['users'].min()):,} to {int(shown['users'].max()):,} users a day.")
 
@@ -122,8 +122,8 @@ def suppression_sentences(levels: pd.DataFrame, k: int) -> list[str]:
         worst = cells.loc[cells["share"].idxmax()]
         best = cells.loc[cells["share"].idxmin()]
         sentence = (f"{row.share:.0%} of {row.table_name} cells are suppressed at {row.grain} grain "
-                    f"({int(row.suppressed_cells):,} of {int(row.cells):,}): fewer than k={k} users in "
-                    f"{TABLES[row.table_name].grain.removeprefix('one row per ')}. The most suppressed slice "
+                    f"({int(row.suppressed_cells):,} of {int(row.cells):,}): fewer than k={k} users in the cell (one per "
+                    f"{TABLES[row.table_name].grain.removeprefix('one row per ')}). The most suppressed slice "
                     f"({worst['area_level']}, {worst['providers']}) is at {worst['share']:.0%}, the least "
                     f"({best['area_level']}, {best['providers']}) at {best['share']:.0%}")
         if row.grain == "day" and len(periods):

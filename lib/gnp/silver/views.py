@@ -94,7 +94,7 @@ def reasons_sentence(reasons: pd.DataFrame, accounting: Accounting) -> str:
         return f"No record was quarantined (of {filed:,} records of the days rewritten)."
     top = reasons.sort_values("count", ascending=False).iloc[0]
     return (f"{quarantined:,} of {filed:,} records of the days rewritten ({quarantined / filed:.1%}) were "
-            f"quarantined; the commonest reason is {top['reason']} ({int(top['count']):,} records).")
+            f"quarantined; the commonest reason is {top['reason']} ({views.plural(int(top['count']), 'record')}).")
 
 
 def bucket_counts(sessions: DataFrame) -> pd.DataFrame:
