@@ -40,7 +40,9 @@ def _load(client: bigquery.Client, project: str, warehouse, gcs_root) -> None:
 def both(tmp_path_factory):
     folder = tmp_path_factory.mktemp("chapters-bq")
     write_gold_duckdb(folder / "warehouse.duckdb", synthetic_gold())
-    on_duckdb = load_params(write_params(folder, folder / "warehouse.duckdb"))
+    # eight whole ISO weeks of the synthetic days, so the period queries read rows too
+    on_duckdb = load_params(write_params(folder, folder / "warehouse.duckdb"),
+                            {"dates.date_from": "2024-12-09", "dates.date_to": "2025-02-02"})
     with running_emulator(folder) as emulator, pytest.MonkeyPatch.context() as env:
         env.setenv(EMULATOR_HOST_ENV, emulator.endpoint)
         on_bigquery = on_duckdb.model_copy(update={"warehouse": on_duckdb.warehouse.model_copy(

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from gnp.chapters import frustration, providers, regions
+from gnp.chapters import wording as w
 from gnp.schemas import ALL_ISPS
 
 D1, D2, D3, D4 = (dt.date(2025, 10, d) for d in (25, 26, 27, 28))
@@ -153,3 +154,72 @@ def test_providers_speed_compares_solid_providers_and_names_the_thin_and_hidden(
             "of ≈60.0 Mbps; Nova was slowest at ≈30.0 Mbps, 2.0 times slower.") in text, text
     assert "Inalan had fewer than 50 user-days and is left out of that comparison." in text
     assert "The lowest round-trip time was Nova's, a median of ≈15 ms." in text and "ΔΕΗ Fiber was left out" in text
+
+
+OCTOBER, NOVEMBER = dt.date(2025, 10, 1), dt.date(2025, 11, 1)
+
+
+def _period(start, kind, level, area_id, area, users, down, isp=ALL_ISPS):
+    end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    return {"period_kind": kind, "period_start": pd.Timestamp(start), "period_end": pd.Timestamp(end),
+            "area_level": level, "area_id": area_id, "isp": isp, "area": area, "periphery": area,
+            "tests": 3 * users, "users": users, "download_median_mbps": down, "upload_median_mbps": down / 10,
+            "rtt_median_ms": 18.0,
+            "is_suppressed": False}
+
+
+def area_months(months=(OCTOBER,)) -> pd.DataFrame:
+    """Whole months whose exact medians differ from the daily cells' (so the test sees which was read)."""
+    rows = []
+    for i, month in enumerate(months):
+        rows += [_period(month, "month", "country", "GR", "ΕΛΛΑΔΑ", 900, 47.0 + 10 * i),
+                 _period(month, "month", "periphery", "9", "ΑΤΤΙΚΗΣ", 300, 71.0 + 20 * i),
+                 _period(month, "month", "periphery", "13", "ΚΡΗΤΗΣ", 150, 38.5),
+                 _period(month, "month", "regional_unit", "0901", "Πειραιώς", 60, 66.0)]
+    return pd.DataFrame(rows)
+
+
+def test_a_whole_month_ranks_on_its_exact_medians_without_the_approximation_mark():
+    found = regions.findings({"area_days": area_days(), "area_periods": area_months()}, k=5)
+    text = " ".join(found["ranking"])
+    assert ("Of 2 peripheries ranked, the fastest was ΑΤΤΙΚΗΣ with a median download of 71.0 Mbps, and the "
+            "slowest ΚΡΗΤΗΣ with 38.5 Mbps, 1.8 times slower.") in text, text
+    assert "≈" not in text and "ΒΟΡΕΙΟΥ ΑΙΓΑΙΟΥ" not in text  # only the month was read
+    assert found["units"][0].startswith("Only one regional unit can be ranked: Πειραιώς, with a median "
+                                        "download of 66.0 Mbps")
+    # one month has no halves made of whole periods: its halves of days stay averaged, with the mark
+    assert "went from ≈50.0 Mbps to ≈55.0 Mbps (+10%)." in found["change"][0], found["change"]
+
+
+def test_two_whole_months_compare_exact_halves_and_average_them_with_the_mark():
+    two_months = area_months((OCTOBER, NOVEMBER))
+    found = regions.findings({"area_days": area_days(), "area_periods": two_months}, k=5)
+    assert found["change"][0] == ("Between the first half of the period (1 Oct 2025 to 31 Oct 2025) and the second "
+                                  "(1 Nov 2025 to 30 Nov 2025), Greece's median download went from 47.0 Mbps to "
+                                  "57.0 Mbps (+21%), each an exact median over users of the month."), found["change"]
+    assert "ΑΤΤΙΚΗΣ rose most (+28%)" in found["change"][1]
+    ranked = found["ranking"][0]
+    assert "the fastest was ΑΤΤΙΚΗΣ with a median download of ≈81.0 Mbps" in ranked, ranked  # mean of 2
+
+
+def test_days_that_are_not_whole_periods_keep_the_mark_and_the_chapter_says_what_is_exact():
+    assert "≈80.0 Mbps" in regions.findings({"area_days": area_days(), "area_periods": area_months().iloc[0:0]},
+                                            k=5)["ranking"][0]
+    assert "medians over the month are exact" in w.about(OCTOBER, dt.date(2025, 10, 31), 5)
+    assert "≈ users-weighted means of the exact medians of its 2 whole weeks" in w.about(
+        dt.date(2025, 10, 6), dt.date(2025, 10, 19), 5)
+    assert "not made of whole ISO weeks" in w.about(D1, D4, 5)
+
+
+def test_providers_rank_on_a_whole_weeks_exact_medians():
+    week = dt.date(2025, 10, 6)
+    days = pd.DataFrame([{"measurement_date": pd.Timestamp(week), "isp": isp, "users": 100.0,
+                          "download_median_mbps": 10.0, "upload_median_mbps": 1.0, "rtt_median_ms": 30.0,
+                          "is_suppressed": False} for isp in (ALL_ISPS, "COSMOTE", "Nova")])
+    cells = ((ALL_ISPS, 500, 50.0, 20.0), ("COSMOTE", 300, 62.0, 21.0), ("Nova", 40, 31.0, 16.0))
+    whole = pd.DataFrame([{**_period(week, "week", "country", "GR", "ΕΛΛΑΔΑ", users, down, isp),
+                           "rtt_median_ms": rtt} for isp, users, down, rtt in cells])
+    text = " ".join(providers.speed_sentences(providers.speed_ranking(days, whole), 5))
+    assert ("COSMOTE was fastest among 2 providers, with a median download of 62.0 Mbps; Nova was slowest at "
+            "31.0 Mbps") in text, text
+    assert "a median of 16 ms" in text and "≈" not in text

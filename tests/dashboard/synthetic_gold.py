@@ -23,8 +23,9 @@ import yaml
 
 from gnp.schemas import (
     ALL_ISPS, AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT, COUNTRY_ID, COUNTRY_NAME, GOLD_TABLES, SILVER_TABLES,
-    TABLES,
+    PERIOD_MONTH, PERIOD_WEEK, TABLES,
 )
+from gnp.gold.periods import month_start, period_days, period_end, week_start
 from gnp.warehouse import duckdb_type
 
 FIRST_DAY = dt.date(2024, 12, 9)
@@ -131,6 +132,23 @@ def _area_isp_metrics(rng, sliced: pd.DataFrame) -> pd.DataFrame:
     counts = {"tests": (users * rng.uniform(1.3, 2.0, len(frame))).astype(int) + 1,
               "users": _masked(users, users >= K), "sessions": users + users // 4,
               "is_suppressed": users < K}
+    return frame.assign(**counts, **_speed_stats(rng, frame, users))
+
+
+def _periods() -> pd.DataFrame:
+    """Every ISO week and calendar month touching the synthetic days (the edge ones partly, as Gold has them)."""
+    found = {(PERIOD_WEEK, week_start(d)) for d in _days()} | {(PERIOD_MONTH, month_start(d)) for d in _days()}
+    return pd.DataFrame([{"period_kind": kind, "period_start": start, "period_end": period_end(kind, start),
+                          "covered_days": len(set(period_days(kind, start)) & set(_days()))}
+                         for kind, start in sorted(found)])
+
+
+def _area_isp_period_metrics(rng, sliced: pd.DataFrame) -> pd.DataFrame:
+    """Per week and month: distinct users (some come back on several days) and statistics over them."""
+    frame = _across(sliced, "period_kind", [None]).drop(columns="period_kind").merge(_periods(), how="cross")
+    users = _users(rng, frame, factor=np.sqrt(frame["covered_days"].to_numpy()) * 2)
+    counts = {"tests": (users * frame["covered_days"].to_numpy() * rng.uniform(0.4, 0.7, len(frame))).astype(int) + 1,
+              "users": _masked(users, users >= K), "is_suppressed": users < K}
     return frame.assign(**counts, **_speed_stats(rng, frame, users))
 
 
@@ -244,6 +262,8 @@ def synthetic_gold(seed: int = 7) -> dict[str, pd.DataFrame]:
         "hourly_profile": _hourly(rng, sliced), "speed_histogram": _histogram(rng, sliced),
         "quality_results": _quality(),
     }
+    # drawn last, so adding it left every other table's numbers as they were
+    frames["area_isp_period_metrics"] = _area_isp_period_metrics(rng, sliced)
     return {name: frame[TABLES[name].column_names].reset_index(drop=True) for name, frame in frames.items()}
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from gnp.config import Params
+from gnp.dashboard import periods
 from gnp.dashboard.queries import SUPPRESSION_COUNTS, kept_sum, weighted_mean, with_suppression_flag
 from gnp.dashboard.source import GoldSource, open_gold
 from gnp.registry import Registry
@@ -51,6 +52,26 @@ def area_days(gold: GoldSource, w: Window) -> pd.DataFrame:
            f"WHERE measurement_date BETWEEN @date_from AND @date_to AND {EVERY_ISP} "
            f"ORDER BY area_level, area_id, measurement_date")
     return gold.frame(sql, w.sql_params())
+
+
+def _whole_periods(gold: GoldSource, w: Window, condition: str) -> pd.DataFrame:
+    """Gold's exact cells of the window's whole weeks or months (months win), or none when the window is
+    not made of them: only then do the findings fall back to averaging daily medians."""
+    made_of = periods.cover(w.date_from, w.date_to)
+    if made_of.kind == periods.DAYS:
+        return pd.DataFrame(columns=["period_kind", "period_start", "period_end", "area_level", "area_id", "isp",
+                                     "area", "periphery_id", "periphery", *periods.EXACT_COLUMNS, "is_suppressed"])
+    return periods.period_cells(gold, made_of.kind, w.date_from, w.date_to, (condition,))
+
+
+def area_periods(gold: GoldSource, w: Window) -> pd.DataFrame:
+    """Every area over every ISP per whole week or month of the window (exact medians over users)."""
+    return _whole_periods(gold, w, EVERY_ISP)
+
+
+def provider_periods(gold: GoldSource, w: Window) -> pd.DataFrame:
+    """Greece per provider (and 'all') per whole week or month of the window (exact medians over users)."""
+    return _whole_periods(gold, w, COUNTRY)
 
 
 def provider_days(gold: GoldSource, w: Window) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import altair as alt
 import pandas as pd
 from IPython.display import SVG, Markdown
 
+from gnp.chapters import wording as w
 from gnp.dashboard.charts import BUCKET_ORDER, FONT, SUPPRESSED_COLOR, SUPPRESSED_TEXT, USER_TYPE_LABELS
 from gnp.dashboard.render import chart_svg
 
@@ -35,18 +36,23 @@ def _finish(chart: alt.TopLevelMixin, title: str) -> alt.TopLevelMixin:
 
 
 def ranking_bars(ranked: pd.DataFrame, title: str, what: str) -> alt.TopLevelMixin:
-    """Horizontal bars of ≈ median download, fastest on top; thin rows paler, suppressed rows labelled."""
+    """Horizontal bars of median download (exact or ≈, as the ranking says), fastest on top; thin rows paler,
+    suppressed rows labelled."""
+    unit = w.unit_of(ranked)
+    exact = bool(len(ranked)) and bool(ranked["is_exact"].iloc[0]) if "is_exact" in ranked else False
+    per = {"day": "daily", "week": "weekly", "month": "monthly"}.get(unit, unit)
+    how = f"exact median over users of their {unit} medians" if exact else f"≈ users-weighted mean of {per} medians"
     frame = ranked.assign(status=ranked["is_thin"].map({True: "thin (few user-days)", False: "ranked"}),
                           shown_mbps=ranked["download_median_mbps"].fillna(0))
     order = frame["label"].tolist()
     base = alt.Chart().encode(y=alt.Y("label:N", sort=order, title=None))
     bars = base.mark_bar().encode(
-        x=alt.X("shown_mbps:Q", title="Median download, Mbps (≈ users-weighted mean of daily medians)"),
+        x=alt.X("shown_mbps:Q", title=f"Median download, Mbps ({how})"),
         color=alt.Color("status:N", title=None, scale=alt.Scale(domain=["ranked", "thin (few user-days)"],
                                                                  range=["#3b6ea8", "#a9c4e2"])),
         tooltip=[alt.Tooltip("label:N", title=what), alt.Tooltip("download_median_mbps:Q", format=".1f", title="Mbps"),
-                 alt.Tooltip("user_days:Q", format=",.0f", title="User-days"),
-                 alt.Tooltip("suppressed_days:Q", title="Days suppressed")],
+                 alt.Tooltip("user_days:Q", format=",.0f", title=w.weight_word(ranked).capitalize()),
+                 alt.Tooltip("suppressed_days:Q", title=f"{unit.capitalize()}s suppressed")],
     ).transform_filter("!datum.is_suppressed")
     hidden = base.mark_text(align="left", dx=4, color=SUPPRESSED_COLOR).encode(
         x=alt.datum(0), text=alt.value(SUPPRESSED_TEXT)).transform_filter("datum.is_suppressed")

@@ -16,15 +16,18 @@ from gnp.chapters import data
 from gnp.chapters import wording as w
 from gnp.schemas import ALL_ISPS
 
-QUERIES = {"days": data.provider_days, "hours": data.provider_hours, "attainment": data.provider_attainment}
+QUERIES = {"days": data.provider_days, "periods": data.provider_periods, "hours": data.provider_hours,
+           "attainment": data.provider_attainment}
 MEASURES = ("download_median_mbps", "upload_median_mbps", "rtt_median_ms")
 EVENING_HOURS = range(19, 24)  # local hours when households stream: the usual congestion window
 
 
-def speed_ranking(days: pd.DataFrame) -> pd.DataFrame:
-    """Providers fastest first by ≈ period median download; suppressed ones last."""
+def speed_ranking(days: pd.DataFrame, whole: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Providers fastest first by median download over the range (exact for one whole week or month, from
+    ``whole``, else ≈); suppressed ones last."""
     providers = days[days["isp"] != ALL_ISPS]
-    summary = w.summarise(providers, "isp", "isp", MEASURES)
+    periods = None if whole is None else whole[whole["isp"] != ALL_ISPS]
+    summary = w.summarise_range(providers, periods, "isp", "isp", MEASURES)
     return summary.sort_values(["is_suppressed", "download_median_mbps", "label"],
                                ascending=[True, False, True], ignore_index=True)
 
@@ -33,26 +36,28 @@ def speed_sentences(ranked: pd.DataFrame, k: int) -> list[str]:
     shown = ranked[~ranked["is_suppressed"]]
     hidden = ranked.loc[ranked["is_suppressed"], "label"].tolist()
     if shown.empty:
-        return [f"No provider had {k} or more users on any day of the period, so none can be compared."]
+        return [f"No provider had {k} or more users on any {w.unit_of(ranked)} of the period, so none can "
+                f"be compared."]
     pool, thin = w.solid_first(shown)
     top, bottom = pool.iloc[0], pool.iloc[-1]
     if len(shown) == 1:
         sentences = [f"Only {top['label']} had enough users to show: a median download of "
-                     f"{w.mbps(top['download_median_mbps'])}{w.thin_note(top)}."]
+                     f"{w.row_mbps(top, 'download_median_mbps')}{w.thin_note(top)}."]
     else:
         ratio = w.times(top["download_median_mbps"], bottom["download_median_mbps"])
-        among = f"{len(pool)} providers with {w.THIN_USER_DAYS} or more user-days" if thin else f"{len(pool)} providers"
+        weights = w.weight_word(ranked)
+        among = f"{len(pool)} providers with {w.THIN_USER_DAYS} or more {weights}" if thin else f"{len(pool)} providers"
         sentences = [f"Across Greece, {top['label']} was fastest among {among}, with a median download of "
-                     f"{w.mbps(top['download_median_mbps'])}{w.thin_note(top)}; {bottom['label']} was slowest at "
-                     f"{w.mbps(bottom['download_median_mbps'])}" + (f", {ratio} times slower" if ratio else "")
+                     f"{w.row_mbps(top, 'download_median_mbps')}{w.thin_note(top)}; {bottom['label']} was slowest at "
+                     f"{w.row_mbps(bottom, 'download_median_mbps')}" + (f", {ratio} times slower" if ratio else "")
                      + f"{w.thin_note(bottom)}."]
         if thin:
-            sentences.append(f"{w.names(thin)} had fewer than {w.THIN_USER_DAYS} user-days and "
+            sentences.append(f"{w.names(thin)} had fewer than {w.THIN_USER_DAYS} {weights} and "
                              f"{'is' if len(thin) == 1 else 'are'} left out of that comparison.")
         quickest = pool.sort_values(["rtt_median_ms", "label"]).iloc[0]
         if not math.isnan(quickest["rtt_median_ms"]):
             sentences.append(f"The lowest round-trip time was {quickest['label']}'s, a median of "
-                             f"≈{quickest['rtt_median_ms']:.0f} ms.")
+                             f"{'' if quickest['is_exact'] else w.APPROX}{quickest['rtt_median_ms']:.0f} ms.")
     note = w.suppressed_note(hidden, "its figures" if len(hidden) == 1 else "their figures", k)
     return sentences + ([note] if note else [])
 
@@ -132,7 +137,7 @@ def findings(frames: dict[str, pd.DataFrame], k: int, high: float) -> dict[str, 
     if frames["days"].empty:
         return {"speed": ["Gold holds no data for this period."], "evening": [], "attainment": []}
     return {
-        "speed": speed_sentences(speed_ranking(frames["days"]), k),
+        "speed": speed_sentences(speed_ranking(frames["days"], frames.get("periods")), k),
         "evening": evening_sentences(evening_drop(frames["hours"])),
         "attainment": attainment_sentences(frames["attainment"], high, k),
     }
