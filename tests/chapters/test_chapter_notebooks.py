@@ -81,3 +81,17 @@ def test_the_regions_chapter_names_the_new_fastest_and_slowest(executed):
     a, b = findings_text(executed["a", "60_regions"]), findings_text(executed["b", "60_regions"])
     assert "the fastest was ΑΤΤΙΚΗΣ" in a, a
     assert "the fastest was ΑΤΤΙΚΗΣ" not in b and "the slowest ΑΤΤΙΚΗΣ" in b, b
+
+
+def test_over_a_whole_month_the_regions_chapter_states_exact_medians(tmp_path):
+    """January 2025 is one whole month of the synthetic Gold: its rankings are Gold's exact medians, no "≈"."""
+    write_gold_duckdb(tmp_path / "warehouse.duckdb", synthetic_gold(7))
+    params_file = write_params(tmp_path, tmp_path / "warehouse.duckdb")
+    target = tmp_path / "60_regions.ipynb"
+    papermill.execute_notebook(str(NOTEBOOKS / "60_regions.ipynb"), str(target),
+                               parameters={"params_file": str(params_file), "date_from": "2025-01-01",
+                                           "date_to": "2025-01-31"},
+                               kernel_name=kernel_name(), cwd=str(NOTEBOOKS), progress_bar=False)
+    text = findings_text(target)
+    ranking = next(line for line in text.splitlines() if "the fastest was" in line)
+    assert "medians over the month are exact" in text and "Mbps" in ranking and "≈" not in ranking, text
