@@ -52,7 +52,8 @@ def test_summary_sentences_when_all_is_well_and_when_nothing_ran():
 
     found = bronze_views.summary_sentences(days, empty_volumes)
 
-    assert found[1:] == ["No fetch needed a retry.", "Every stored day of the range looks complete next to its neighbours."]
+    assert found[1:] == ["No fetch needed a retry.",
+                         "Every stored day of the range looks complete next to its neighbours."]
     assert bronze_views.summary_sentences(days.iloc[0:0], empty_volumes) == [
         "No day of the range was fetched or found in Bronze."]
 

@@ -103,7 +103,8 @@ def partitions_text(partitions: Sequence[str] | None) -> str:
 def outputs_table(outputs: Sequence[dict], root: str) -> pd.DataFrame:
     """A stage's output records (``results.table_output``) as a table: locations relative to ``root`` (the lake)."""
     rows = [{"table": o["name"], "location": relative(o.get("location"), root), "rows": o.get("rows"),
-             "partitioned by": o.get("partition_by") or "", "partitions rewritten": partitions_text(o.get("partitions"))}
+             "partitioned by": o.get("partition_by") or "",
+             "partitions rewritten": partitions_text(o.get("partitions"))}
             for o in outputs]
     return table(pd.DataFrame(rows, columns=["table", "location", "rows", "partitioned by", "partitions rewritten"]))
 

@@ -110,7 +110,7 @@ def _per_table(levels: pd.DataFrame) -> pd.DataFrame:
 
 
 def suppression_sentences(levels: pd.DataFrame, k: int) -> list[str]:
-    """What the suppression means, computed from ``suppression``: the mostly suppressed tables and what to read instead."""
+    """What the suppression means, from ``suppression``: the mostly suppressed tables and what to read instead."""
     totals = _per_table(levels)
     mostly = totals[totals["share"] > MOSTLY].sort_values("share", ascending=False)
     if mostly.empty:
@@ -122,7 +122,8 @@ def suppression_sentences(levels: pd.DataFrame, k: int) -> list[str]:
         worst = cells.loc[cells["share"].idxmax()]
         best = cells.loc[cells["share"].idxmin()]
         sentence = (f"{row.share:.0%} of {row.table_name} cells are suppressed at {row.grain} grain "
-                    f"({int(row.suppressed_cells):,} of {int(row.cells):,}): fewer than k={k} users in the cell (one per "
+                    f"({int(row.suppressed_cells):,} of {int(row.cells):,}): fewer than k={k} users in the cell "
+                    f"(one per "
                     f"{TABLES[row.table_name].grain.removeprefix('one row per ')}). The most suppressed slice "
                     f"({worst['area_level']}, {worst['providers']}) is at {worst['share']:.0%}, the least "
                     f"({best['area_level']}, {best['providers']}) at {best['share']:.0%}")
