@@ -62,6 +62,10 @@ def test_stages_run_in_order_and_the_manifest_records_them(tmp_path, params_file
     executed = nbformat.read(run_dir / "20_second.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and f"run_id = \"{result.run_id}\"" in injected[0].source
+    # Every run leaves its book beside the executed notebooks, and the runs index links it.
+    assert saved["book"] == str(run_dir / "book" / "index.html")
+    assert sorted(p.name for p in (run_dir / "book").iterdir()) == ["10_first.html", "20_second.html", "index.html"]
+    assert f"{result.run_id}/book/index.html" in (run_dir.parent / "index.html").read_text()
 
 
 def test_a_failing_stage_stops_the_run_names_the_cell_and_keeps_the_partial_notebook(tmp_path, params_file):
@@ -153,7 +157,8 @@ def test_with_create_only_rights_every_notebook_is_uploaded_once_the_failed_one_
     assert result.run_dir == f"gs://artifacts/runs/{result.run_id}" and not result.ok, result.manifest
     fs = storage.filesystem(result.run_dir)
     found = sorted(p.split(f"{result.run_id}/", 1)[1] for p in fs.find(result.run_dir))
-    expected = ["10_ok.ipynb", "20_broken.ipynb", "manifest.json", "outputs/ok.json"]
+    expected = ["10_ok.ipynb", "20_broken.ipynb", "book/10_ok.html", "book/20_broken.html", "book/index.html",
+                "manifest.json", "outputs/ok.json"]
     assert found == expected, f"expected {expected}, found {found}"
     ok = nbformat.reads(storage.read_bytes(f"{result.run_dir}/10_ok.ipynb").decode(), as_version=4)
     assert "cell two ran" in json.dumps([c.get("outputs") for c in ok.cells]), "expected the complete executed notebook"

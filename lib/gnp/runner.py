@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -27,7 +28,7 @@ import nbformat
 import papermill
 from jupyter_client.kernelspec import KernelSpecManager
 
-from gnp import manifest, storage
+from gnp import book, manifest, storage
 from gnp.config import Params, load_params, require_secrets
 from gnp.registry import Registry, join
 
@@ -167,11 +168,30 @@ def run(
         "run_id": run_id,
     }
     storage.ensure_dir(run_dir)
+    # A bucket's objects are created once (create-only rights): stages save to a local scratch folder,
+    # and each notebook is uploaded when its stage ends.
+    scratch_dir = tempfile.mkdtemp(prefix=f"gnp-{run_id}-") if storage.is_remote(run_dir) else run_dir
+    try:
+        failure = _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parameters, record,
+                              refetch, full_refresh, log)
+        record["status"] = "failed" if failure else "succeeded"
+        record["ended_at"] = manifest.utc_now()
+        record["book"] = join(run_dir, book.BOOK_DIR, book.INDEX)
+        _write_book(scratch_dir, run_dir, record, log)
+        storage.write_json_once(join(run_dir, "manifest.json"), record)
+    finally:
+        if scratch_dir != run_dir:
+            shutil.rmtree(scratch_dir, ignore_errors=True)
+    if failure:
+        log(f"run {run_id} FAILED: {failure}")
+    return RunResult(run_id=run_id, run_dir=run_dir, ok=failure is None, manifest=record)
+
+
+def _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parameters, record, refetch, full_refresh,
+                log) -> StageFailed | None:
+    """Execute the selected stages in order, recording each in ``record``; the first failure stops them."""
     failure: StageFailed | None = None
     with contextlib.ExitStack() as stack:
-        scratch_dir = run_dir
-        if storage.is_remote(run_dir):
-            scratch_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"gnp-{run_id}-"))
         spark_remote = ""
         for number, stage in enumerate(selected, 1):
             if stage.needs_spark and not spark_remote:
@@ -208,12 +228,24 @@ def run(
             log(f"[{number}/{len(selected)}] {stage.name} {entry['status']} in {entry['duration_s']} s")
             if failure:
                 break
-    record["status"] = "failed" if failure else "succeeded"
-    record["ended_at"] = manifest.utc_now()
-    storage.write_json_once(join(run_dir, "manifest.json"), record)
-    if failure:
-        log(f"run {run_id} FAILED: {failure}")
-    return RunResult(run_id=run_id, run_dir=run_dir, ok=failure is None, manifest=record)
+    return failure
+
+
+def _write_book(scratch_dir: str, run_dir: str, record: dict, log) -> None:
+    """Render the run's executed notebooks as an HTML book beside them (and, locally, the runs index).
+
+    The book is a view of the record: a rendering error is logged, never fails the run.
+    """
+    try:
+        index = book.render_run(scratch_dir, manifest=record)
+        if scratch_dir != run_dir:
+            for page in sorted(index.parent.iterdir()):
+                storage.upload_once(str(page), join(run_dir, book.BOOK_DIR, page.name))
+        else:
+            book.render_index(Path(run_dir).parent)
+        log(f"book: {join(run_dir, book.BOOK_DIR, book.INDEX)}")
+    except Exception as exc:  # noqa: BLE001 - the run's data are written; only its view failed
+        log(f"the book could not be rendered ({type(exc).__name__}: {exc}); `gnp book --rebuild` tries again")
 
 
 def _spark_server(params: Params, run_dir: str):
@@ -231,4 +263,5 @@ def describe_locations(params_file: str, result: RunResult) -> list[str]:
         f"warehouse:          {registry.duckdb_path if registry.warehouse_kind == 'duckdb' else registry.table_id('measurements').rsplit('.', 2)[0]}",
         f"executed notebooks: {result.run_dir}",
         f"manifest:           {join(result.run_dir, 'manifest.json')}",
+        f"book:               {join(result.run_dir, book.BOOK_DIR, book.INDEX)}",
     ]
