@@ -15,6 +15,7 @@ from gnp.schemas import TABLES
 
 BRONZE_DATASET = "hyperion"
 PSEUDONYM_FINGERPRINT = "_pseudonym_key.json"  # beside the Silver tables; not a table
+BRONZE_CONSUMED = "_bronze_consumed.json"  # the Bronze version of each day that Silver and Gold last built from
 
 
 def join(base: str, *parts: str) -> str:
@@ -73,6 +74,11 @@ class Registry:
     def pseudonym_fingerprint(self) -> str:
         """Fingerprint of the pseudonym key Silver's user ids were made with (``gnp.silver.pseudonym``)."""
         return join(self.lake, "silver", PSEUDONYM_FINGERPRINT)
+
+    @property
+    def bronze_consumed(self) -> str:
+        """Each Bronze day's version the last complete Silver + Gold build read (``gnp.silver.stage``)."""
+        return join(self.lake, "silver", BRONZE_CONSUMED)
 
     # Runs --------------------------------------------------------------
     @property

@@ -63,6 +63,7 @@ def _run(spark, params, full_refresh=False):
     tables, reductions = gold_stage.build(spark, params, registry, gold_plan)
     gold_stage.write(tables, registry, gold_plan)
     reductions.unpersist()
+    silver_stage.record_consumed(registry, silver_plan)
     return silver_plan, gold_plan, flagged.accounting
 
 
@@ -172,6 +173,36 @@ def test_silver_rewrites_a_day_its_own_ingest_refilled_before_the_range(spark, t
     silver_plan = silver_stage.plan(params, registry, run_id="run-7")
     assert silver_plan.run_days == (earlier, DAY) and earlier in silver_plan.days
     assert earlier in gold_stage.plan(silver_plan).days
+
+
+def test_days_with_a_version_no_build_has_read_are_unconsumed():
+    files = [
+        parse.BronzeFile("x", "d=1/v1", DAY, T_DAY, 3, (), (DAY,)),
+        parse.BronzeFile("y", "d=1/v2", DAY, T_NEXT, 3, (), (DAY,)),
+        parse.BronzeFile("z", "d=2/v1", NEXT, T_NEXT, 4, (), (NEXT,)),
+    ]
+    assert silver_stage.unconsumed_days(files, None) == []  # nothing recorded yet: nothing to catch up
+    assert silver_stage.unconsumed_days(files, {DAY: "d=1/v2", NEXT: "d=2/v1"}) == []
+    assert silver_stage.unconsumed_days(files, {DAY: "d=1/v1", NEXT: "d=2/v1"}) == [DAY]
+    assert silver_stage.unconsumed_days(files, {DAY: "d=1/v2"}) == [NEXT]
+
+
+def test_a_day_refilled_by_an_ingest_of_its_own_reaches_the_next_runs_silver(spark, tmp_path):
+    # The cloud workflow ingests in one run and builds Silver and Gold in another: a day stored empty, then
+    # refetched with records by the ingest, must be rebuilt by the next build even if its dates are elsewhere.
+    earlier = DAY - dt.timedelta(days=6)
+    write_day(registry := Registry.from_params(_params(tmp_path, DAY, DAY)), earlier, [], T_DAY)
+    write_day(registry, DAY, DAY_ANSWER, T_DAY)
+    _run(spark, _params(tmp_path, earlier, DAY))
+    assert silver_stage.plan(_params(tmp_path, NEXT, NEXT), registry).run_days == (NEXT,)
+
+    write_day(registry, earlier, [record(77, f"{earlier} 09:00:00", ip="10.0.0.7")], T_NEXT, run_id="ingest-run")
+    write_day(registry, NEXT, NEXT_ANSWER, T_NEXT, run_id="ingest-run")
+    silver_plan, gold_plan, accounting = _run(spark, _params(tmp_path, NEXT, NEXT))
+
+    assert silver_plan.run_days == (earlier, NEXT) and earlier in gold_plan.days and accounting.is_balanced
+    assert 77 in set(_table(spark, _params(tmp_path, NEXT, NEXT), "measurements").measurement_id)
+    assert silver_stage.plan(_params(tmp_path, NEXT, NEXT), registry).run_days == (NEXT,)  # consumed now
 
 
 class _LateApi(fake_api.FakeHyperionApi):

@@ -121,8 +121,9 @@ def plan(params: Params, registry: Registry, full_refresh: bool = False, run_id:
     stored = sorted(bronze_days(registry))
     files = parse.list_bronze_files(registry, stored)
     fetched_now = {f.bronze_date for f in files if run_id and f.run_id == run_id}
+    unread = unconsumed_days(files, read_consumed(registry))
     run_days = stored if full_refresh else sorted(
-        fetched_now.union(days_between(params.dates.date_from, params.dates.date_to))
+        fetched_now.union(unread, days_between(params.dates.date_from, params.dates.date_to))
     )
     partitions, reads = partitions_and_reads(run_days, files)
     return SilverPlan(
@@ -133,6 +134,47 @@ def plan(params: Params, registry: Registry, full_refresh: bool = False, run_id:
         session_read_days=tuple(session_read_days(partitions, params.semantics)),
         full_refresh=full_refresh,
     )
+
+
+def latest_versions(files: Iterable[parse.BronzeFile]) -> dict[dt.date, str]:
+    """Each Bronze day's newest version (its lineage name; names sort by fetch time)."""
+    latest: dict[dt.date, str] = {}
+    for f in files:
+        latest[f.bronze_date] = max(latest.get(f.bronze_date, ""), f.bronze_file)
+    return latest
+
+
+def read_consumed(registry: Registry) -> dict[dt.date, str] | None:
+    """What the last complete build read of each Bronze day; None before the first one recorded it."""
+    if not storage.exists(registry.bronze_consumed):
+        return None
+    return {dt.date.fromisoformat(day): name for day, name in storage.read_json(registry.bronze_consumed).items()}
+
+
+def unconsumed_days(files: Iterable[parse.BronzeFile], consumed: dict[dt.date, str] | None) -> list[dt.date]:
+    """Bronze days holding a version no complete build has read.
+
+    An ingest of its own (the cloud workflow ingests before the job; ``--stages
+    ingest``), or a young empty day refetched outside the range, stores versions
+    that the next run's dates would not cover: without this, a test the portal
+    published late would sit in Bronze where no reader looks.
+    """
+    if consumed is None:
+        return []
+    return sorted(day for day, name in latest_versions(files).items() if consumed.get(day) != name)
+
+
+def record_consumed(registry: Registry, silver_plan: SilverPlan) -> None:
+    """After Gold: the Bronze versions this run's Silver and Gold were built from are consumed.
+
+    The first record (or a full refresh) takes every stored day as consumed.
+    """
+    consumed = read_consumed(registry)
+    first = consumed is None or silver_plan.full_refresh
+    days = bronze_days(registry) if first else silver_plan.bronze_days
+    latest = latest_versions(parse.list_bronze_files(registry, days))
+    merged = {**({} if first else consumed), **latest}
+    storage.write_json(registry.bronze_consumed, {day.isoformat(): name for day, name in sorted(merged.items())})
 
 
 @dataclass
