@@ -4,7 +4,8 @@
 #             in GNP_PARAMS; executed notebooks and the manifest go where the
 #             params' storage.artifacts says (a gs:// bucket in the cloud).
 #             Both dates default to yesterday in Athens, where the tests happen.
-#             GNP_STAGES, if set, limits the run to those stages.
+#             GNP_STAGES, if set, limits the run to those stages; GNP_RUN_ID,
+#             if set, is the run's id.
 #   dashboard serve the dashboard notebook with Voila on $PORT.
 #   anything else is run as a command (a shell for debugging).
 set -eu
@@ -15,11 +16,12 @@ pipeline)
   yesterday="$(TZ=Europe/Athens date -d yesterday +%F)"
   DATE_FROM="${DATE_FROM:-$yesterday}"
   DATE_TO="${DATE_TO:-$DATE_FROM}"
-  echo "gnp run --params $GNP_PARAMS --from $DATE_FROM --to $DATE_TO${GNP_STAGES:+ --stages $GNP_STAGES}"
-  if [ -n "${GNP_STAGES:-}" ]; then
-    exec gnp run --params "$GNP_PARAMS" --from "$DATE_FROM" --to "$DATE_TO" --stages "$GNP_STAGES"
-  fi
-  exec gnp run --params "$GNP_PARAMS" --from "$DATE_FROM" --to "$DATE_TO"
+  set -- run --params "$GNP_PARAMS" --from "$DATE_FROM" --to "$DATE_TO"
+  if [ -n "${GNP_STAGES:-}" ]; then set -- "$@" --stages "$GNP_STAGES"; fi
+  # The workflow names the run, so it can keep the run's book as a workflow artifact.
+  if [ -n "${GNP_RUN_ID:-}" ]; then set -- "$@" --run-id "$GNP_RUN_ID"; fi
+  echo "gnp $*"
+  exec gnp "$@"
   ;;
 dashboard)
   : "${GNP_PARAMS:?GNP_PARAMS must name the params file}"

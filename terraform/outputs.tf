@@ -58,5 +58,6 @@ output "github_variables" {
     GNP_PIPELINE_JOB               = google_cloud_run_v2_job.pipeline.name
     GNP_DASHBOARD_SERVICE          = google_cloud_run_v2_service.dashboard.name
     GNP_HYPERION_TOKEN_SECRET      = google_secret_manager_secret.hyperion_token.secret_id
+    GNP_ARTIFACTS_BUCKET           = google_storage_bucket.artifacts.name
   }
 }

@@ -161,6 +161,11 @@ def test_entrypoint_passes_dates_and_stages(tmp_path):
     assert line == "gnp run --params params/gcp.yaml --from 2025-01-01 --to 2025-01-31 --stages silver,gold,publish"
 
 
+def test_entrypoint_passes_the_run_id_the_workflow_chose(tmp_path):
+    line = run_entrypoint(tmp_path, "pipeline", DATE_FROM="2025-01-01", GNP_RUN_ID="gh-123-1")
+    assert line == "gnp run --params params/gcp.yaml --from 2025-01-01 --to 2025-01-01 --run-id gh-123-1"
+
+
 def test_entrypoint_serves_the_dashboard_on_port(tmp_path):
     line = run_entrypoint(tmp_path, "dashboard", PORT="9000")
     assert line == "gnp dashboard --params params/gcp.yaml --ip 0.0.0.0 --port 9000"
