@@ -34,10 +34,11 @@ STYLE = """
 </style>
 """
 HEADLINE_FOOTNOTE = (
-    "≈ Medians over users for a period are approximated by the users-weighted mean of the daily medians "
-    "(a median cannot be rebuilt exactly from daily medians). Users are counted once per day they tested; "
-    "suppressed cells (too few users) are left out of users and medians, not of tests. "
-    "Change: against the previous period of the same length."
+    "Medians over one whole ISO week or calendar month are exact (each user's median of the period, then the "
+    "median over users); ≈ marks those still approximated by the users-weighted mean of smaller medians. "
+    "Users are counted once per day they tested; suppressed cells (too few users) are left out of users and "
+    "medians, not of tests. Change: against the previous months for whole months, else the same number of days "
+    "before, and only when that period has tests on most of its days."
 )
 NO_DATA = "No data for this selection."
 
@@ -72,9 +73,12 @@ def headline_html(frame: pd.DataFrame) -> str:
         if row["is_suppressed"]:
             value, change = '<span class="suppressed">suppressed</span>', "fewer than k users"
         else:
-            value, change = escape(format_value(row["value"], row["unit"])), escape(format_change(row["change"], row["change_unit"]))
+            value = escape(format_value(row["value"], row["unit"]))
+            # a previous period too thin to compare with says so instead of a change
+            change = escape(row.get("comparison_note") or format_change(row["change"], row["change_unit"]))
+        note = f'<div class="note">{escape(row["note"])}</div>' if row.get("note") else ""  # what is still ≈
         cards.append(f'<div class="gnp-card" data-metric="{escape(row["metric"])}"><div class="label">{escape(row["label"])}'
-                     f'</div><div class="value">{value}</div><div class="change">{change}</div></div>')
+                     f'</div><div class="value">{value}</div><div class="change">{change}</div>{note}</div>')
     return f'<div class="gnp-cards">{"".join(cards)}</div><div class="gnp-footnote">{escape(HEADLINE_FOOTNOTE)}</div>'
 
 
