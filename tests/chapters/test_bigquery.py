@@ -1,10 +1,12 @@
-"""The chapters read the same Gold from BigQuery as from DuckDB: same SQL text, same frames, same sentences.
+"""The chapters and the dashboard's headline read the same Gold from BigQuery as from DuckDB.
 
 BigQuery here is bqemulator (tests/bigquery_emulator.py) loaded with the
 synthetic Gold from Parquet files written by DuckDB with the specs' types.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import duckdb
 import pytest
@@ -16,6 +18,9 @@ from dashboard.synthetic_gold import synthetic_gold, write_gold_duckdb, write_pa
 from gnp.bigquery_tables import EMULATOR_HOST_ENV, bigquery_client, bigquery_schema
 from gnp.chapters import data, frustration, providers, regions
 from gnp.config import load_params
+from gnp.dashboard.headline import headline
+from gnp.dashboard.queries import Filters
+from gnp.dashboard.source import open_gold
 from gnp.schemas import GOLD_TABLES
 
 pytestmark = pytest.mark.slow
@@ -51,8 +56,9 @@ def both(tmp_path_factory):
         client.create_dataset("gold")
         _load(client, emulator.project, folder / "warehouse.duckdb", emulator.gcs_root)
         client.close()
-        yield {name: (data.load(on_bigquery, chapter.QUERIES), data.load(on_duckdb, chapter.QUERIES))
-               for name, chapter in CHAPTERS.items()}
+        frames = {name: (data.load(on_bigquery, chapter.QUERIES), data.load(on_duckdb, chapter.QUERIES))
+                  for name, chapter in CHAPTERS.items()}
+        yield {**frames, "params": (on_bigquery, on_duckdb)}
 
 
 @pytest.mark.parametrize("chapter", sorted(CHAPTERS))
@@ -72,3 +78,16 @@ def test_every_chapter_says_the_same_on_bigquery(both, chapter):
     args = (5, 0.8) if chapter == "providers" else (5,)
     on_bigquery, on_duckdb = both[chapter]
     assert module.findings(on_bigquery, *args) == module.findings(on_duckdb, *args)
+
+
+@pytest.mark.parametrize("first, last", [("2025-01-01", "2025-01-31"), ("2025-01-06", "2025-01-12"),
+                                         ("2025-01-02", "2025-01-20")])
+def test_the_headline_reads_the_same_from_bigquery_as_from_duckdb(both, first, last):
+    # a whole month and a whole ISO week (exact period medians, compared with the period before) and a range
+    # that is neither (approximated): the period queries' SQL runs on both engines
+    on_bigquery, on_duckdb = both["params"]
+    f = Filters(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+    with open_gold(on_bigquery) as bq, open_gold(on_duckdb) as duck:
+        expected = headline(duck, f)
+        assert len(expected), f"expected a headline for {f}"
+        assert_frame_equal(headline(bq, f), expected, check_dtype=False, obj=f"headline for {f}")
