@@ -247,8 +247,10 @@ def test_executed_notebooks_and_the_manifest_are_in_the_artifacts_bucket_each_wr
     assert run.run_dir.startswith(f"gs://{BUCKETS['artifacts']}/runs/"), f"found {run.run_dir}"
     fs = storage.filesystem(run.run_dir)
     found = sorted(p.split(f"{run.run_id}/", 1)[1] for p in fs.find(run.run_dir))
-    expected = ["10_ingest.ipynb", "20_silver.ipynb", "30_gold.ipynb", "40_publish.ipynb", "manifest.json",
-                "outputs/gold.json", "outputs/ingest.json", "outputs/publish.json", "outputs/silver.json"]
+    stages = ["10_ingest", "20_silver", "30_gold", "40_publish"]
+    expected = sorted([f"{s}.ipynb" for s in stages] + [f"book/{s}.html" for s in stages] + [
+        "book/index.html", "manifest.json",
+        "outputs/gold.json", "outputs/ingest.json", "outputs/publish.json", "outputs/silver.json"])
     assert found == expected, f"expected {expected}, found {found}"
     manifest = storage.read_json(join(run.run_dir, "manifest.json"))
     assert manifest == json.loads(json.dumps(run.manifest, default=str)), "expected the manifest the runner returned"
@@ -257,6 +259,8 @@ def test_executed_notebooks_and_the_manifest_are_in_the_artifacts_bucket_each_wr
     notebook = nbformat.reads(storage.read_bytes(join(run.run_dir, "40_publish.ipynb")).decode(), as_version=4)
     executed = [c for c in notebook.cells if c.cell_type == "code" and c.get("execution_count")]
     assert executed, "expected the executed publish notebook, with executed cells"
+    book = storage.read_bytes(join(run.run_dir, "book", "index.html")).decode()
+    assert run.run_id in book and "40_publish.html" in book, "expected the run's book, linking its pages"
 
 
 def test_the_api_token_is_in_no_artifact(cloud):
