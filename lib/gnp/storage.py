@@ -48,17 +48,22 @@ def read_bytes(location: str) -> bytes:
 
 def write_bytes(location: str, data: bytes) -> None:
     """Write a whole object; a reader sees the old object or the new one, never half."""
-    if "://" in location and not location.startswith("file://"):
+    if is_remote(location):
         with fsspec.open(location, "wb") as fh:  # one object upload: atomic in GCS
             fh.write(data)
         return
+    os.replace(_written_beside(location, data), location)
+
+
+def _written_beside(location: str, data: bytes) -> str:
+    """``data`` in a temporary file next to ``location``, flushed to disk; returns its path."""
     os.makedirs(os.path.dirname(location), exist_ok=True)
     tmp = f"{location}.tmp-{uuid.uuid4().hex}"
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, location)
+    return tmp
 
 
 def write_json(location: str, obj) -> None:
@@ -80,12 +85,7 @@ def write_once(location: str, data: bytes) -> None:
     if is_remote(location):
         filesystem(location).pipe_file(location, data, mode="create")
         return
-    os.makedirs(os.path.dirname(location), exist_ok=True)
-    tmp = f"{location}.tmp-{uuid.uuid4().hex}"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    tmp = _written_beside(location, data)
     try:
         os.link(tmp, location)
     finally:
