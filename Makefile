@@ -9,6 +9,9 @@ ROWS ?= 1000000
 PORT ?= 8866
 KERNEL := gnp
 STAMP := $(VENV)/.installed
+# Spark's extra jars (Delta, the GCS connector): pinned in image/jars/pom.xml,
+# copied from Maven Central once, found by gnp.spark inside the venv.
+JARS := $(VENV)/share/gnp-jars
 # Test tools whose pins clash with the project's get venvs of their own: checkov
 # (an older HCL parser), bqemulator (protobuf 6, DuckDB 1.5), local-bigquery (Python 3.13).
 TOOLS := .gnp/tools
@@ -26,12 +29,13 @@ export SPARK_LOCAL_IP := 127.0.0.1
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt image/jars/pom.xml
 	@bash .ci/system-deps.sh
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==26.3"
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Greek Net Pulse (venv)" >/dev/null
+	rm -rf $(JARS) && mvn -q -B -f image/jars/pom.xml dependency:copy-dependencies -Djars.dir=$(abspath $(JARS))
 	touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies and the project kernel

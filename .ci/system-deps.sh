@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# System packages the project needs beyond Python: Java 17 for Spark and
-# Debian's Chromium for the dashboard's browser tests. Installs what is
+# System packages the project needs beyond Python: Java 17 for Spark, Maven
+# for Spark's extra jars, and Debian's Chromium for the dashboard's browser tests. Installs what is
 # missing when it can (root with apt-get), else says what to install.
 set -euo pipefail
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)  # fetches the Delta and GCS connector jars (image/jars/pom.xml)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -17,8 +17,13 @@ def spark():
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
+    from gnp.spark import lakehouse_conf
+
+    builder = SparkSession.builder
+    for key, value in lakehouse_conf().items():  # Delta Lake and the GCS connector, as in a run
+        builder = builder.config(key, value)
     session = (
-        SparkSession.builder.master("local[2]")
+        builder.master("local[2]")
         .appName("gnp-tests")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "2")

@@ -52,7 +52,7 @@ from pandas.testing import assert_frame_equal
 
 from bigquery_emulator import running_fake_gcs, running_local_bigquery
 from create_only_gcs import create_only_proxy
-from gnp import bronze, fake_api, lakehouse, manifest, runner, staging, storage, warehouse
+from gnp import bronze, fake_api, lakehouse, manifest, runner, storage, warehouse
 from gnp.bigquery_tables import EMULATOR_HOST_ENV, bigquery_client
 from gnp.config import load_params
 from gnp.dashboard.figures import dashboard_figures
@@ -186,7 +186,6 @@ def cloud(tmp_path_factory):
         env.setenv(EMULATOR_HOST_ENV, bq.endpoint)
         env.setenv("HYPERION_TOKEN", token)
         env.setenv("GNP_PSEUDONYM_KEY", secrets.token_hex(32))
-        env.setenv(staging.CACHE_DIR_ENV, str(folder / "cache"))
         gcsfs.GCSFileSystem.clear_instance_cache()  # instances keep the endpoint they were made with
         for bucket in BUCKETS.values():
             storage.filesystem("gs://").mkdir(bucket)
@@ -235,10 +234,13 @@ def test_bronze_is_in_its_bucket_with_a_manifest_per_version(cloud):
     assert found == expected, f"expected {expected}, found {found}"
 
 
-def test_every_table_has_a_committed_snapshot_in_the_lake_bucket(cloud):
+def test_every_table_is_a_delta_table_in_the_lake_bucket_written_by_spark_itself(cloud):
     registry = cloud["registry"]
-    missing = [n for n in TABLES if not storage.exists(join(registry.table_path(n), lakehouse.SNAPSHOT))]
-    assert registry.lake.startswith("gs://") and missing == [], f"expected a snapshot per table, missing {missing}"
+    missing = [n for n in TABLES if not storage.exists(join(registry.table_path(n), lakehouse.DELTA_LOG))]
+    assert registry.lake.startswith("gs://") and missing == [], f"expected a _delta_log per table, missing {missing}"
+    engines = {lakehouse.delta_table(registry.table_path(n)).history(1)[0].get("engineInfo", "").split("/")[0]
+               for n in TABLES}
+    assert engines == {"Apache-Spark"}, engines
 
 
 def test_executed_notebooks_and_the_manifest_are_in_the_artifacts_bucket_each_written_once(cloud):
@@ -289,6 +291,17 @@ def test_a_full_refresh_replaces_every_partition(cloud):
     assert found == {}, f"expected every table equal to the lakehouse, {STALE_UNTOUCHED} restored, found {found}"
 
 
+def local_copies(uris: list[str], root) -> list[str]:
+    """Download a version's files (DuckDB here reads local files only)."""
+    copies = []
+    for uri in uris:
+        target = root / uri.removeprefix("gs://")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        storage.filesystem(uri).get_file(uri, str(target))
+        copies.append(str(target))
+    return copies
+
+
 def local_duckdb_params(cloud) -> str:
     """The same params with the local DuckDB warehouse, its views over local copies of the lakehouse's leaves."""
     data = yaml.safe_load(open(cloud["params_file"]).read())
@@ -296,7 +309,7 @@ def local_duckdb_params(cloud) -> str:
     path = cloud["folder"] / "duckdb-test.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     registry = cloud["registry"]
-    files = {name: staging.local_copies(list(lakehouse.partitions(registry.table_path(name)).values()))
+    files = {name: local_copies(lakehouse.current_files(registry.table_path(name)), cloud["folder"] / "copies")
              for name in TABLES}
     warehouse.refresh_duckdb(Registry.from_params(load_params(path)), files)
     return str(path)

@@ -1,5 +1,4 @@
 import datetime as dt
-import glob
 import os
 
 import duckdb
@@ -8,6 +7,7 @@ from chispa import assert_df_equality
 
 from gnp import lakehouse, storage
 from gnp.schemas import Column, TableSpec
+from gnp.spark import COMMIT_METADATA_CONF
 
 UTC = dt.timezone.utc
 D1, D2, D3 = dt.date(2025, 10, 25), dt.date(2025, 10, 26), dt.date(2025, 10, 27)
@@ -40,116 +40,67 @@ def row(thing_id, day, owner="a", value=1.0):
 BASE = [row(1, D1), row(2, D1, "b", None), row(3, D2), row(4, D3, None, 2.5), row(5, D3, "c")]
 
 
-def leaf_bytes(table_path: str, day: dt.date) -> dict[str, bytes]:
-    leaf = lakehouse.partitions(table_path)[day.isoformat()]
-    return {os.path.basename(p): open(p, "rb").read() for p in sorted(glob.glob(os.path.join(leaf, "*.parquet")))}
+@pytest.fixture
+def run_id(spark):
+    spark.conf.set(COMMIT_METADATA_CONF, "run-test")
+    yield "run-test"
+    spark.conf.unset(COMMIT_METADATA_CONF)
 
 
-def write_folders(table_path: str) -> list[str]:
-    return storage.listdir(os.path.join(table_path, lakehouse.WRITES))
-
-
-def test_replacing_one_partition_leaves_the_others_byte_identical(spark, tmp_path):
+def test_replacing_one_partition_is_one_commit_that_leaves_the_other_files_as_they_were(spark, tmp_path, run_id):
     path = str(tmp_path / "things")
-    lakehouse.overwrite(things(spark, BASE), THINGS, path)
-    before = {day: leaf_bytes(path, day) for day in (D1, D3)}
-    leaves_before = lakehouse.partitions(path)
+    assert lakehouse.overwrite(things(spark, BASE), THINGS, path) == 0
+    before = {d: lakehouse.current_files(path, only=[d]) for d in (D1, D2, D3)}
 
-    snapshot = lakehouse.replace_partitions(things(spark, [row(30, D2, "z", 9.0), row(31, D2)]), THINGS, path)
+    version = lakehouse.replace_partitions(things(spark, [row(30, D2, "z", 9.0), row(31, D2)]), THINGS, path, drop=[D2])
 
-    leaves_after = lakehouse.partitions(path)
-    assert {d: leaves_after[d.isoformat()] for d in (D1, D3)} == {d: leaves_before[d.isoformat()] for d in (D1, D3)}
-    assert {day: leaf_bytes(path, day) for day in (D1, D3)} == before, "untouched partitions changed"
-    assert leaves_after[D2.isoformat()] != leaves_before[D2.isoformat()]
-    assert snapshot["version"] == 2
+    assert version == 1, f"expected one commit, found version {version}"
+    after = {d: lakehouse.current_files(path, only=[d]) for d in (D1, D2, D3)}
+    assert {d: after[d] for d in (D1, D3)} == {d: before[d] for d in (D1, D3)}, "untouched partitions changed"
+    assert len(after[D2]) == 1 and after[D2] != before[D2], "expected D2 in one new file"
     expected = things(spark, [r for r in BASE if r[1] != D2] + [row(30, D2, "z", 9.0), row(31, D2)])
     assert_df_equality(lakehouse.read_table(spark, path, THINGS), expected, ignore_row_order=True, ignore_nullable=True)
+    newest = lakehouse.history(path)[0]
+    assert (newest["version"], newest["run_id"], newest["parameters"]["mode"]) == (1, run_id, "Overwrite"), newest
+    assert "thing_date" in newest["parameters"].get("predicate", ""), f"expected a replaceWhere, found {newest}"
+    assert lakehouse.version_of_run(path, run_id) == 1
+    # the previous version stays readable (time travel)
+    assert lakehouse.read_table(spark, path, THINGS, at_version=0).count() == len(BASE)
 
 
-def test_the_same_write_twice_gives_the_same_table_and_the_same_bytes(spark, tmp_path):
-    path = str(tmp_path / "things")
-    lakehouse.overwrite(things(spark, BASE), THINGS, path)
-    first = lakehouse.read_table(spark, path, THINGS).collect()
-    first_bytes = {day: list(leaf_bytes(path, day).values()) for day in (D1, D2, D3)}
-
-    lakehouse.overwrite(things(spark, list(reversed(BASE))), THINGS, path)
-
-    assert sorted(lakehouse.read_table(spark, path, THINGS).collect()) == sorted(first)
-    assert {day: list(leaf_bytes(path, day).values()) for day in (D1, D2, D3)} == first_bytes
-
-
-def test_a_crash_before_the_snapshot_leaves_the_previous_version_and_a_rerun_completes(spark, tmp_path, monkeypatch):
-    path = str(tmp_path / "things")
-    lakehouse.overwrite(things(spark, BASE), THINGS, path)
-    change = things(spark, [row(40, D1, "new")])
-
-    def crash(*args, **kwargs):
-        raise RuntimeError("killed before the commit")
-
-    monkeypatch.setattr(lakehouse, "_commit", crash)
-    with pytest.raises(RuntimeError):
-        lakehouse.replace_partitions(change, THINGS, path)
-    monkeypatch.undo()
-
-    assert len(write_folders(path)) == 2, "the crashed write left its files"
-    assert_df_equality(lakehouse.read_table(spark, path, THINGS), things(spark, BASE), ignore_row_order=True, ignore_nullable=True)
-
-    lakehouse.replace_partitions(change, THINGS, path)
-
-    expected = things(spark, [r for r in BASE if r[1] != D1] + [row(40, D1, "new")])
-    assert_df_equality(lakehouse.read_table(spark, path, THINGS), expected, ignore_row_order=True, ignore_nullable=True)
-    assert len(write_folders(path)) == 2, "expected the orphan gone: the current write and the previous one remain"
-
-
-def test_readers_of_the_previous_version_keep_working_until_the_next_commit(spark, tmp_path):
-    path = str(tmp_path / "things")
-    lakehouse.overwrite(things(spark, BASE), THINGS, path)
-    v1_files = lakehouse.current_files(path)
-    lakehouse.overwrite(things(spark, BASE[:2]), THINGS, path)
-    assert all(glob.glob(f) for f in v1_files), "the previous version was deleted at once"
-    lakehouse.overwrite(things(spark, BASE[:1]), THINGS, path)
-    assert not any(glob.glob(f) for f in v1_files), "expected the version before the previous one deleted"
-    assert len(write_folders(path)) == 2
-
-
-def test_drop_removes_partitions_that_lost_all_rows_and_overwrite_is_exact(spark, tmp_path):
+def test_drop_empties_partitions_that_lost_all_rows_and_rows_outside_it_are_refused(spark, tmp_path):
     path = str(tmp_path / "things")
     lakehouse.overwrite(things(spark, BASE), THINGS, path)
 
     lakehouse.replace_partitions(things(spark, [row(6, D1)]), THINGS, path, drop=[D1, D2])
 
     assert list(lakehouse.partitions(path)) == [D1.isoformat(), D3.isoformat()]
+    with pytest.raises(Exception, match="DELTA_REPLACE_WHERE_MISMATCH"):
+        lakehouse.replace_partitions(things(spark, [row(7, D3)]), THINGS, path, drop=[D1])
+    assert lakehouse.version(path) == 1, "nothing was committed"
     lakehouse.overwrite(things(spark, [row(7, D2)]), THINGS, path)
     assert list(lakehouse.partitions(path)) == [D2.isoformat()]
     assert [r.thing_id for r in lakehouse.read_table(spark, path, THINGS, only=[D2]).collect()] == [7]
 
 
-def test_an_empty_table_reads_as_an_empty_frame_with_the_spec_columns(spark, tmp_path):
+def test_an_absent_table_reads_as_an_empty_frame_with_the_spec_columns(spark, tmp_path):
     path = str(tmp_path / "never")
-    assert lakehouse.read_snapshot(path) is None and lakehouse.current_files(path) == []
+    assert lakehouse.version(path) is None and lakehouse.current_files(path) == [] and lakehouse.history(path) == []
     empty = lakehouse.read_table(spark, path, THINGS)
     assert empty.count() == 0 and empty.columns == THINGS.column_names
 
 
-def test_each_partition_is_one_self_contained_file_duckdb_can_read(spark, tmp_path):
+def test_the_files_of_a_version_hold_the_partition_column_so_duckdb_reads_them_as_plain_parquet(spark, tmp_path):
     path = str(tmp_path / "things")
     lakehouse.overwrite(things(spark, BASE), THINGS, path)
     files = lakehouse.current_files(path, only=[D1, D3])
 
-    assert [len(glob.glob(f)) for f in files] == [1, 1], files
+    assert len(files) == 2 and all(os.path.exists(f) for f in files), files
     listed = ", ".join(f"'{f}'" for f in files)
     found = duckdb.sql(
         f"SELECT thing_id, thing_date, owner FROM read_parquet([{listed}], hive_partitioning = false) ORDER BY thing_id"
     ).fetchall()
     assert found == [(1, D1, "a"), (2, D1, "b"), (4, D3, None), (5, D3, "c")], found
-
-
-def test_a_null_partition_value_is_refused_and_nothing_is_committed(spark, tmp_path):
-    path = str(tmp_path / "things")
-    lakehouse.overwrite(things(spark, BASE), THINGS, path)
-    with pytest.raises(lakehouse.LakehouseError, match="null thing_date"):
-        lakehouse.replace_partitions(things(spark, [row(8, None)]), THINGS, path)
-    assert lakehouse.read_snapshot(path)["version"] == 1
 
 
 def test_partitions_of_another_column_layout_are_refused_with_how_to_rebuild(spark, tmp_path):
@@ -159,25 +110,45 @@ def test_partitions_of_another_column_layout_are_refused_with_how_to_rebuild(spa
     more = spark.createDataFrame([(*row(6, D1), "Nova")], wider.ddl())
 
     with pytest.raises(lakehouse.LakehouseError, match=r"added \['isp'\].*--full-refresh"):
-        lakehouse.replace_partitions(more, wider, path)
+        lakehouse.replace_partitions(more, wider, path, drop=[D1])
 
-    assert lakehouse.read_snapshot(path)["version"] == 1, "nothing was committed"
-    every_day = spark.createDataFrame([(*row(i, d), "Nova") for i, d in enumerate((D1, D2, D3))], wider.ddl())
-    lakehouse.replace_partitions(every_day, wider, path)  # replaces every stored partition: nothing mixed
-    assert lakehouse.read_snapshot(path)["columns"][-1] == "isp string"
+    assert lakehouse.version(path) == 0, "nothing was committed"
+    lakehouse.overwrite(more, wider, path)  # a full refresh replaces the layout
+    assert lakehouse.read_table(spark, path, wider).columns[-1] == "isp"
 
 
-def test_a_snapshot_from_before_columns_were_recorded_is_checked_against_its_files(spark, tmp_path):
+def test_a_table_of_the_retired_snapshot_format_is_refused_until_a_full_refresh(spark, tmp_path):
+    path = str(tmp_path / "things")
+    storage.write_json(os.path.join(path, lakehouse.OLD_SNAPSHOT), {"format": 1, "partitions": {}})
+
+    for attempt in (lambda: lakehouse.read_table(spark, path, THINGS),
+                    lambda: lakehouse.replace_partitions(things(spark, BASE), THINGS, path, drop=[D1]),
+                    lambda: lakehouse.current_files(path)):
+        with pytest.raises(lakehouse.LakehouseError, match=r"retired snapshot format.*gnp run --full-refresh"):
+            attempt()
+
+    lakehouse.overwrite(things(spark, BASE), THINGS, path)
+    assert lakehouse.version(path) == 0 and not os.path.exists(os.path.join(path, lakehouse.OLD_SNAPSHOT))
+
+
+def test_restore_makes_the_previous_version_current_and_vacuum_keeps_what_recent_versions_need(spark, tmp_path):
     path = str(tmp_path / "things")
     lakehouse.overwrite(things(spark, BASE), THINGS, path)
-    snapshot = lakehouse.read_snapshot(path)
-    del snapshot["columns"]
-    storage.write_json(os.path.join(path, lakehouse.SNAPSHOT), snapshot)
-    narrower = TableSpec(**{**THINGS.__dict__, "columns": THINGS.columns[:-1]})
+    v0_files = lakehouse.current_files(path)
+    lakehouse.overwrite(things(spark, BASE[:1]), THINGS, path)
 
-    lakehouse.replace_partitions(things(spark, [row(6, D1)]), THINGS, path)  # same columns: fine
-    del_again = lakehouse.read_snapshot(path)
-    del del_again["columns"]
-    storage.write_json(os.path.join(path, lakehouse.SNAPSHOT), del_again)
-    with pytest.raises(lakehouse.LakehouseError, match=r"removed \['tags'\]"):
-        lakehouse.replace_partitions(things(spark, [row(7, D2)]).drop("tags"), narrower, path)
+    lakehouse.restore(spark, path, 0)
+
+    assert lakehouse.version(path) == 2 and lakehouse.history(path)[0]["operation"] == "RESTORE"
+    assert lakehouse.current_files(path) == v0_files
+    lakehouse.overwrite(things(spark, BASE[:2]), THINGS, path)
+    lakehouse.vacuum(spark, path, retain_days=7)
+    assert all(os.path.exists(f) for f in v0_files), "a version of the last 7 days lost its files"
+    lakehouse.vacuum(spark, path, retain_days=8)  # Delta keeps what the table property says, not RETAIN
+    assert lakehouse.delta_table(path).metadata().configuration[lakehouse.RETENTION_PROPERTY] == "interval 8 days"
+    assert lakehouse.read_table(spark, path, THINGS, at_version=0).count() == len(BASE)
+
+    new = str(tmp_path / "new")
+    lakehouse.overwrite(things(spark, BASE), THINGS, new)
+    lakehouse.restore(spark, new, None)  # the table was new: it goes
+    assert lakehouse.version(new) is None

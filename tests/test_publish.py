@@ -186,31 +186,47 @@ def spec_rows(spec: TableSpec, partition: dt.date, n: int = 3, version: int = 0)
     return rows
 
 
-def commit(table_path: str, spec: TableSpec, partitions: dict, drop=()) -> None:
-    """Replace ``partitions`` (value -> rows) and drop ``drop``, as ``lakehouse.replace_partitions`` would.
+DELTA_TYPES = {"bigint": "long", "int": "integer", "double": "double", "string": "string", "boolean": "boolean",
+               "date": "date", "timestamp": "timestamp",
+               "array<string>": {"type": "array", "elementType": "string", "containsNull": True}}
 
-    Timestamps are written as INT96 and ints as INT32, as Spark writes them.
+
+def commit(table_path: str, spec: TableSpec, partitions: dict, drop=()) -> None:
+    """Replace ``partitions`` (value -> rows) and drop ``drop`` in one Delta commit, as ``lakehouse.replace_partitions`` would.
+
+    The files are laid out as Spark's Delta writes them (hive-style partition
+    folders, the partition column inside the files too; timestamps as INT96,
+    ints as INT32); the commit is a JSON log entry written here, no Spark needed.
     """
-    previous = lakehouse.read_snapshot(table_path) or {}
-    write_id = f"w{previous.get('version', 0) + 1}-{secrets.token_hex(2)}"
+    version = lakehouse.version(table_path)
+    version = 0 if version is None else version + 1
+    now = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
+    column = spec.partition_by
+    actions = []
+    if version == 0:
+        fields = [{"name": c.name, "type": DELTA_TYPES[c.type], "nullable": True, "metadata": {}} for c in spec.columns]
+        actions += [{"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}},
+                    {"metaData": {"id": secrets.token_hex(16), "format": {"provider": "parquet", "options": {}},
+                                  "schemaString": json.dumps({"type": "struct", "fields": fields}),
+                                  "partitionColumns": [column], "configuration": {}, "createdTime": now}}]
+    else:
+        replaced = [*drop, *partitions]
+        for uri in lakehouse.current_files(table_path, only=replaced):
+            relative = uri[len(table_path.rstrip("/")) + 1:] if uri.startswith(table_path) else uri
+            actions.append({"remove": {"path": relative, "deletionTimestamp": now, "dataChange": True}})
     schema = pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in spec.columns])
-    current = dict(previous.get("partitions", {}))
-    for value in drop:
-        current.pop(value.isoformat(), None)
     for value, rows in partitions.items():
-        leaf = f"{lakehouse.WRITES}/{write_id}/{lakehouse.partition_folder_column(spec)}={value.isoformat()}"
-        storage.ensure_dir(join(table_path, leaf))
-        table = pa.Table.from_pylist(rows, schema=schema)
-        with fsspec.open(join(table_path, leaf, "part-00000.parquet"), "wb") as fh:
-            pq.write_table(table, fh, use_deprecated_int96_timestamps=True)
-        current[value.isoformat()] = leaf
-    snapshot = {
-        "format": lakehouse.SNAPSHOT_FORMAT, "table": spec.name, "partition_by": spec.partition_by,
-        "version": previous.get("version", 0) + 1, "write_id": write_id,
-        "committed_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "partitions": dict(sorted(current.items())), "previous_partitions": previous.get("partitions", {}),
-    }
-    storage.write_json(join(table_path, lakehouse.SNAPSHOT), snapshot)
+        relative = f"{column}={value.isoformat()}/part-{version:05d}-{secrets.token_hex(4)}.c000.snappy.parquet"
+        location = join(table_path, relative)
+        storage.ensure_dir(location.rsplit("/", 1)[0])
+        with fsspec.open(location, "wb") as fh:
+            pq.write_table(pa.Table.from_pylist(rows, schema=schema), fh, use_deprecated_int96_timestamps=True)
+        size = storage.filesystem(location).size(location)
+        actions.append({"add": {"path": relative, "partitionValues": {column: value.isoformat()}, "size": size,
+                                "modificationTime": now, "dataChange": True}})
+    actions.append({"commitInfo": {"timestamp": now, "operation": "WRITE", "userMetadata": "test"}})
+    log = join(table_path, lakehouse.DELTA_LOG, f"{version:020d}.json")
+    storage.write_bytes(log, "\n".join(json.dumps(a) for a in actions).encode() + b"\n")
 
 
 def read_back(client: bigquery.Client, table_id: str, spec: TableSpec) -> list[dict]:

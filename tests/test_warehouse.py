@@ -93,3 +93,20 @@ def test_an_empty_folder_gives_an_empty_view_and_unknown_tables_are_refused(regi
     assert query(registry, "SELECT count(*) AS n FROM silver.sessions").n[0] == 0
     with pytest.raises(KeyError, match="not_a_table"):
         refresh_duckdb(registry, {"not_a_table": []})
+
+
+def test_a_view_keeps_answering_after_later_commits_and_a_vacuum_until_its_refresh(spark, registry):
+    from gnp import lakehouse
+
+    path = registry.table_path("measurements")
+    rows = [measurement(i, f"u{i}", d, 9, "9", 10.0 * i) for i, d in [(1, D1), (2, D1), (3, D2)]]
+    lakehouse.overwrite(measurements_df(spark, rows), MEASUREMENTS, path)
+    refresh_duckdb(registry, {"measurements": lakehouse.current_files(path)})  # pins version 0's files
+    lakehouse.overwrite(measurements_df(spark, rows[:1]), MEASUREMENTS, path)
+    lakehouse.replace_partitions(measurements_df(spark, rows[2:]), MEASUREMENTS, path, drop=[D2])
+    lakehouse.vacuum(spark, path, retain_days=7)
+
+    pinned = query(registry, "SELECT count(*) AS n FROM silver.measurements")
+    assert pinned.n[0] == 3, "the view lost the version it was refreshed to"
+    refresh_duckdb(registry)
+    assert query(registry, "SELECT count(*) AS n FROM silver.measurements").n[0] == 2

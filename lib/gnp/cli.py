@@ -93,6 +93,15 @@ def _cmd_fake_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_history(args: argparse.Namespace) -> int:
+    from gnp.registry import Registry
+    from gnp.timetravel import history_frame
+
+    frame = history_frame(Registry.from_params(load_params(args.params)), args.table, args.limit)
+    print(frame.to_string(index=False) if len(frame) else f"{args.table}: no commits yet")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gnp", description="Greek Net Pulse: the notebook book's command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--keep-data", action="store_true", help="keep the bench's lakehouse and DuckDB file")
     bench.add_argument("--fresh-bronze", action="store_true", help="generate Bronze again instead of reusing the cache")
     bench.set_defaults(func=_cmd_bench)
+
+    history = sub.add_parser("history", help="a Silver or Gold table's commits: version, time, operation, run id")
+    history.add_argument("table", help="table name, e.g. regional_daily")
+    history.add_argument("--params", default="params/local.yaml", help="params file (default: %(default)s)")
+    history.add_argument("--limit", type=int, help="newest commits only")
+    history.set_defaults(func=_cmd_history)
 
     dash_bench = sub.add_parser("bench-dashboard", help="time the served dashboard in headless Chromium, visitor "
                                 "after visitor, and its filter changes (over the params' Gold; built if missing)")

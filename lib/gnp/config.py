@@ -77,6 +77,8 @@ class StorageParams(_Strict):
     lake: str = "../.gnp/lake"  # local folder (relative to the params file) or gs:// URI
     bronze: str | None = None  # Bronze's own location (a bucket with retention); default <lake>/bronze
     artifacts: str = "../.gnp/artifacts"  # executed notebooks and run manifests
+    vacuum_retain_days: int = Field(7, ge=7)  # Delta files no version of these last days needs are deleted
+    lock_wait_s: float = Field(0.0, ge=0)  # a run finding the lake locked by another waits this long, then fails
 
 
 class WarehouseParams(_Strict):

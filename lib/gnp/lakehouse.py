@@ -1,65 +1,205 @@
-"""Parquet tables whose partitions are replaced atomically, on local folders and gs:// alike.
+"""Silver and Gold as Delta Lake tables, on local folders and gs:// alike.
 
-Layout of a table folder::
+Each table folder holds a ``_delta_log`` (one JSON commit per version) and
+hive-style partition folders of Parquet files, partitioned as ``schemas.py``
+says; Delta 4.4 also writes the partition column into the files, so a reader
+of plain Parquet (DuckDB, a BigQuery load job) sees every column.
 
-    _snapshot.json                                  the current version (one small object)
-    _writes/<write_id>/__<partition_by>=<value>/    one leaf folder per partition and write
-        part-*.parquet                              the partition column is inside the files too
+Writes go through Spark (the run's Spark Connect server, or a local session):
 
-Spark writes each change into a new write folder; nothing a reader can see
-changes until ``_snapshot.json``, which maps every partition value to its
-current leaf folder, is replaced in one atomic write (``storage.write_bytes``).
-A crash before that leaves the previous version readable and an orphan write
-folder that the next commit deletes; a rerun completes the change. Leaves are
-self-contained (no partition discovery needed), so readers list them with
-``current_files`` (DuckDB: ``read_parquet(files, hive_partitioning = false)``)
-or read them with ``read_table``.
+- ``replace_partitions`` replaces exactly the partitions a run rewrote in one
+  commit (``replaceWhere`` on the partition column; Delta checks that no row
+  of the frame falls outside it), and ``overwrite`` replaces the whole table.
+  Each commit carries the run id as its ``userMetadata`` (``gnp.spark`` sets it
+  on the session), so ``history`` tells which run wrote which version.
+- ``restore`` puts a table back to an earlier version (a new commit): the
+  stages use it to withdraw a version whose critical checks failed.
+- ``vacuum`` deletes files that no version of the last ``retain_days`` needs.
 
-The snapshot also records the table's columns. A change that would leave
-partitions of another column layout beside the new ones (the spec changed
-since the table was written) is refused with what to do: rebuild the table.
-Replacing every stored partition is allowed, since nothing is mixed.
+Reads without Spark (versions, file lists, history) use the ``deltalake``
+package, which reads the same log. ``current_files`` names the exact files of
+one version: the DuckDB views list them, so a later commit or a vacuum of files
+younger than the retention cannot change what a view reads.
 
-After a commit, leaves referenced by neither the new nor the previous snapshot
-are deleted (best effort): a reader still holding the previous file list keeps
-working until the next commit. One writer per table at a time.
-
-In Cloud Storage, Spark works on local files (``gnp.staging``): it reads local
-copies of the leaves, which never change once written, and writes into a local
-folder that is uploaded before the snapshot is committed.
+A table written by the earlier home-made format (``_snapshot.json``, no
+``_delta_log``) is refused with what to do: rebuild with ``--full-refresh``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import uuid
-from typing import Iterable
+import json
+import os
+from collections.abc import Iterable, Mapping
 from urllib.parse import unquote
 
-import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from gnp import staging, storage
+from gnp import storage
 from gnp.registry import join
 from gnp.schemas import TableSpec
 
-log = logging.getLogger(__name__)
-
-SNAPSHOT = "_snapshot.json"
-WRITES = "_writes"
-SNAPSHOT_FORMAT = 1
-PARQUET_GLOB = "*.parquet"
+DELTA_LOG = "_delta_log"
+OLD_SNAPSHOT = "_snapshot.json"  # the retired format's marker
+OLD_WRITES = "_writes"
+GCS_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
+DEFAULT_RETAIN_DAYS = 7  # Delta's own default for deleted files
 
 
 class LakehouseError(RuntimeError):
-    """A table folder is not in the expected shape."""
+    """A table is not in the expected shape, or a change would mix two shapes."""
 
 
-def partition_folder_column(spec: TableSpec) -> str:
-    """The copy of the partition column that names the leaf folders (the original stays in the files)."""
-    return f"__{_partition_column(spec)}"
+def _spark_path(table_path: str) -> str:
+    return table_path if "://" in table_path else os.path.abspath(table_path)
+
+
+def is_delta(table_path: str) -> bool:
+    return storage.exists(join(table_path, DELTA_LOG))
+
+
+def is_old_format(table_path: str) -> bool:
+    """True for a table the retired snapshot format wrote (and no Delta commit replaced)."""
+    return storage.exists(join(table_path, OLD_SNAPSHOT)) and not is_delta(table_path)
+
+
+def old_format_error(table_path: str) -> LakehouseError:
+    return LakehouseError(
+        f"{table_path} holds a table of the retired snapshot format (_snapshot.json, no _delta_log). "
+        f"Tables are Delta Lake tables now: rebuild the lakehouse from Bronze with "
+        f"`gnp run --full-refresh --params <your params>` (Bronze is kept; the old files are removed)."
+    )
+
+
+def check_format(table_path: str) -> None:
+    if is_old_format(table_path):
+        raise old_format_error(table_path)
+
+
+def remove_old_format(table_path: str) -> bool:
+    """Delete a retired-format table (its data is rebuilt from Bronze); True if there was one."""
+    if not is_old_format(table_path):
+        return False
+    fs = storage.filesystem(table_path)
+    fs.rm(table_path, recursive=True)
+    return True
+
+
+# --- reading the log without Spark (deltalake) ---------------------------------------------------
+
+
+def storage_options(table_path: str) -> dict[str, str] | None:
+    """deltalake's options for ``table_path``: none locally; against fake-gcs-server, its URL and no auth."""
+    emulator = os.environ.get(GCS_EMULATOR_ENV, "")
+    if not table_path.startswith("gs://") or not emulator:
+        return None
+    base = emulator if "://" in emulator else f"http://{emulator}"
+    # an empty service-account key with OAuth off: the fields must exist, the emulator checks none
+    key = {"gcs_base_url": base.rstrip("/"), "disable_oauth": True,
+           **dict.fromkeys(("client_email", "private_key", "private_key_id"), "")}
+    return {"google_service_account_key": json.dumps(key), "allow_http": "true"}
+
+
+def delta_table(table_path: str, version: int | None = None):
+    """The table's ``deltalake.DeltaTable`` (at ``version``), or None when nothing was ever committed."""
+    from deltalake import DeltaTable
+
+    check_format(table_path)
+    if not is_delta(table_path):
+        return None
+    return DeltaTable(table_path, version=version, storage_options=storage_options(table_path))
+
+
+def version(table_path: str) -> int | None:
+    """The table's current Delta version, None if it has none."""
+    table = delta_table(table_path)
+    return None if table is None else table.version()
+
+
+def versions(paths: Mapping[str, str]) -> dict[str, int | None]:
+    """Current version of each table (name -> path), for run manifests."""
+    return {name: version(path) for name, path in paths.items()}
+
+
+def partition_key(value) -> str:
+    """A partition value as Delta records it: ISO dates, plain text otherwise."""
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
+
+
+def current_files(table_path: str, only: Iterable | None = None, at_version: int | None = None) -> list[str]:
+    """The Parquet files of the current version (or ``at_version``), optionally of some partitions only."""
+    table = delta_table(table_path, at_version)
+    if table is None:
+        return []
+    column = table.metadata().partition_columns
+    filters = None
+    if only is not None:
+        wanted = sorted({partition_key(v) for v in only})
+        if not wanted:
+            return []
+        if not column:
+            raise LakehouseError(f"{table_path} is not partitioned: cannot select partitions {wanted[:3]}...")
+        filters = [(column[0], "in", wanted)]
+    uris = table.file_uris(file_pruning_predicate=filters)
+    return sorted(u.removeprefix("file://") for u in uris)
+
+
+def partitions(table_path: str) -> dict[str, str]:
+    """Partition values of the current version -> their folder (hive-style ``<column>=<value>``)."""
+    found = {}
+    for uri in current_files(table_path):
+        folder = uri.rsplit("/", 1)[0]
+        name = folder.rsplit("/", 1)[-1]
+        if "=" in name:
+            found[unquote(name.split("=", 1)[1])] = folder
+    return dict(sorted(found.items()))
+
+
+def history(table_path: str, limit: int | None = None) -> list[dict]:
+    """The table's commits, newest first: version, time, operation, run id (userMetadata), metrics."""
+    table = delta_table(table_path)
+    if table is None:
+        return []
+    rows = []
+    for commit in table.history(limit):
+        rows.append({
+            "version": commit.get("version"),
+            "timestamp": dt.datetime.fromtimestamp(commit.get("timestamp", 0) / 1000, dt.timezone.utc),
+            "operation": commit.get("operation"),
+            "run_id": commit.get("userMetadata"),
+            "parameters": commit.get("operationParameters"),
+            "metrics": commit.get("operationMetrics"),
+        })
+    return rows
+
+
+def version_of_run(table_path: str, run_id: str) -> int:
+    """The last version a run committed to the table (its writes or a restore)."""
+    found = [c["version"] for c in history(table_path) if c["run_id"] == run_id]
+    if not found:
+        raise LakehouseError(f"no commit of run {run_id!r} in {table_path}; `gnp history` lists the runs that wrote it")
+    return max(found)
+
+
+# --- Spark ------------------------------------------------------------------------------------------
+
+
+def read_table(
+    spark: SparkSession, table_path: str, spec: TableSpec, only: Iterable | None = None, at_version: int | None = None
+) -> DataFrame:
+    """The current version (or ``at_version``) as a DataFrame of ``spec``'s columns, optionally some partitions."""
+    check_format(table_path)
+    wanted = None if only is None else list(only)
+    if not is_delta(table_path) or wanted == []:
+        return spark.createDataFrame([], spec.ddl())
+    reader = spark.read.format("delta")
+    if at_version is not None:
+        reader = reader.option("versionAsOf", at_version)
+    df = reader.load(_spark_path(table_path))
+    if wanted is not None:
+        df = df.where(F.col(_partition_column(spec)).isin(wanted))
+    return df.select(spec.column_names)
 
 
 def _partition_column(spec: TableSpec) -> str:
@@ -68,168 +208,109 @@ def _partition_column(spec: TableSpec) -> str:
     return spec.partition_by
 
 
-def partition_key(value) -> str:
-    """How a partition value is written in the snapshot: ISO dates, plain text otherwise."""
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
+def _literal(value) -> str:
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP '{value.isoformat()}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
-def read_snapshot(table_path: str) -> dict | None:
-    """The table's current snapshot, or None if nothing was ever committed."""
-    location = join(table_path, SNAPSHOT)
-    return storage.read_json(location) if storage.exists(location) else None
+def replace_where(spec: TableSpec, values: Iterable) -> str:
+    """The ``replaceWhere`` predicate naming exactly these partitions."""
+    literals = ", ".join(_literal(v) for v in sorted(set(values)))
+    return f"`{_partition_column(spec)}` IN ({literals})"
 
 
-def partitions(table_path: str) -> dict[str, str]:
-    """Current partition values -> leaf folder locations."""
-    snapshot = read_snapshot(table_path) or {}
-    return {value: join(table_path, leaf) for value, leaf in sorted(snapshot.get("partitions", {}).items())}
-
-
-def current_files(table_path: str, only: Iterable | None = None) -> list[str]:
-    """File globs of the current version (``<leaf>/*.parquet``), optionally for some partitions only."""
-    wanted = None if only is None else {partition_key(v) for v in only}
-    return [join(leaf, PARQUET_GLOB) for value, leaf in partitions(table_path).items() if wanted is None or value in wanted]
-
-
-def read_table(spark: SparkSession, table_path: str, spec: TableSpec, only: Iterable | None = None) -> DataFrame:
-    """The current version as a DataFrame of ``spec``'s columns, optionally for some partitions only."""
-    wanted = None if only is None else {partition_key(v) for v in only}
-    leaves = [leaf for value, leaf in partitions(table_path).items() if wanted is None or value in wanted]
-    if not leaves:
-        return spark.createDataFrame([], spec.ddl())
-    return spark.read.schema(spec.ddl()).parquet(*staging.local_copies(leaves)).select(spec.column_names)
-
-
-def _new_write_id() -> str:
-    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
-
-
-def _write_leaves(df: DataFrame, spec: TableSpec, write_folder: str) -> dict[str, str]:
-    """Write ``df`` partitioned into ``write_folder``; returns partition value -> leaf path (relative).
-
-    A remote ``write_folder`` is written locally first, where its local copy
-    belongs (so reading it back downloads nothing), then uploaded.
-    """
-    local_folder = staging.local_path(write_folder)
-    folder_col = partition_folder_column(spec)
-    order = [folder_col, *dict.fromkeys((*spec.cluster_by, *spec.key))]
-    (
-        df.select(*spec.column_names, F.col(_partition_column(spec)).cast("string").alias(folder_col))
-        .repartition(folder_col)  # one task, hence one file, per partition
-        .sortWithinPartitions(*order)  # clustered files; the same input writes the same rows in the same order
-        .write.partitionBy(folder_col)
-        .parquet(local_folder)
-    )
-    prefix = f"{folder_col}="
-    written = {}
-    for name in storage.listdir(local_folder):
-        if name.startswith(prefix):
-            value = unquote(name[len(prefix):])
-            if value == "__HIVE_DEFAULT_PARTITION__":
-                raise LakehouseError(f"{spec.name}: rows with a null {spec.partition_by} in {write_folder}")
-            written[value] = name
-    if local_folder != write_folder:
-        staging.upload_folder(local_folder, write_folder)
-    return written
-
-
-def spec_columns(spec: TableSpec) -> list[str]:
-    """The column layout a snapshot records: ``"<name> <type>"`` in the spec's order."""
-    return [f"{c.name} {c.type}" for c in spec.columns]
-
-
-def stored_column_names(table_path: str, snapshot: dict) -> list[str] | None:
-    """Column names of the stored version: from the snapshot, or (older snapshots) one leaf's Parquet footer."""
-    if "columns" in snapshot:
-        return [c.split(" ", 1)[0] for c in snapshot["columns"]]
-    leaves = list(snapshot.get("partitions", {}).values())
-    if not leaves:
-        return None
-    fs = storage.filesystem(table_path)
-    files = sorted(fs.glob(join(table_path, leaves[0], PARQUET_GLOB)))
-    if not files:
-        return None
-    with fs.open(files[0], "rb") as handle:
-        return pq.read_schema(handle).names
-
-
-def check_same_columns(table_path: str, spec: TableSpec, snapshot: dict) -> None:
+def check_same_columns(table_path: str, spec: TableSpec) -> None:
     """Refuse to mix partitions of two column layouts in one table, saying how to rebuild it."""
-    stored = stored_column_names(table_path, snapshot)
-    if stored is None:
+    table = delta_table(table_path)
+    if table is None:
         return
-    recorded = snapshot.get("columns")
-    if stored == spec.column_names and (recorded is None or recorded == spec_columns(spec)):
+    stored = [f.name for f in table.schema().fields]
+    if stored == spec.column_names:
         return
     added = [c for c in spec.column_names if c not in stored]
     removed = [c for c in stored if c not in spec.column_names]
-    change = f"added {added or 'none'}, removed {removed or 'none'}" if added or removed else "types or order"
+    change = f"added {added or 'none'}, removed {removed or 'none'}" if added or removed else "order"
     raise LakehouseError(
         f"{spec.name} at {table_path} was written with other columns than this version defines ({change}); "
         f"its partitions cannot be mixed with new ones. Rebuild it from Silver/Bronze: "
-        f"gnp run --full-refresh --params <your params> (the previous files stay until the rebuild commits)."
+        f"gnp run --full-refresh --params <your params> (the current version stays until the rebuild commits)."
     )
-
-
-def _commit(table_path: str, spec: TableSpec, new_partitions: dict[str, str], write_id: str, previous: dict) -> dict:
-    snapshot = {
-        "format": SNAPSHOT_FORMAT,
-        "table": spec.name,
-        "columns": spec_columns(spec),
-        "partition_by": spec.partition_by,
-        "version": previous.get("version", 0) + 1,
-        "write_id": write_id,
-        "committed_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "partitions": dict(sorted(new_partitions.items())),
-        "previous_partitions": previous.get("partitions", {}),
-    }
-    storage.write_json(join(table_path, SNAPSHOT), snapshot)
-    return snapshot
-
-
-def _delete_unreferenced(table_path: str, snapshot: dict) -> None:
-    """Delete leaves and write folders that neither this nor the previous snapshot references."""
-    keep = set(snapshot["partitions"].values()) | set(snapshot["previous_partitions"].values())
-    writes_root = join(table_path, WRITES)
-    fs = storage.filesystem(writes_root)
-    for write_id in storage.listdir(writes_root):
-        write_folder = join(writes_root, write_id)
-        leaves = [join(WRITES, write_id, name) for name in storage.listdir(write_folder)]
-        try:
-            if not any(leaf in keep for leaf in leaves):
-                fs.rm(write_folder, recursive=True)
-                continue
-            for leaf in leaves:
-                if leaf not in keep and "=" in leaf.rsplit("/", 1)[-1]:
-                    fs.rm(join(table_path, leaf), recursive=True)
-        except OSError as exc:  # best effort: an orphan costs space, not correctness
-            log.warning("could not delete unreferenced data in %s: %s", write_folder, exc)
 
 
 def replace_partitions(
     df: DataFrame, spec: TableSpec, table_path: str, drop: Iterable = (), *, replace_all: bool = False
-) -> dict:
-    """Replace exactly the partitions present in ``df``; other partitions stay as they are.
+) -> int:
+    """Replace exactly the partitions of ``drop`` (or, without ``drop``, those present in ``df``), in one commit.
 
-    ``drop`` names partitions to remove when ``df`` has no rows for them (a
-    run's whole date range, so a day that lost all its rows does not keep old
-    ones). ``replace_all`` makes the table exactly ``df`` (see ``overwrite``).
-    Returns the committed snapshot.
+    ``drop`` names the partitions a run rewrites: a day that lost all its rows
+    ends empty instead of keeping old ones, and a row of ``df`` outside them
+    fails the commit (Delta's replaceWhere check) rather than overwrite another
+    day. ``replace_all`` makes the table exactly ``df`` (see ``overwrite``).
+    Returns the committed version.
     """
-    previous = read_snapshot(table_path) or {}
-    write_id = _new_write_id()
-    written = _write_leaves(df, spec, join(table_path, WRITES, write_id))
-    kept = {} if replace_all else dict(previous.get("partitions", {}))
-    for value in [*drop, *written]:
-        kept.pop(partition_key(value), None)
-    if kept:  # old partitions stay beside the new ones: they must have the same columns
-        check_same_columns(table_path, spec, previous)
-    kept.update({value: join(WRITES, write_id, name) for value, name in written.items()})
-    snapshot = _commit(table_path, spec, kept, write_id, previous)
-    _delete_unreferenced(table_path, snapshot)
-    return snapshot
+    column = _partition_column(spec)
+    drop = list(drop)
+    if is_old_format(table_path):
+        if not replace_all:
+            raise old_format_error(table_path)
+        remove_old_format(table_path)
+    exists = is_delta(table_path)
+    if exists and not replace_all:
+        check_same_columns(table_path, spec)
+    writer = (
+        df.select(*spec.column_names)
+        .repartition(column)  # one task, hence one file, per partition
+        .sortWithinPartitions(*dict.fromkeys((column, *spec.cluster_by, *spec.key)))
+        .write.format("delta")
+        .partitionBy(column)
+    )
+    if replace_all or not exists:
+        writer = writer.mode("overwrite").option("overwriteSchema", "true")
+    elif drop:
+        writer = writer.mode("overwrite").option("replaceWhere", replace_where(spec, drop))
+    else:
+        writer = writer.mode("overwrite").option("partitionOverwriteMode", "dynamic")
+    writer.save(_spark_path(table_path))
+    return version(table_path)
 
 
-def overwrite(df: DataFrame, spec: TableSpec, table_path: str) -> dict:
+def overwrite(df: DataFrame, spec: TableSpec, table_path: str) -> int:
     """Full refresh: after the commit the table holds exactly ``df``."""
     return replace_partitions(df, spec, table_path, replace_all=True)
+
+
+def restore(spark: SparkSession, table_path: str, to_version: int | None) -> None:
+    """Make ``to_version`` current again (a new commit); None (the table was new) removes the table."""
+    if to_version is None:
+        if storage.exists(table_path):
+            storage.filesystem(table_path).rm(table_path, recursive=True)
+        return
+    if version(table_path) == to_version:
+        return
+    spark.sql(f"RESTORE TABLE delta.`{_spark_path(table_path)}` TO VERSION AS OF {int(to_version)}").collect()
+
+
+RETENTION_PROPERTY = "delta.deletedFileRetentionDuration"
+
+
+def vacuum(spark: SparkSession, table_path: str, retain_days: int) -> None:
+    """Delete files no version of the last ``retain_days`` days needs (Delta refuses fewer than 7).
+
+    Delta 4.4 ignores ``VACUUM ... RETAIN`` and keeps what the table's
+    ``delta.deletedFileRetentionDuration`` says (7 days unless set), so the
+    property is set first when it differs from ``retain_days`` (one commit).
+    """
+    table = delta_table(table_path)
+    if table is None:
+        return
+    wanted = f"interval {int(retain_days)} days"
+    current = table.metadata().configuration.get(RETENTION_PROPERTY)
+    path = _spark_path(table_path)
+    if current != wanted and not (current is None and int(retain_days) == DEFAULT_RETAIN_DAYS):
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{RETENTION_PROPERTY}' = '{wanted}')").collect()
+    spark.sql(f"VACUUM delta.`{path}`").collect()

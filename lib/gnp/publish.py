@@ -168,7 +168,7 @@ def publish_table(
     """
     table_id = registry.table_id(spec.name)
     table_path = registry.table_path(spec.name)
-    if lakehouse.read_snapshot(table_path) is None:
+    if lakehouse.version(table_path) is None:
         return Published(spec.name, table_id, 0, 0, None, skipped=f"no committed lakehouse table at {table_path}")
     values = None if partitions is None else sorted(set(partitions))
     if values == []:

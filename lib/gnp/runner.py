@@ -28,9 +28,10 @@ import nbformat
 import papermill
 from jupyter_client.kernelspec import KernelSpecManager
 
-from gnp import book, manifest, storage
+from gnp import book, lakehouse, lakelock, manifest, storage
 from gnp.config import Params, load_params, require_secrets
 from gnp.registry import Registry, join
+from gnp.schemas import TABLES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
@@ -191,7 +192,12 @@ def _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parame
                 log) -> StageFailed | None:
     """Execute the selected stages in order, recording each in ``record``; the first failure stops them."""
     failure: StageFailed | None = None
+    table_paths = {name: registry.table_path(name) for name in TABLES}
     with contextlib.ExitStack() as stack:
+        # One run writes the lake at a time; the versions are read under the lock.
+        stack.enter_context(lakelock.holding(registry.lake, run_id, params.storage.lock_wait_s))
+        _check_table_format(table_paths, full_refresh, log)
+        record["table_versions"] = {name: {"before": v} for name, v in lakehouse.versions(table_paths).items()}
         spark_remote = ""
         for number, stage in enumerate(selected, 1):
             if stage.needs_spark and not spark_remote:
@@ -228,7 +234,19 @@ def _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parame
             log(f"[{number}/{len(selected)}] {stage.name} {entry['status']} in {entry['duration_s']} s")
             if failure:
                 break
+        for name, after in lakehouse.versions(table_paths).items():
+            record["table_versions"][name]["after"] = after
     return failure
+
+
+def _check_table_format(table_paths: dict[str, str], full_refresh: bool, log) -> None:
+    """Refuse a lake of the retired snapshot format, unless this run rebuilds it (``--full-refresh``)."""
+    old = [path for path in table_paths.values() if lakehouse.is_old_format(path)]
+    if old and not full_refresh:
+        raise lakehouse.old_format_error(old[0])
+    for path in old:
+        log(f"removing {path} (retired snapshot format): this full refresh rebuilds it as a Delta table")
+        lakehouse.remove_old_format(path)
 
 
 def _write_book(scratch_dir: str, run_dir: str, record: dict, log) -> None:

@@ -16,6 +16,12 @@ when the process that started it dies (Linux ``PR_SET_PDEATHSIG``). The token
 reaches the stage notebooks through the environment they inherit
 (``TOKEN_ENV``), never as a notebook parameter; ``get_session`` adds it to the
 URL of that server only.
+
+Both kinds of session get the jars of ``image/jars/pom.xml`` (Delta Lake and
+the GCS connector, copied into the venv by ``make install``) through
+``spark.jars``, never Ivy's run-time package resolution: a run resolves nothing
+from the network. Delta is driven through SQL and DataFrame options, which need only
+Delta's SQL extension and catalog on the server (no Delta Connect plugin).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from glob import glob
 from pathlib import Path
 from typing import Callable
 
@@ -40,6 +47,76 @@ from gnp.config import Params
 
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 REMOTE_ENV = "GNP_SPARK_REMOTE"
+JARS_ENV = "GNP_JARS_DIR"  # overrides where the jars are (default: <venv>/share/gnp-jars)
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+GCS_FILESYSTEM = "com.google.cloud.hadoop.fs.gcs.GoogleHadoopFileSystem"
+GCS_ABSTRACT_FILESYSTEM = "com.google.cloud.hadoop.fs.gcs.GoogleHadoopFS"
+GCS_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"  # set only when testing against fake-gcs-server
+MIB = 1024 * 1024
+GCS_SIZES_MIB = {"block.size": 64, "rewrite.max.chunk.size": 512, "outputstream.buffer.size": 8,
+                 "inputstream.inplace.seek.limit": 8, "inputstream.min.range.request.size": 2}
+# Every Delta commit of a session carries this (the run id): `gnp history` shows it.
+COMMIT_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
+
+
+def jars_dir() -> str:
+    return os.environ.get(JARS_ENV) or os.path.join(sys.prefix, "share", "gnp-jars")
+
+
+def jar_files() -> list[str]:
+    """The jars every Spark JVM of the pipeline loads; a clear error when they were never installed."""
+    folder = jars_dir()
+    jars = sorted(glob(os.path.join(folder, "*.jar")))
+    if not any(os.path.basename(j).startswith("delta-spark") for j in jars):
+        raise RuntimeError(
+            f"Delta Lake's jars are not in {folder}: run `make install` (it copies them from Maven Central "
+            f"with image/jars/pom.xml), or set {JARS_ENV} to a folder that holds them."
+        )
+    return jars
+
+
+def gcs_conf() -> dict[str, str]:
+    """Hadoop settings of the GCS connector (gcs-connector 3.1: fs.gs.* keys).
+
+    In the cloud it authenticates as the job's service account (application
+    default credentials); against fake-gcs-server it talks plain HTTP to the
+    emulator's root URL without credentials.
+    """
+    conf = {
+        "spark.hadoop.fs.gs.impl": GCS_FILESYSTEM,
+        "spark.hadoop.fs.AbstractFileSystem.gs.impl": GCS_ABSTRACT_FILESYSTEM,
+        "spark.hadoop.fs.gs.auth.type": "APPLICATION_DEFAULT",
+        # Hadoop 3.5's core-default.xml gives these sizes as "64m" (for its own
+        # gs:// module); the 3.1 connector reads them as plain numbers and fails to start.
+        **{f"spark.hadoop.fs.gs.{key}": str(mib * MIB) for key, mib in GCS_SIZES_MIB.items()},
+        # Parquet's vectored reads call a Hadoop 3.5 API the 3.1 connector was not built
+        # against (NoSuchMethodError VectoredReadUtils.validateRangeRequest): read plainly.
+        "spark.hadoop.parquet.hadoop.vectored.io.enabled": "false",
+    }
+    emulator = os.environ.get(GCS_EMULATOR_ENV, "")
+    if emulator:
+        root = emulator if "://" in emulator else f"http://{emulator}"
+        conf["spark.hadoop.fs.gs.storage.root.url"] = root.rstrip("/") + "/"
+        conf["spark.hadoop.fs.gs.auth.type"] = "UNAUTHENTICATED"
+    return conf
+
+
+def lakehouse_conf() -> dict[str, str]:
+    """Jars and settings for Delta Lake tables on local folders and gs:// (fixed when the JVM starts)."""
+    return {
+        "spark.jars": ",".join(jar_files()),
+        "spark.sql.extensions": DELTA_EXTENSION,
+        "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
+        # Delta rebuilds a table's state from its log in this many tasks (default 50):
+        # the pipeline's logs are small, and 50 tasks per read cost seconds each on 2 cores.
+        "spark.databricks.delta.snapshotPartitions": "2",
+        # VACUUM lists a table's folders in this many tasks (Spark's default: 10000,
+        # ~50 s per table here); the pipeline's tables have tens of partitions.
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": "4",
+        **gcs_conf(),
+    }
+
 # The run's server: its token, and the URL that token is for (a token is never sent elsewhere).
 TOKEN_ENV = "GNP_SPARK_CONNECT_TOKEN"
 TOKEN_URL_ENV = "GNP_SPARK_CONNECT_TOKEN_URL"
@@ -63,6 +140,9 @@ def session_conf(params: Params) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(params.spark.shuffle_partitions),
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        # VACUUM would log two commits of its own (START, END) per table and run:
+        # a table's history keeps the runs' writes and restores only.
+        "spark.databricks.delta.vacuum.logging.enabled": "false",
     }
 
 
@@ -77,6 +157,7 @@ def _static_conf(params: Params, local_dir: str) -> dict[str, str]:
         "spark.local.dir": local_dir,
         "spark.sql.warehouse.dir": os.path.join(local_dir, "warehouse"),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={local_dir}",
+        **lakehouse_conf(),
     }
 
 
@@ -100,8 +181,11 @@ def with_token(url: str) -> str:
     return url
 
 
-def get_session(params: Params, spark_remote: str = ""):
-    """A SparkSession: a Connect client when an endpoint is known, else a local session."""
+def get_session(params: Params, spark_remote: str = "", run_id: str = ""):
+    """A SparkSession: a Connect client when an endpoint is known, else a local session.
+
+    ``run_id`` labels every Delta commit the session makes (commit ``userMetadata``).
+    """
     _prepare_env()
     from pyspark.sql import SparkSession
 
@@ -117,6 +201,8 @@ def get_session(params: Params, spark_remote: str = ""):
         spark = builder.getOrCreate()
     for key, value in session_conf(params).items():
         spark.conf.set(key, value)
+    if run_id:
+        spark.conf.set(COMMIT_METADATA_CONF, run_id)
     return spark
 
 

@@ -1,8 +1,15 @@
 """The local warehouse: a DuckDB file with one view per table over its committed Parquet files.
 
 Views, not copies: the warehouse costs nothing to refresh and always shows
-exactly the snapshot the lakehouse committed. A refresh replaces every view in
-one transaction, so a reader sees the previous snapshot or the new one.
+exactly the Delta version the lakehouse committed. Each view names the exact
+files of one version, listed by the ``deltalake`` package from the table's log
+(``lakehouse.current_files``): DuckDB 2.0.1's own Delta support is an
+extension that is not installed here (its PyPI builds, ``duckdb-ext-delta``,
+exist for DuckDB 1.4.4 only, and DuckDB would download it at run time). A later
+commit never changes what a view reads, and ``VACUUM`` keeps every file a
+version of the last ``storage.vacuum_retain_days`` (>= 7) needs, so a view
+keeps answering until its next refresh. A refresh replaces every view in
+one transaction, so a reader sees the previous version or the new one.
 Each view selects exactly the spec's columns with the spec's types, whatever
 the files hold: a column the files lack reads as null, a column they add is
 not exposed, and timestamps Spark wrote without a zone (INT96) become UTC
@@ -55,7 +62,10 @@ def parquet_globs(locations: Sequence[str]) -> list[str]:
 
 def view_sql(con: duckdb.DuckDBPyConnection, view_id: str, spec: TableSpec, locations: Sequence[str]) -> str:
     """CREATE OR REPLACE VIEW text for one table over its current files (an empty typed view if none)."""
-    first_files = {g: con.execute("SELECT file FROM glob(?) LIMIT 1", [g]).fetchone() for g in parquet_globs(locations)}
+    # Exact files (a Delta version's list) are read as named; patterns only if they match something.
+    patterns = parquet_globs(locations)
+    first_files = {g: con.execute("SELECT file FROM glob(?) LIMIT 1", [g]).fetchone() if _is_glob(g) else (g,)
+                   for g in patterns}
     globs = [g for g, first in first_files.items() if first]
     if not globs:
         columns = ", ".join(f"CAST(NULL AS {duckdb_type(c.type)}) AS {c.name}" for c in spec.columns)
@@ -132,6 +142,10 @@ def connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
                 raise
             time.sleep(LOCK_WAIT_S)
     raise AssertionError("unreachable")
+
+
+def _is_glob(path: str) -> bool:
+    return any(ch in path for ch in _GLOB_CHARS)
 
 
 def _read_parquet(globs: list[str], hive: bool) -> str:

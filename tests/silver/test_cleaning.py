@@ -6,6 +6,8 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from gnp.silver import cleaning as C
+from gnp.silver import pseudonym
+from gnp.silver.measurements import INNER_KEY_COLUMN, OUTER_KEY_COLUMN
 
 UTC = dt.timezone.utc
 
@@ -105,8 +107,10 @@ def test_local_time_does_not_depend_on_the_session_time_zone(spark):
 
 
 def test_pseudonym_is_the_lowercase_hex_hmac_sha256_of_the_trimmed_ip(spark):
-    key = b"k" * 32
-    df = spark.createDataFrame([("80.191.12",), (" 80.191.12 ",), ("NaN",), (None,)], "ip string")
-    found = [r.u for r in df.select(C.pseudonymise(F.col("ip"), F.lit(key)).alias("u")).collect()]
-    digest = hmac.new(key, b"80.191.12", hashlib.sha256).hexdigest()
-    assert found == [digest, digest, None, None], f"expected the HMAC {digest} twice then nulls, found {found}"
+    for key in (b"k" * 32, b"a longer key than SHA-256's 64-byte block, hashed first as HMAC says" * 2):
+        keys = pseudonym.key_frame(spark, key)
+        df = spark.createDataFrame([("80.191.12",), (" 80.191.12 ",), ("NaN",), (None,)], "ip string").crossJoin(keys)
+        pseudonym_of = C.pseudonymise(F.col("ip"), F.col(INNER_KEY_COLUMN), F.col(OUTER_KEY_COLUMN))
+        found = [r.u for r in df.select(pseudonym_of.alias("u")).collect()]
+        digest = hmac.new(key, b"80.191.12", hashlib.sha256).hexdigest()
+        assert found == [digest, digest, None, None], f"expected the HMAC {digest} twice then nulls, found {found}"

@@ -32,6 +32,8 @@ from gnp.silver.stage import SilverPlan, days_between
 MONTHLY = {"speed_histogram"}
 PERIODIC = {"area_isp_period_metrics"}  # partitioned by period_start (weeks and months)
 WHOLE_HISTORY = {"cohort_retention"}
+# Restored together if a check fails; quality_results keeps the failing run's results.
+WRITTEN_TABLES = tuple(name for name, spec in TABLES.items() if spec.layer == "gold" and name != "quality_results")
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -139,6 +141,16 @@ def outputs(registry: Registry, gold_plan: GoldPlan) -> list[dict]:
         for name in TABLES
         if TABLES[name].layer == "gold" and name != "quality_results"
     ]
+
+
+def vacuum(spark: SparkSession, registry: Registry, retain_days: int) -> None:
+    """VACUUM every Silver and Gold table: delete the files no version of the last ``retain_days`` needs.
+
+    The warehouse views and a publish read one pinned version's files; a
+    version stays readable this long after a newer one replaced it.
+    """
+    for name in TABLES:
+        lakehouse.vacuum(spark, registry.table_path(name), retain_days)
 
 
 def suppressed(written_tables: dict[str, DataFrame]):

@@ -92,6 +92,13 @@ def is_dst_ambiguous(measured_at: Column, text: Column) -> Column:
     return F.coalesce(same_wall_clock, F.lit(False))
 
 
-def pseudonymise(ip: Column, key: Column) -> Column:
-    """Lower-case hex HMAC-SHA256 of the trimmed IP under the binary ``key``; null IP -> null."""
-    return F.lower(F.hex(F.hmac(key, null_if_missing(ip).cast("binary"))))
+def pseudonymise(ip: Column, inner_key: Column, outer_key: Column) -> Column:
+    """Lower-case hex HMAC-SHA256 of the trimmed IP; null IP -> null.
+
+    HMAC spelled out (RFC 2104) with Spark 4.2's SHA-256: ``inner_key`` and
+    ``outer_key`` are the key padded to 64 bytes and XORed with 0x36 and 0x5c
+    (``pseudonym.key_frame`` computes them once). Spark's own ``hmac`` function
+    arrives in 4.3, and Delta 4.4 pins this project to Spark 4.2.
+    """
+    inner = F.unhex(F.sha2(F.concat(inner_key, null_if_missing(ip).cast("binary")), 256))
+    return F.sha2(F.concat(outer_key, inner), 256)

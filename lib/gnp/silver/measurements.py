@@ -75,6 +75,8 @@ MEASURED = {
 CONTRACTS = {"contract_download_mbps": "contract_download_mbps", "contract_upload_mbps": "contract_upload_mbps"}
 PLACE_COLUMNS = ("periphery_id", "regional_unit_id")  # what Gold groups by
 KEY_COLUMN = "pseudonym_key"
+INNER_KEY_COLUMN = f"{KEY_COLUMN}_inner"  # HMAC's padded keys (see cleaning.pseudonymise)
+OUTER_KEY_COLUMN = f"{KEY_COLUMN}_outer"
 API_PREFIX = "api_"
 TIME_TEXT = "measurement_time_text"
 
@@ -131,8 +133,8 @@ def with_user_id(df: DataFrame, key_frame: DataFrame) -> DataFrame:
     """
     return (
         df.crossJoin(F.broadcast(key_frame))
-        .withColumn("user_id", C.pseudonymise(_api(IP_FIELD), F.col(KEY_COLUMN)))
-        .drop(KEY_COLUMN)
+        .withColumn("user_id", C.pseudonymise(_api(IP_FIELD), F.col(INNER_KEY_COLUMN), F.col(OUTER_KEY_COLUMN)))
+        .drop(INNER_KEY_COLUMN, OUTER_KEY_COLUMN)
     )
 
 

@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from gnp import bronze, staging
+from gnp import bronze
 from gnp.registry import Registry
 from gnp.sample import FIELDS as API_FIELDS
 
@@ -161,7 +161,7 @@ def read_bronze(spark: SparkSession, files: list[BronzeFile]) -> DataFrame:
         .option("multiLine", True)
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
-        .json(staging.local_copies([f.location for f in files]))  # copies keep the object names
+        .json([f.location for f in files])  # gs:// through the GCS connector; the scan gives each object's name
         .select(
             *[F.col(f"`{name}`") for name in RAW_SCHEMA.fieldNames()],
             F.col("_metadata.file_name").alias("file_name"),

@@ -47,7 +47,9 @@ from gnp import lakehouse, storage
 from gnp.config import Params, ParamsError, check_secret_text
 from gnp.registry import Registry
 from gnp.schemas import SILVER_TABLES
-from gnp.silver.measurements import KEY_COLUMN
+from gnp.silver.measurements import INNER_KEY_COLUMN, OUTER_KEY_COLUMN
+
+HMAC_BLOCK = 64  # SHA-256's block size in bytes
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +134,12 @@ def fingerprint(key: bytes) -> str:
 
 
 def silver_writes(registry: Registry) -> dict[str, str]:
-    """Each Silver table that exists -> the write id of its current version."""
+    """Each Silver table that exists -> its current Delta version (a new one with every write)."""
     writes = {}
     for spec in SILVER_TABLES:
-        snapshot = lakehouse.read_snapshot(registry.table_path(spec.name))
-        if snapshot:
-            writes[spec.name] = str(snapshot.get("write_id") or snapshot.get("version"))
+        version = lakehouse.version(registry.table_path(spec.name))
+        if version is not None:
+            writes[spec.name] = str(version)
     return writes
 
 
@@ -208,5 +210,7 @@ def load_checked_key(params: Params, registry: Registry, full_refresh: bool) -> 
 
 
 def key_frame(spark: SparkSession, key: bytes) -> DataFrame:
-    """A one-row frame holding the key, for ``measurements.with_user_id``."""
-    return spark.createDataFrame([(bytearray(key),)], f"{KEY_COLUMN} binary")
+    """A one-row frame holding HMAC's two padded keys, for ``measurements.with_user_id``."""
+    padded = (hashlib.sha256(key).digest() if len(key) > HMAC_BLOCK else key).ljust(HMAC_BLOCK, b"\0")
+    inner, outer = (bytearray(b ^ pad for b in padded) for pad in (0x36, 0x5C))
+    return spark.createDataFrame([(inner, outer)], f"{INNER_KEY_COLUMN} binary, {OUTER_KEY_COLUMN} binary")

@@ -36,6 +36,7 @@ from gnp.schemas import MEASUREMENTS, QUARANTINE, SESSIONS
 from gnp.silver import accounting, measurements, parse, pseudonym, sessions
 
 DAY_FOLDER_PREFIX = "measurement_date="
+WRITTEN_TABLES = (MEASUREMENTS.name, QUARANTINE.name, SESSIONS.name)  # restored together if a check fails
 ONE_DAY = dt.timedelta(days=1)
 
 
