@@ -30,6 +30,7 @@ from requests.adapters import HTTPAdapter
 from tqdm import tqdm
 
 from gnp.config import SourceParams, secret_text_problem
+from gnp.errors import GnpError
 from gnp.hyperion_body import BodyError, measurement_day, parse_records, split_by_day
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ SNIPPET_CHARS = 200
 MIN_SCRUB_CHARS = 8  # a stripped token shorter than this is not scrubbed on its own (it would mangle text)
 
 
-class HyperionError(RuntimeError):
+class HyperionError(GnpError):
     """The API could not be read; the message says what to do."""
 
 
