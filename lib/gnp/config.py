@@ -18,6 +18,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gnp.errors import UsageError
+
 
 class _PlainLoader(yaml.SafeLoader):
     """YAML without implicit dates, so a bad date reaches validation and is named by key."""
@@ -29,7 +31,7 @@ _PlainLoader.yaml_implicit_resolvers = {
 }
 
 
-class ParamsError(ValueError):
+class ParamsError(UsageError):
     """A params file (or an override) is not valid. The message names file and key."""
 
 
