@@ -37,6 +37,7 @@ import yaml
 
 from gnp import bench_report, manifest, runner
 from gnp.config import Params, load_params
+from gnp.errors import GnpError
 from gnp.registry import Registry
 
 FIRST_DAY = dt.date(2025, 10, 1)  # 30 days from here include the DST change on 2025-10-26
@@ -48,7 +49,7 @@ SILVER_TABLES = ("measurements", "quarantine", "sessions")
 MB = 1024 * 1024
 
 
-class BenchError(RuntimeError):
+class BenchError(GnpError):
     """A phase of the benchmark failed; the message says which and where to look."""
 
 
