@@ -16,6 +16,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from gnp.config import Params
+from gnp.errors import GnpError
 from gnp.schemas import TableSpec, bigquery_type
 
 EMULATOR_HOST_ENV = "BIGQUERY_EMULATOR_HOST"  # set only when testing against a local emulator
@@ -28,7 +29,7 @@ REPEATED = "REPEATED"
 _STANDARD_TYPES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}
 
 
-class PublishError(RuntimeError):
+class PublishError(GnpError):
     """A BigQuery table cannot take the spec's data as it is."""
 
 
