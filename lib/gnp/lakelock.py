@@ -27,13 +27,14 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from gnp import storage
+from gnp.errors import GnpError
 from gnp.registry import join
 
 LOCK_NAME = "_lake.lock"
 POLL_S = 1.0
 
 
-class LakeLocked(RuntimeError):
+class LakeLocked(GnpError):
     """Another run holds the lake."""
 
 
