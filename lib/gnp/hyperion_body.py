@@ -12,11 +12,13 @@ import datetime as dt
 import json
 from typing import Sequence
 
+from gnp.errors import GnpError
+
 TIME_FIELD = "measurement_time"
 JSON_SPACE = " \t\r\n"
 
 
-class BodyError(ValueError):
+class BodyError(GnpError, ValueError):
     """The body is not one complete JSON array of records."""
 
 
