@@ -20,6 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from gnp.config import SemanticsParams
+from gnp.errors import GnpError
 from gnp.schemas import MEASUREMENTS, QUALITY_RESULTS, SESSIONS, TABLES, TableSpec
 
 CRITICAL = "critical"
@@ -41,7 +42,7 @@ NULL_SHARE_LIMITS = {
 }
 
 
-class QualityError(RuntimeError):
+class QualityError(GnpError):
     """A critical check failed; the message lists each failure, expected vs observed."""
 
 
