@@ -21,6 +21,7 @@ import pandas as pd
 
 from gnp import fake_api, storage
 from gnp.config import Params, secret
+from gnp.errors import GnpError
 from gnp.hyperion import DayFetch, HyperionClient, HyperionFetchError
 from gnp.hyperion_body import TIME_FIELD, BodyError, parse_records
 from gnp.registry import Registry, join
@@ -36,7 +37,7 @@ ATHENS = "Europe/Athens"
 LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 
-class BronzeError(RuntimeError):
+class BronzeError(GnpError):
     """Bronze refused a write (it would overwrite) or holds something unreadable."""
 
 
