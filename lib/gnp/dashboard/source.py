@@ -25,6 +25,7 @@ from google.cloud import bigquery
 from gnp import warehouse
 from gnp.bigquery_tables import bigquery_client
 from gnp.config import Params
+from gnp.errors import GnpError
 from gnp.registry import Registry
 from gnp.schemas import TABLES
 
@@ -32,7 +33,7 @@ _PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
 GOLD_LAYER = "gold"
 
 
-class SilverAccessError(ValueError):
+class SilverAccessError(GnpError, ValueError):
     """A dashboard query named a table that is not in Gold."""
 
 
