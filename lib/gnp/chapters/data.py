@@ -20,6 +20,7 @@ from gnp.config import Params
 from gnp.dashboard import periods
 from gnp.dashboard.queries import SUPPRESSION_COUNTS, kept_sum, weighted_mean, with_suppression_flag
 from gnp.dashboard.source import GoldSource, open_gold
+from gnp.errors import GnpError
 from gnp.registry import Registry
 from gnp.schemas import ALL_ISPS, AREA_COUNTRY, COUNTRY_ID
 
@@ -137,7 +138,7 @@ def cohorts(gold: GoldSource, w: Window) -> pd.DataFrame:
 Query = Callable[[GoldSource, Window], pd.DataFrame]
 
 
-class NoWarehouse(FileNotFoundError):
+class NoWarehouse(GnpError, FileNotFoundError):
     """The chapters read Gold from the warehouse, and there is none yet."""
 
 
