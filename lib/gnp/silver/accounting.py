@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from gnp.errors import GnpError
 from gnp.silver.measurements import has_place, in_partitions, is_from_other_day, is_kept, is_quarantined
 
 
-class AccountingError(RuntimeError):
+class AccountingError(GnpError):
     """Bronze records were lost or counted twice on the way to Silver."""
 
 
