@@ -37,6 +37,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from gnp import storage
+from gnp.errors import GnpError
 from gnp.registry import join
 from gnp.schemas import TableSpec
 
@@ -47,7 +48,7 @@ GCS_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 DEFAULT_RETAIN_DAYS = 7  # Delta's own default for deleted files
 
 
-class LakehouseError(RuntimeError):
+class LakehouseError(GnpError):
     """A table is not in the expected shape, or a change would mix two shapes."""
 
 
