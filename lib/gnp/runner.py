@@ -30,6 +30,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 
 from gnp import book, lakehouse, lakelock, manifest, storage
 from gnp.config import Params, load_params, require_secrets
+from gnp.errors import GnpError, UsageError
 from gnp.registry import Registry, join
 from gnp.schemas import TABLES
 
@@ -40,7 +41,7 @@ FIRST_SERVED_NUMBER = 90
 PROJECT_KERNEL = "gnp"
 
 
-class StageFailed(RuntimeError):
+class StageFailed(GnpError):
     """A stage notebook raised; the message names the notebook and the cell."""
 
 
@@ -143,7 +144,7 @@ def run(
     unknown = set(stages or []) - {s.name for s in available}
     if unknown:
         known = ", ".join(s.name for s in available)
-        raise ValueError(f"unknown stage(s) {', '.join(sorted(unknown))}; the stages are: {known}")
+        raise UsageError(f"unknown stage(s) {', '.join(sorted(unknown))}; the stages are: {known}")
 
     record = {
         "run_id": run_id,
