@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from gnp import lakehouse
+from gnp.errors import UsageError
 from gnp.registry import Registry
 from gnp.schemas import TABLES
 from gnp.warehouse import view_sql
@@ -23,7 +24,7 @@ GOLD = [name for name, spec in TABLES.items() if spec.layer == "gold"]
 def history_frame(registry: Registry, name: str, limit: int | None = None) -> pd.DataFrame:
     """A table's commits, newest first: version, time, operation, run id, rows written."""
     if name not in TABLES:
-        raise KeyError(f"no table {name!r}; the tables are: {', '.join(TABLES)}")
+        raise UsageError(f"no table {name!r}; the tables are: {', '.join(TABLES)}")
     rows = []
     for commit in lakehouse.history(registry.table_path(name), limit):
         metrics = commit["metrics"] or {}
