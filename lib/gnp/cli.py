@@ -1,11 +1,16 @@
-"""The ``gnp`` command: run the notebook book, serve the fake API, validate params."""
+"""The ``gnp`` command: run the notebook book, serve the fake API, validate params.
+
+An expected failure (a ``GnpError``) is printed as one line, ``gnp: <message>``,
+and gnp exits with its ``exit_code``; anything else is a bug and shows its traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from gnp.config import ParamsError, load_params
+from gnp.config import load_params
+from gnp.errors import GnpError, UsageError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -24,6 +29,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"run {result.run_id} {'succeeded' if result.ok else 'FAILED'}")
     for line in runner.describe_locations(args.params, result):
         print("  " + line)
+    if not result.ok:
+        # The failed stage's StageFailed message: its notebook, cell and error, and where the traceback is kept.
+        failed = [s.get("error", "") for s in result.manifest.get("stages", []) if s.get("status") == "failed"]
+        _say(failed[0] if failed else f"run {result.run_id} failed: see its manifest in {result.run_dir}")
     return 0 if result.ok else 1
 
 
@@ -66,11 +75,11 @@ def _cmd_book(args: argparse.Namespace) -> int:
 
         runs_root = Registry.from_params(load_params(args.params)).runs_root
         if "://" in runs_root:
-            raise ValueError(f"the runs of {args.params} are kept in {runs_root}: copy a run folder here and use "
+            raise UsageError(f"the runs of {args.params} are kept in {runs_root}: copy a run folder here and use "
                              f"`gnp book --run-dir <folder>`")
         index = book.latest_book(runs_root, rebuild=args.rebuild)
         if index is None:
-            raise ValueError(f"no run under {runs_root} yet: run the pipeline first (`gnp run --params {args.params}`)")
+            raise GnpError(f"no run under {runs_root} yet: run the pipeline first (`gnp run --params {args.params}`)")
     print(index)
     if args.open:
         import webbrowser
@@ -167,18 +176,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+def _say(message: str) -> None:
+    """One line on stderr: a message that spans lines is joined, so a script's log keeps it whole."""
+    print("gnp: " + " ".join(line.strip() for line in message.splitlines() if line.strip()), file=sys.stderr)
+
+
+def _dispatch(argv: list[str]) -> int:
     if argv[:1] == ["dashboard"]:
         from gnp.dashboard import serve
 
         return serve.main(argv[1:])
     args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        return args.func(args)
-    except (ParamsError, ValueError) as exc:
-        print(f"gnp: error: {exc}", file=sys.stderr)
-        return 2
+        return _dispatch(argv)
+    except GnpError as exc:  # expected: the message says what to do; any other exception is a bug
+        _say(str(exc) or type(exc).__name__)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("gnp: interrupted", file=sys.stderr)
         return 130
