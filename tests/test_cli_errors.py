@@ -99,6 +99,15 @@ def test_a_locked_lake_names_the_holder_and_what_to_do(tmp_path, params_file):
     assert (lake / "_lake.lock").exists(), "a live run's lock was taken over"
 
 
+def test_missing_spark_jars_say_to_run_make_install(tmp_path, params_file):
+    # A Spark stage starts the run's Spark Connect server; without Delta's jars it cannot, and says how to get them.
+    (tmp_path / "no-jars").mkdir()
+    result = gnp_command("run", "--params", str(params_file), "--stages", "silver", cwd=tmp_path,
+                         env={"GNP_JARS_DIR": str(tmp_path / "no-jars")})
+    assert_one_line(result, 1, "jars are not in", "make install")
+    assert not (tmp_path / "lake" / "_lake.lock").exists(), "the failed run kept the lake locked"
+
+
 @pytest.mark.slow
 def test_a_failed_stage_names_its_notebook_and_cell(tmp_path, params_file):
     # The api source at a port nobody listens on, without retries: the ingest notebook raises in its fetch cell.

@@ -29,3 +29,10 @@ class UsageError(GnpError, ValueError):
     """
 
     exit_code = 2
+
+
+class SetupError(GnpError, RuntimeError):
+    """This machine lacks something a command needs (Delta's jars, a browser); the message says how to install it.
+
+    A ``RuntimeError`` too, as these were before they had a base of their own.
+    """

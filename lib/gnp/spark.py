@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Callable
 
 from gnp.config import Params
+from gnp.errors import SetupError
 
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 REMOTE_ENV = "GNP_SPARK_REMOTE"
@@ -69,7 +70,7 @@ def jar_files() -> list[str]:
     folder = jars_dir()
     jars = sorted(glob(os.path.join(folder, "*.jar")))
     if not any(os.path.basename(j).startswith("delta-spark") for j in jars):
-        raise RuntimeError(
+        raise SetupError(
             f"Delta Lake's jars are not in {folder}: run `make install` (it copies them from Maven Central "
             f"with image/jars/pom.xml), or set {JARS_ENV} to a folder that holds them."
         )

@@ -31,6 +31,7 @@ from gnp.config import Params, load_params
 from gnp.dashboard.probe import ALL_DRAWN, CHROMIUM, CHROMIUM_ARGS, CURRENT, kernel_processes, serving
 from gnp.dashboard.selection import filter_options
 from gnp.dashboard.source import open_gold
+from gnp.errors import GnpError, SetupError
 
 FIGURES = 12
 TIMEOUT_MS = 180_000
@@ -77,7 +78,7 @@ def ensure_gold(params_file: str) -> str:
     subprocess.run([sys.executable, "-m", "gnp.cli", "run", "--params", params_file], check=True)
     summary = gold_summary(load_params(params_file))
     if summary is None:
-        raise RuntimeError(f"`gnp run --params {params_file}` left no Gold to show; see its output above")
+        raise GnpError(f"`gnp run --params {params_file}` left no Gold to show; see its output above")
     return f"a Gold built by the bench with gnp run ({summary})"
 
 
@@ -139,7 +140,7 @@ async def _drive(url: str, options: DashboardBenchOptions, result: DashboardBenc
 
 def run_dashboard_bench(params_file: str, options: DashboardBenchOptions) -> DashboardBenchResult:
     if not os.path.exists(CHROMIUM):
-        raise RuntimeError(f"{CHROMIUM} is missing: install it (apt-get install -y chromium), then run again")
+        raise SetupError(f"{CHROMIUM} is missing: install it (apt-get install -y chromium), then run again")
     gold = ensure_gold(params_file)
     dashboard = load_params(params_file).dashboard
     if options.pool is not None:
