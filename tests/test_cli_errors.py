@@ -86,6 +86,12 @@ def test_a_book_before_any_run_says_to_run_the_pipeline(tmp_path, params_file):
     assert_one_line(result, 1, "no run", "gnp run")
 
 
+def test_a_book_of_a_run_folder_that_does_not_exist_creates_nothing(tmp_path):
+    result = gnp_command("book", "--run-dir", str(tmp_path / "no-such-run"), cwd=tmp_path)
+    assert_one_line(result, 2, "no-such-run", "not a folder")
+    assert not (tmp_path / "no-such-run").exists(), "an empty book was written for a run that does not exist"
+
+
 def test_a_locked_lake_names_the_holder_and_what_to_do(tmp_path, params_file):
     lake = tmp_path / "lake"
     lake.mkdir()

@@ -7,6 +7,7 @@ and gnp exits with its ``exit_code``; anything else is a bug and shows its trace
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from gnp.config import load_params
@@ -69,6 +70,9 @@ def _cmd_book(args: argparse.Namespace) -> int:
     from gnp import book
 
     if args.run_dir:  # a local copy of a run, e.g. one downloaded from the artifacts bucket
+        if not os.path.isdir(args.run_dir):  # else an empty book would be written into a new folder of that name
+            raise UsageError(f"{args.run_dir} is not a folder: give --run-dir a local copy of a run folder "
+                             f"(the one holding the executed notebooks and manifest.json)")
         index = book.render_run(args.run_dir)
     else:
         from gnp.registry import Registry
