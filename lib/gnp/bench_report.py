@@ -46,8 +46,10 @@ def assemble_report(meta: dict, ingest: dict, spark_full: dict, spark_incrementa
     Args:
         meta: bench id, sizes, machine, versions.
         ingest: ``wall_s``, ``bronze_records``, ``cached`` (Bronze reused from an earlier bench).
-        spark_full, spark_incremental: ``stages`` (stage -> wall s from the run manifest),
-            ``server_startup_s``, ``peak_rss_mb``, ``cpu_s``, ``load``, ``input_rows`` (stage -> rows read).
+        spark_full, spark_incremental: ``stages`` (stage -> wall s from the run manifest), ``wall_s``
+            (the whole runner call), ``server_startup_s``, ``peak_rss_mb``, ``cpu_s``, ``load``,
+            ``input_rows`` (stage -> rows read). The incremental run is the daily run: also ``date``,
+            ``tests_per_day`` and ``new_day_records`` of its new day.
         reference: the DuckDB phase: ``stages``, ``peak_rss_mb``, ``cpu_s``, ``load``, ``counts``,
             ``spark_counts`` and ``gold_differences`` (table -> differences found against Spark's Gold).
     """
@@ -80,6 +82,7 @@ def assemble_report(meta: dict, ingest: dict, spark_full: dict, spark_incrementa
                 "plan": spark_incremental.get("plan"),
             },
         },
+        "daily_run": daily_run(spark_incremental, ingest.get("bronze_records")),
         "ratios_spark_over_duckdb": ratios,
         "cross_check": {
             "silver_counts_match": counts_match,
@@ -90,7 +93,22 @@ def assemble_report(meta: dict, ingest: dict, spark_full: dict, spark_incrementa
     }
 
 
-def _fmt(value, suffix: str = "") -> str:
+def daily_run(phase: dict | None, history_records: int | None) -> dict | None:
+    """The daily run as a user meets it: the wall clock of the whole run, and where it went."""
+    if not phase:
+        return None
+    return {"date": phase.get("date"), "history_records": history_records, "tests_per_day": phase.get("tests_per_day"),
+            "new_day_records": phase.get("new_day_records"), "wall_s": phase.get("wall_s"),
+            "server_startup_s": phase.get("server_startup_s"), "stages": phase.get("stages", {}),
+            "peak_rss_mb": phase.get("peak_rss_mb")}
+
+
+def split(stages: dict[str, float | None]) -> str:
+    """``ingest 2.1 s, silver 10.4 s, ...`` in run order."""
+    return ", ".join(f"{stage} {fmt(seconds, ' s')}" for stage, seconds in stages.items()) or "n/a"
+
+
+def fmt(value, suffix: str = "") -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float):
@@ -104,38 +122,44 @@ def _load(value) -> str:
     return "n/a" if not value else " / ".join(f"{x:.1f}" for x in value)
 
 
-def to_markdown(report: dict) -> str:
-    """The report as markdown: per-stage figures, totals with memory and load, ratios, cross-check."""
+def to_markdown(report: dict, heading: str = "##") -> str:
+    """The report as markdown: per-stage figures, totals with memory and load, ratios, cross-check, daily run."""
     lines = [
-        f"## Benchmark {report['bench_id']}",
+        f"{heading} Benchmark {report['bench_id']}",
         "",
-        f"{_fmt(report['ingest'].get('bronze_records'))} Bronze records over {report['days']} days "
-        f"(target {_fmt(report['rows'])}); machine: {report['machine']}. "
-        f"Ingest {_fmt(report['ingest'].get('wall_s'), ' s')}"
+        f"{fmt(report['ingest'].get('bronze_records'))} Bronze records over {report['days']} days "
+        f"(target {fmt(report['rows'])}); machine: {report['machine']}. "
+        f"Ingest {fmt(report['ingest'].get('wall_s'), ' s')}"
         f"{' (Bronze reused from an earlier bench)' if report['ingest'].get('cached') else ''}, not compared.",
         "",
         "| engine | run | stage | wall s | input rows | rows/s |",
         "|---|---|---|---:|---:|---:|",
     ]
     for row in report["stages"]:
-        lines.append(f"| {row['engine']} | {row['run']} | {row['stage']} | {_fmt(row['wall_s'])} | "
-                     f"{_fmt(row['input_rows'])} | {_fmt(row['rows_per_s'])} |")
+        lines.append(f"| {row['engine']} | {row['run']} | {row['stage']} | {fmt(row['wall_s'])} | "
+                     f"{fmt(row['input_rows'])} | {fmt(row['rows_per_s'])} |")
     lines += ["", "| | silver+gold s | server startup s | peak RSS MB | CPU s | load before / after |",
               "|---|---:|---:|---:|---:|---|"]
     for name, total in report["totals"].items():
         if total:
-            lines.append(f"| {name} | {_fmt(total['silver+gold_s'])} | {_fmt(total.get('server_startup_s'))} | "
-                         f"{_fmt(total['peak_rss_mb'])} | {_fmt(total.get('cpu_s'))} | {_load(total.get('load'))} |")
+            lines.append(f"| {name} | {fmt(total['silver+gold_s'])} | {fmt(total.get('server_startup_s'))} | "
+                         f"{fmt(total['peak_rss_mb'])} | {fmt(total.get('cpu_s'))} | {_load(total.get('load'))} |")
     lines += ["", "Spark / DuckDB, measured in this run: " + ", ".join(
-        f"{name} {_fmt(value, 'x')}" for name, value in report["ratios_spark_over_duckdb"].items())]
+        f"{name} {fmt(value, 'x')}" for name, value in report["ratios_spark_over_duckdb"].items())]
     check = report["cross_check"]
     mismatched = [name for name, same in check["silver_counts_match"].items() if not same]
     differing = {name: n for name, n in check["gold_differences"].items() if n}
     lines += ["", "Cross-check: Silver row counts "
               + ("equal" if not mismatched else f"DIFFER for {', '.join(mismatched)}")
-              + f" ({', '.join(f'{k} {_fmt(v)}' for k, v in check['spark_counts'].items())}); Gold "
+              + f" ({', '.join(f'{k} {fmt(v)}' for k, v in check['spark_counts'].items())}); Gold "
               + ("equal cell by cell" if not differing else f"DIFFERS: {differing}") + "."]
     incremental = report["totals"].get(INCREMENTAL)
+    daily = report.get("daily_run")
+    if daily:
+        lines += ["", f"Daily run (`gnp run --from {daily['date']} --to {daily['date']}`, every stage, a new day of "
+                  f"{fmt(daily['new_day_records'])} records after the history): {fmt(daily['wall_s'], ' s')} "
+                  f"wall clock, of which server start {fmt(daily['server_startup_s'], ' s')}; "
+                  f"{split(daily['stages'])}; Spark peak RSS {fmt(daily['peak_rss_mb'], ' MB')}."]
     if incremental and incremental.get("plan"):
         lines += ["", f"Incremental plan: {incremental['plan']}"]
     lines += ["", "Spark stage times are the run manifest's (papermill, kernel start, quality checks and "

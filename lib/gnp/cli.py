@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="time Spark against the DuckDB SQL reference on generated sample rows")
     bench.add_argument("--params", default="params/local.yaml", help="Spark and semantics settings (default: %(default)s)")
-    bench.add_argument("--rows", type=int, default=1_000_000, help="sample rows to generate (default: %(default)s)")
+    bench.add_argument("--rows", default="500000,1000000,5000000", help="history sizes in sample rows, comma-separated: "
+                       "each size is benched in turn, one report (default: %(default)s)")
     bench.add_argument("--days", type=int, default=30, help="days the rows are spread over (default: %(default)s)")
     bench.add_argument("--no-incremental", action="store_true", help="skip the one-day incremental run")
     bench.add_argument("--keep-data", action="store_true", help="keep the bench's lakehouse and DuckDB file")
