@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PARAMS ?= params/local.yaml
 FROM ?=
 TO ?=
-ROWS ?= 1000000
+ROWS ?= 500000,1000000,5000000
 PORT ?= 8866
 KERNEL := gnp
 STAMP := $(VENV)/.installed
@@ -71,7 +71,7 @@ test-fast: $(STAMP) ## Unit tests only (no notebooks, browser or emulators)
 dashboard: $(STAMP) ## Serve the dashboard with Voila on 127.0.0.1:PORT over PARAMS' Gold (run `make run` first)
 	$(VENV)/bin/gnp dashboard --params $(PARAMS) --port $(PORT)
 
-bench: $(STAMP) ## Benchmark Spark against the DuckDB SQL reference on ROWS generated records (default 1000000)
+bench: $(STAMP) ## Benchmark Spark against the DuckDB SQL reference and time the daily run at each history size in ROWS (comma-separated, default 500000,1000000,5000000), one report
 	$(VENV)/bin/gnp bench --rows $(ROWS)
 
 bench-dashboard: $(STAMP) ## Time the served dashboard in headless Chromium: 5 visitors, then filter changes (over PARAMS' Gold)
