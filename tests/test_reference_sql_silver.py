@@ -22,7 +22,7 @@ REFETCHED = dt.datetime(2025, 10, 28, 6, 0, tzinfo=dt.timezone.utc)
 
 
 def _edge_records() -> list[dict]:
-    """Hand-made trouble for the last day: sentinels, sessions straddling midnight, a 30-minute gap."""
+    """Hand-made trouble for the last day: markers, sessions straddling midnight, a 30-minute gap."""
     return [
         record(1, "2025-10-27 23:50:00", ip="10.0.1"),
         record(2, "2025-10-27 23:59:59", ip="10.0.1", measured_downstream_mbps="NaN", ISP=""),
@@ -34,6 +34,11 @@ def _edge_records() -> list[dict]:
         record(8.0, " 2025-10-27 12:00:00 ", ip=" 10.0.3 ", measured_rtt_msec=-1.0),
         record(9, "2025-10-26 12:00:00", ip="10.0.4"),  # another day's test: kept, on its own date
         record(10, "2025-10-26 12:30:00", ip="10.0.4", measured_rtt_msec=-1.0),  # quarantined on its own date
+        # missing-value markers in any case: kept, with nulls (not quarantined as unreadable)
+        record(11, "2025-10-27 13:00:00", ip="10.0.5", ISP="NONE", connection_periphery=" nUlL ",
+               measured_jitter_msec="NAN", connection_postal_code="None", connection_periphery_id="nan"),
+        record(12, "2025-10-27 13:10:00", ip="10.0.5", measured_upstream_mbps=" NaN ", ISP="\u00a0NaN",
+               client_operating_system="nOnE", connection_regional_unit="ΝΑΝ"),  # ΝΑΝ: Greek letters, a name
     ]
 
 
@@ -122,3 +127,19 @@ def test_hmac_pads_reproduce_hmac_sha256_for_long_and_short_keys():
 def test_an_empty_file_list_is_refused():
     with pytest.raises(ValueError, match="no Bronze files"):
         build_silver(duckdb.connect(), [], KEY, SemanticsParams())
+
+
+def test_records_with_markers_in_any_case_are_kept_with_nulls_by_both(spark_silver, sql_silver):
+    (found, _), (tables, _) = spark_silver, sql_silver
+    columns = ["measurement_id", "isp", "periphery", "periphery_id", "postal_code", "jitter_ms", "upload_mbps",
+               "os_name", "regional_unit"]
+    expected = [
+        {"measurement_id": 11, "isp": None, "periphery": None, "periphery_id": None, "postal_code": None,
+         "jitter_ms": None, "upload_mbps": 4.9, "os_name": "Windows", "regional_unit": "Ανατολικής Αττικής"},
+        {"measurement_id": 12, "isp": "\u00a0NaN", "periphery": "ΑΤΤΙΚΗΣ", "periphery_id": "9",
+         "postal_code": "19016", "jitter_ms": 1.5, "upload_mbps": None, "os_name": None, "regional_unit": "ΝΑΝ"},
+    ]
+    for engine, frame in (("Spark", found["measurements"]), ("DuckDB", tables["measurements"])):
+        rows = frame[frame.measurement_id.isin([11, 12])].sort_values("measurement_id")[columns]
+        rows = rows.astype(object).where(rows.notna(), None).to_dict("records")
+        assert rows == expected, f"{engine}: expected {expected}, found {rows}"

@@ -11,38 +11,37 @@ area_isp_metrics under their own column names.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
 from gnp.config import SemanticsParams
-from gnp.gold.columns import THRESHOLD_DECIMALS
-from gnp.gold.histogram import speed_bucket_edges
+from gnp.reference_sql.relations import SilverRelations, duckdb_type
+from gnp.reference_sql.rules import literal as _text
 from gnp.schemas import (ALL_ISPS, AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT, COUNTRY_ID,
                          COUNTRY_NAME, SLICE_KEY, TABLES, TableSpec)
-from gnp.warehouse import duckdb_type, view_sql
 
-REFERENCE_SCHEMA = "ref_silver"
+# README "Semantics": a session is returning, or new or transient (user_retention.user_type).
 RETURNING, NEW_OR_TRANSIENT = "returning", "new_or_transient"
 SLICE = ", ".join(SLICE_KEY)
+# Values compared with a threshold or a bucket edge are first rounded to this many
+# decimals: an interpolated median can land an ulp below the exact value
+# (39.99999999999999 for 40), and that noise must not decide a threshold. The
+# Spark Gold rounds the same way (gold/columns.py states the rule there).
+THRESHOLD_DECIMALS = 9
+# Histogram buckets (hyperion-source.md: "histograms over log-spaced buckets";
+# schemas.SPEED_HISTOGRAM: bucket 0 lowest, lower edge inclusive, the last open):
+# one bucket below 1 Mbps, then histogram_buckets_per_decade per decade up to
+# 10 Gbps, Silver's default plausibility limit, from which one open top bucket
+# (gold/histogram.py defines the same edges).
+LOWEST_EDGE_MBPS = 1.0
+DECADES = 4  # 1 Mbps to 10 Gbps
 
 
-@dataclass(frozen=True)
-class SilverRelations:
-    """Where the SQL finds Silver: views over Parquet, or tables a SQL Silver stage built."""
-
-    measurements: str = f"{REFERENCE_SCHEMA}.measurements"
-    sessions: str = f"{REFERENCE_SCHEMA}.sessions"
-
-
-def register_silver(con: duckdb.DuckDBPyConnection, files: Mapping[str, Sequence[str]]) -> SilverRelations:
-    """Views ``ref_silver.measurements`` and ``ref_silver.sessions`` over Silver Parquet files or folders."""
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {REFERENCE_SCHEMA}")
-    relations = SilverRelations()
-    for name in ("measurements", "sessions"):
-        con.execute(view_sql(con, getattr(relations, name), TABLES[name], files[name]))
-    return relations
+def speed_bucket_edges(buckets_per_decade: int) -> list[float]:
+    """Lower edges of the histogram's buckets: 0, then 10**(i / buckets_per_decade) Mbps up to 10 Gbps."""
+    steps = DECADES * buckets_per_decade
+    return [0.0] + [LOWEST_EDGE_MBPS * 10 ** (i / buckets_per_decade) for i in range(steps + 1)]
 
 
 def _final_select(spec: TableSpec, source: str, users: str, k: int, kept: Sequence[str]) -> str:
@@ -60,18 +59,13 @@ def _final_select(spec: TableSpec, source: str, users: str, k: int, kept: Sequen
     return f"SELECT {', '.join(out)} FROM {source}"
 
 
-def _text(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _double(value: float) -> str:
     """A DOUBLE literal that is exactly Python's float (a bare 1.778... would parse as DECIMAL)."""
     return f"CAST('{float(value)!r}' AS DOUBLE)"
 
 
 def _rounded(col: str) -> str:
-    """Float noise must not decide a threshold (see gnp.gold.columns.THRESHOLD_DECIMALS)."""
+    """Float noise must not decide a threshold (see THRESHOLD_DECIMALS)."""
     return f"round({col}, {THRESHOLD_DECIMALS})"
 
 

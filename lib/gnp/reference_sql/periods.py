@@ -10,8 +10,8 @@ cells are.
 from __future__ import annotations
 
 from gnp.config import SemanticsParams
-from gnp.reference_sql.gold import (_AREA_LABELS, _LABEL_AGGREGATES, SLICE, SilverRelations, _final_select,
-                                    _logavg, _median, _sliced)
+from gnp.reference_sql.gold import _AREA_LABELS, _LABEL_AGGREGATES, SLICE, _final_select, _logavg, _median, _sliced
+from gnp.reference_sql.relations import SilverRelations
 from gnp.schemas import AREA_ISP_PERIOD_METRICS, PERIOD_MONTH, PERIOD_WEEK
 
 PERIOD = "period_kind, period_start"

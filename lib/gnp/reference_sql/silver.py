@@ -1,11 +1,11 @@
 """Silver from Bronze in DuckDB SQL: the benchmark's reference, and a cross-check of Spark's counts.
 
-It follows the documented rules (``gnp.silver.cleaning``, ``measurements`` and
-``sessions`` docstrings, hyperion-source.md) and builds the relations that
+It follows the rules as ``rules`` states them from the documentation
+(hyperion-source.md, the README's semantics) and builds the relations that
 ``reference_sql.gold`` reads, plus the quarantine, as tables:
 
     con = duckdb.connect(path)
-    counts = build_silver(con, parse.list_bronze_files(registry, days), key, params.semantics)
+    counts = build_silver(con, bronze_versions, key, params.semantics)
     expected = reference_gold(con, params.semantics)
 
 Bronze is read with ``read_json`` as gzip JSON arrays, every field as text.
@@ -20,20 +20,21 @@ temporary table, never as literals in the SQL text.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import duckdb
 
 from gnp.config import SemanticsParams
-from gnp.reference_sql.gold import REFERENCE_SCHEMA, SilverRelations
+from gnp.reference_sql.relations import REFERENCE_SCHEMA, SilverRelations, duckdb_type
+from gnp.reference_sql.rules import (API_FIELDS, CODES, CONTRACTS, FEW_TESTS, FEW_TESTS_MAX, ID_FIELD, IP_FIELD,
+                                     LOCAL_TIME_FORMAT, LOCAL_TIME_PATTERN, MANY_TESTS, MEASURED, ONE_TEST,
+                                     POSTAL_CODE_DIGITS, POSTAL_CODE_FIELD, TEXTS, TIME_FIELD, TIME_ZONE, code,
+                                     literal, number, present, upper_limits)
 from gnp.schemas import MEASUREMENTS, QUARANTINE, SESSIONS, TableSpec
-from gnp.silver import cleaning
-from gnp.silver.measurements import CODES, CONTRACTS, ID_FIELD, IP_FIELD, MEASURED, TEXTS, TIME_FIELD, upper_limits
-from gnp.silver.parse import API_FIELDS, BronzeFile
-from gnp.silver.sessions import FEW_TESTS, FEW_TESTS_MAX, MANY_TESTS, ONE_TEST
-from gnp.warehouse import duckdb_type
 
 QUARANTINE_RELATION = f"{REFERENCE_SCHEMA}.quarantine"
 _FILES = "ref_bronze_files"
@@ -42,7 +43,6 @@ _FLAGGED = "ref_flagged"
 _FROM_OTHER_DAY = "coalesce(measurement_date <> bronze_date, false)"
 HMAC_BLOCK_BYTES = 64  # SHA-256's block size
 INNER_PAD, OUTER_PAD = 0x36, 0x5C
-LOCAL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 MICROS_PER_MINUTE = 60 * 1_000_000
 MICROS_PER_DAY = 24 * 60 * MICROS_PER_MINUTE
 _SESSION_MEDIANS = {
@@ -52,6 +52,23 @@ _SESSION_MEDIANS = {
     "median_jitter_ms": "jitter_ms",
     "median_rtt_ms": "rtt_ms",
 }
+
+
+class BronzeVersion(Protocol):
+    """What the reference reads of one stored Bronze version: the data object and its lineage.
+
+    Stated here, not imported: the Spark side's ``silver.parse.BronzeFile``
+    (what ``list_bronze_files`` returns) has these attributes and is passed as it is.
+    """
+
+    @property
+    def location(self) -> str: ...  # path or URI of the gzip JSON array
+    @property
+    def bronze_file(self) -> str: ...  # "<day folder>/<object name>", Silver's lineage value
+    @property
+    def bronze_date(self) -> dt.date: ...  # the day the version was fetched for
+    @property
+    def fetched_at(self) -> dt.datetime: ...  # UTC
 
 
 @dataclass(frozen=True)
@@ -79,50 +96,34 @@ def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     return bytes(b ^ INNER_PAD for b in block), bytes(b ^ OUTER_PAD for b in block)
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _raw(field: str) -> str:
     return f'"raw_{field}"'
 
 
-def _present(text: str) -> str:
-    """Trimmed text, or null for the API's spellings of a missing value."""
-    sentinels = ", ".join(_literal(s) for s in cleaning.MISSING_SENTINELS)
-    return f"CASE WHEN lower(trim({text})) NOT IN ({sentinels}) THEN trim({text}) END"
-
-
-def _code(text: str) -> str:
-    return f"nullif(regexp_extract({_present(text)}, {_literal(cleaning.CODE_PATTERN)}, 1), '')"
-
-
-def _number(text: str) -> str:
-    return f"TRY_CAST({_present(text)} AS DOUBLE)"
-
-
 def _typed_sql() -> str:
     """Bronze text -> Silver-named columns; the raw text stays beside them as ``raw_<field>``."""
-    time_text = _present(_raw(TIME_FIELD))
-    zone = _literal(cleaning.TIME_ZONE)
+    time_text = present(_raw(TIME_FIELD))
+    zone = literal(TIME_ZONE)
     cols = [
-        f"TRY_CAST({_code(_raw(ID_FIELD))} AS BIGINT) AS measurement_id",
-        f"CASE WHEN regexp_matches({time_text}, {_literal(cleaning.LOCAL_TIME_PATTERN)}) "
-        f"THEN try_strptime({time_text}, {_literal(LOCAL_TIME_FORMAT)}) END AS local_time",
-        *[f"{_code(_raw(f))} AS {name}" for name, f in CODES.items()],
-        *[f"{_number(_raw(f))} AS {name}__any" for name, f in MEASURED.items()],
-        *[f"{_present(_raw(f))} AS {name}" for name, f in TEXTS.items()],
-        *[f"{_number(_raw(f))} AS {name}__any" for name, f in CONTRACTS.items()],
-        f"CASE WHEN length({_code(_raw('connection_postal_code'))}) = {cleaning.POSTAL_CODE_DIGITS} "
-        f"THEN {_code(_raw('connection_postal_code'))} END AS postal_code",
-        f"sha256(k.outer_pad || unhex(sha256(k.inner_pad || encode({_present(_raw(IP_FIELD))})))) AS user_id",
+        f"TRY_CAST({code(_raw(ID_FIELD))} AS BIGINT) AS measurement_id",
+        f"CASE WHEN regexp_matches({time_text}, {literal(LOCAL_TIME_PATTERN)}) "
+        f"THEN try_strptime({time_text}, {literal(LOCAL_TIME_FORMAT)}) END AS local_time",
+        *[f"{code(_raw(f))} AS {name}" for name, f in CODES.items()],
+        *[f"{number(_raw(f))} AS {name}__any" for name, f in MEASURED.items()],
+        *[f"{present(_raw(f))} AS {name}" for name, f in TEXTS.items()],
+        *[f"{number(_raw(f))} AS {name}__any" for name, f in CONTRACTS.items()],
+        f"CASE WHEN length({code(_raw(POSTAL_CODE_FIELD))}) = {POSTAL_CODE_DIGITS} "
+        f"THEN {code(_raw(POSTAL_CODE_FIELD))} END AS postal_code",
+        f"sha256(k.outer_pad || unhex(sha256(k.inner_pad || encode({present(_raw(IP_FIELD))})))) AS user_id",
     ]
-    # DuckDB reads a repeated autumn hour as its second occurrence; the rule is the first,
-    # which is one hour earlier exactly when that instant shows the same wall-clock time.
+    # README "Semantics": in the repeated autumn hour the first occurrence (summer time) is taken.
+    # DuckDB reads such a time as its second occurrence; the first is one hour earlier exactly
+    # when that instant shows the same wall-clock time (and the row is is_dst_ambiguous).
     candidate = f"timezone({zone}, local_time)"
     earlier = f"{candidate} - INTERVAL 1 HOUR"
     measured_at = f"CASE WHEN timezone({zone}, {earlier}) = local_time THEN {earlier} ELSE {candidate} END"
-    # NaN is read as a number but means "not measured"; a zero or negative contract means unknown.
+    # NaN is read as a number but means "not measured" (hyperion-source.md: missing values come as
+    # "NaN"); a zero or negative contract means unknown (rules.CONTRACTS).
     measured = [f"CASE WHEN NOT isnan({n}__any) THEN {n}__any END AS {n}" for n in MEASURED]
     contracts = [f"CASE WHEN {n}__any > 0 THEN {n}__any END AS {n}" for n in CONTRACTS]
     return f"""
@@ -137,14 +138,20 @@ def _typed_sql() -> str:
 
 
 def _reasons_sql(semantics: SemanticsParams) -> str:
-    """Every rule a record breaks, in judging order (the Spark stage's reason names)."""
+    """Every rule a record breaks, in judging order.
+
+    The rules: the natural key and the time must be there and readable, the IP
+    there (a user is its pseudonym), and a measure readable, not negative and
+    not absurd (hyperion-source.md, "Dirt to expect"). The names are the values
+    of ``quarantine.reason`` that Spark's Silver writes, the contract compared.
+    """
     def unreadable(field: str, value: str) -> str:
-        return f"{_present(_raw(field))} IS NOT NULL AND {value} IS NULL"
+        return f"{present(_raw(field))} IS NOT NULL AND {value} IS NULL"
 
     rules = [
-        ("missing_measurement_id", f"{_present(_raw(ID_FIELD))} IS NULL"),
+        ("missing_measurement_id", f"{present(_raw(ID_FIELD))} IS NULL"),
         ("unparseable_measurement_id", unreadable(ID_FIELD, "measurement_id")),
-        ("missing_measurement_time", f"{_present(_raw(TIME_FIELD))} IS NULL"),
+        ("missing_measurement_time", f"{present(_raw(TIME_FIELD))} IS NULL"),
         ("unparseable_measurement_time", unreadable(TIME_FIELD, "measured_at")),
         ("missing_client_ip", "user_id IS NULL"),
     ]
@@ -154,7 +161,7 @@ def _reasons_sql(semantics: SemanticsParams) -> str:
             (f"negative_{name}", f"{name} < 0"),
             (f"absurd_{name}", f"{name} > CAST({float(limit)!r} AS DOUBLE)"),
         ]
-    flags = ", ".join(f"CASE WHEN {condition} THEN {_literal(name)} END" for name, condition in rules)
+    flags = ", ".join(f"CASE WHEN {condition} THEN {literal(name)} END" for name, condition in rules)
     return f"list_filter([{flags}], lambda r: r IS NOT NULL)"
 
 
@@ -165,9 +172,10 @@ def _record_json() -> str:
 
 def flagged_sql(files: Sequence[str], semantics: SemanticsParams) -> str:
     """One row per Bronze record with its Silver values, reasons, duplicate flag and position in its file."""
-    columns = "{" + ", ".join(f"{_literal(f)}: 'VARCHAR'" for f in API_FIELDS) + "}"
+    columns = "{" + ", ".join(f"{literal(f)}: 'VARCHAR'" for f in API_FIELDS) + "}"
     raw = ", ".join(f'"{f}" AS {_raw(f)}' for f in API_FIELDS)
-    # One copy per test: valid first, then from its own day's request, then the latest fetch.
+    # One copy per test (README, the Silver stage): valid first, then from its own day's request,
+    # then the latest fetch; then the later file name and position, so the choice is total.
     best_first = ("PARTITION BY measurement_id ORDER BY len(reasons) > 0, "
                   f"{_FROM_OTHER_DAY}, fetched_at DESC, bronze_file DESC, row_id DESC")
     return f"""
@@ -175,7 +183,7 @@ def flagged_sql(files: Sequence[str], semantics: SemanticsParams) -> str:
     WITH scanned AS (
         -- read in file order, so a row number orders the records within each file
         SELECT {raw}, filename AS location, row_number() OVER () AS row_id
-        FROM read_json([{', '.join(_literal(f) for f in files)}], format = 'array', compression = 'gzip',
+        FROM read_json([{', '.join(literal(f) for f in files)}], format = 'array', compression = 'gzip',
                        columns = {columns}, filename = true)),
     lined AS (SELECT scanned.*, f.bronze_file, f.bronze_date, f.fetched_at
               FROM scanned JOIN {_FILES} f USING (location)),
@@ -195,7 +203,12 @@ def _spec_select(spec: TableSpec, source: str, exprs: dict[str, str] | None = No
 
 
 def sessions_sql(measurements: str, semantics: SemanticsParams) -> str:
-    """Sessions (schemas.SESSIONS) from measurements: the session gap, first-test date, returning window."""
+    """Sessions (schemas.SESSIONS) from measurements, as README "Semantics" defines them.
+
+    A gap of exactly ``session_gap_minutes`` stays in the session, measured in UTC
+    instants; a session is dated by its first test's local date; it is returning
+    when the user's previous session ended at most ``returning_window_days`` earlier.
+    """
     gap_micros = semantics.session_gap_minutes * MICROS_PER_MINUTE
     window_micros = semantics.returning_window_days * MICROS_PER_DAY
     medians = ", ".join(f"quantile_cont({src}, 0.5) AS {name}" for name, src in _SESSION_MEDIANS.items())
@@ -231,7 +244,7 @@ def sessions_sql(measurements: str, semantics: SemanticsParams) -> str:
     return cells + _spec_select(SESSIONS, "grouped", exprs)
 
 
-def _register_inputs(con: duckdb.DuckDBPyConnection, files: Sequence[BronzeFile], key: bytes) -> None:
+def _register_inputs(con: duckdb.DuckDBPyConnection, files: Sequence[BronzeVersion], key: bytes) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_FILES} "
                 "(location VARCHAR, bronze_file VARCHAR, bronze_date DATE, fetched_at TIMESTAMPTZ)")
     con.executemany(f"INSERT INTO {_FILES} VALUES (?, ?, ?, ?)",
@@ -242,7 +255,7 @@ def _register_inputs(con: duckdb.DuckDBPyConnection, files: Sequence[BronzeFile]
 
 def build_silver(
     con: duckdb.DuckDBPyConnection,
-    files: Sequence[BronzeFile],
+    files: Sequence[BronzeVersion],
     key: bytes,
     semantics: SemanticsParams,
     relations: SilverRelations = SilverRelations(),
@@ -260,7 +273,8 @@ def build_silver(
     kept, rejected = "NOT is_duplicate AND len(reasons) = 0", "NOT is_duplicate AND len(reasons) > 0"
     con.execute(f"CREATE OR REPLACE TABLE {relations.measurements} AS "
                 + _spec_select(MEASUREMENTS, f"{_FLAGGED} WHERE {kept}"))
-    # A test is filed under its own date; a record with an unreadable time under its Bronze day.
+    # A test is filed under its own local date (hyperion-source.md: "a test belongs to the local day of
+    # its own measurement_time"); a record with an unreadable time has none: under its Bronze day.
     quarantine = {"measurement_date": "coalesce(measurement_date, bronze_date)", "reason": "reasons[1]"}
     con.execute(f"CREATE OR REPLACE TABLE {QUARANTINE_RELATION} AS "
                 + _spec_select(QUARANTINE, f"{_FLAGGED} WHERE {rejected}", quarantine))

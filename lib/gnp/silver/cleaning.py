@@ -20,17 +20,22 @@ LOCAL_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 # A code sent as a float ("44.0") or an integer ("44"); leading zeros dropped.
 CODE_PATTERN = r"^0*(\d+?)(?:\.0+)?$"
 POSTAL_CODE_DIGITS = 5
-# Compared after trimming: the API spells a missing value as null, "" or "NaN";
-# the others guard against the usual exporters. An exact list, because
-# lower-casing every value of every field cost more than the rest of the cleaning.
-MISSING_SENTINELS = ("", "NaN", "nan", "NAN", "null", "NULL", "Null", "None", "none")
+# Missing values: the API spells one as null, "" or "NaN" (hyperion-source.md);
+# "null" and "None" guard against the usual exporters. Compared after trimming spaces,
+# in any case ("NONE", " nUlL "), the rule the DuckDB reference states too.
+# Only text as short as a marker is lower-cased: lower-casing every value of
+# every field cost more than the rest of the cleaning.
+MISSING_MARKERS = ("", "nan", "null", "none")
+MISSING_MARKER_BYTES = max(len(m) for m in MISSING_MARKERS)
 DST_SHIFT_HOURS = 1  # Athens moves its clocks by one hour
 
 
 def null_if_missing(text: Column) -> Column:
-    """Trimmed text, or null for the API's spellings of a missing value."""
+    """Trimmed text, or null for the API's spellings of a missing value (``MISSING_MARKERS``, any case)."""
     trimmed = F.trim(text)
-    return F.when(~trimmed.isin(*MISSING_SENTINELS), trimmed)
+    # The byte length is known without reading the text, and AND stops before lower() on longer values.
+    is_marker = (F.octet_length(trimmed) <= MISSING_MARKER_BYTES) & F.lower(trimmed).isin(*MISSING_MARKERS)
+    return F.when(~is_marker, trimmed)
 
 
 def clean_code(text: Column) -> Column:
