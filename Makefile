@@ -10,7 +10,7 @@ PORT ?= 8866
 KERNEL := gnp
 STAMP := $(VENV)/.installed
 # Spark's extra jars (Delta, the GCS connector): pinned in image/jars/pom.xml,
-# copied from Maven Central once, found by gnp.spark inside the venv.
+# copied from Maven Central once, found by gnp.lake.spark inside the venv.
 JARS := $(VENV)/share/gnp-jars
 # Test tools whose pins clash with the project's get venvs of their own: checkov
 # (an older HCL parser), bqemulator (protobuf 6, DuckDB 1.5), local-bigquery (Python 3.13).

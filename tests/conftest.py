@@ -17,7 +17,7 @@ def spark():
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    from gnp.spark import lakehouse_conf
+    from gnp.lake.spark import lakehouse_conf
 
     builder = SparkSession.builder
     for key, value in lakehouse_conf().items():  # Delta Lake and the GCS connector, as in a run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from gnp.schemas import MEASUREMENTS, SESSIONS
+from gnp.core.schemas import MEASUREMENTS, SESSIONS
 
 UTC = dt.timezone.utc
 FETCHED_AT = dt.datetime(2025, 3, 10, 6, 0, tzinfo=UTC)

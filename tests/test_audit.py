@@ -3,9 +3,11 @@
 import datetime as dt
 
 import pytest
-
-from gnp import audit, lakehouse, quality
 from test_lakehouse import BASE, D1, THINGS, row, things
+
+from gnp.lake import lakehouse
+from gnp.quality import audit
+from gnp.quality import checks as quality
 
 RUN = quality.RunInfo("run-audit", dt.date(2025, 10, 28), dt.datetime(2025, 10, 28, tzinfo=dt.timezone.utc))
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gnp.bench import server_startup_s
-from gnp.bench_report import assemble_report, ratio, rows_per_second, to_markdown
+from gnp.devtools.bench import server_startup_s
+from gnp.devtools.bench_report import assemble_report, ratio, rows_per_second, to_markdown
 
 META = {"bench_id": "b1", "rows": 1000, "days": 2, "machine": "2 cores, 24 GB, load 1.0 at start"}
 INGEST = {"wall_s": 3.0, "bronze_records": 1010, "cached": False}

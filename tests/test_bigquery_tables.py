@@ -2,7 +2,9 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from gnp.bigquery_tables import (
+from gnp.core.config import load_params
+from gnp.core.schemas import MEASUREMENTS, QUARANTINE, TABLES, TableSpec
+from gnp.serving.bigquery_tables import (
     EMULATOR_HOST_ENV,
     PublishError,
     bigquery_client,
@@ -10,8 +12,6 @@ from gnp.bigquery_tables import (
     field_shape,
     table_definition,
 )
-from gnp.config import load_params
-from gnp.schemas import MEASUREMENTS, QUARANTINE, TABLES, TableSpec
 
 # Written out by hand, not derived from schemas.bigquery_type, so a wrong mapping shows.
 EXPECTED_TYPES = {

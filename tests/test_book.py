@@ -21,7 +21,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from gnp import book
+from gnp.orchestration import book
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / ".gnp" / "test-artifacts"
@@ -138,8 +138,9 @@ def test_latest_book_renders_the_newest_run_with_notebooks(tmp_path):
 
 
 def test_gnp_book_prints_the_latest_book_or_says_to_run_first(tmp_path, capsys):
-    from gnp import cli
     from test_pipeline import ci_params_in
+
+    from gnp import cli
 
     params = ci_params_in(tmp_path / "env")
     assert cli.main(["book", "--params", str(params)]) == 2
@@ -163,8 +164,9 @@ UNDRAWN_CHARTS = """() => [...document.querySelectorAll('.gnp-chart svg')].filte
 
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory):
-    from gnp import runner
     from test_pipeline import ci_params_in
+
+    from gnp.orchestration import runner
 
     folder = tmp_path_factory.mktemp("book-run")
     result = runner.run(str(ci_params_in(folder)), log=print)

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gnp import bronze, fake_api, storage
-from gnp.config import ParamsError, load_params
-from gnp.hyperion import DayFetch, HyperionAuthError, HyperionFetchError
-from gnp.registry import Registry
+from gnp.bronze import ingest as bronze
+from gnp.core import storage
+from gnp.core.config import ParamsError, load_params
+from gnp.core.registry import Registry
+from gnp.devtools import fake_api
+from gnp.source.hyperion import DayFetch, HyperionAuthError, HyperionError, HyperionFetchError
 
 CANARY = "canary-token-0b5e11"
 TOKEN_ENV = "GNP_TEST_HYPERION_TOKEN"
@@ -221,12 +223,19 @@ def test_multi_day_requests_still_land_one_folder_per_day(tmp_path, api, monkeyp
 def test_the_sample_source_travels_the_same_http_path(tmp_path):
     params = make_params(tmp_path, {"kind": "sample", "sample_tests_per_day": 50, "sample_users": 40})
     registry = Registry.from_params(params)
-    frame = bronze.ingest_range(params, registry, progress=False).to_frame()
+    frame = bronze.ingest_range(params, registry, fake_api.open_sample_client, progress=False).to_frame()
     assert frame.action.tolist() == ["fetched"] * 5 and (frame.records >= 50).all()
     manifest = bronze.latest_version(registry, DAY).manifest()
     assert manifest["source_kind"] == "sample" and manifest["request_url"].startswith("http://127.0.0.1:")
-    with bronze.open_source(params, progress=False) as client:
+    with fake_api.open_sample_client(params.source, progress=False) as client:
         assert client.source_kind == "sample" and client.url.startswith("http://127.0.0.1:")
+
+
+def test_the_real_api_client_refuses_a_sample_source_and_names_the_sample_client(tmp_path):
+    params = make_params(tmp_path, {"kind": "sample"})
+    with pytest.raises(HyperionError, match="gnp.devtools.fake_api.open_sample_client"):
+        bronze.ingest_range(params, Registry.from_params(params), progress=False)
+    assert not (tmp_path / "lake").exists()
 
 
 def _empty_fetch(day):

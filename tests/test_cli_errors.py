@@ -21,7 +21,7 @@ import pytest
 
 import gnp
 from gnp import cli
-from gnp.errors import GnpError
+from gnp.core.errors import GnpError
 
 GNP = Path(sys.executable).with_name("gnp")  # the console script installed in the venv beside this python
 
@@ -166,4 +166,4 @@ def test_every_public_exception_of_gnp_derives_from_gnp_error():
     classes = public_exception_classes()
     assert len(classes) >= 10, f"expected gnp's error classes, found {classes}"
     outside = sorted(f"{c.__module__}.{c.__qualname__}" for c in classes if not issubclass(c, GnpError))
-    assert not outside, f"not GnpErrors (derive them from gnp.errors.GnpError): {outside}"
+    assert not outside, f"not GnpErrors (derive them from gnp.core.errors.GnpError): {outside}"

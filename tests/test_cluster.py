@@ -8,15 +8,15 @@ import shutil
 import duckdb
 import pytest
 import yaml
-
-from gnp import runner
-from gnp.cluster import standalone_cluster
-from gnp.config import load_params
-from gnp.reference_sql import compare_tables
-from gnp.registry import Registry
-from gnp.schemas import GOLD_TABLES
-from gnp.spark import connect_server
 from test_pipeline import ci_params_in
+
+from gnp.core.config import load_params
+from gnp.core.registry import Registry
+from gnp.core.schemas import GOLD_TABLES
+from gnp.devtools.cluster import standalone_cluster
+from gnp.devtools.reference_sql import compare_tables
+from gnp.lake.spark import connect_server
+from gnp.orchestration import runner
 
 # Whole pipelines (two each) on 2 cores: far longer than the suite's 900 s default per test.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]

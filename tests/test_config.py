@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gnp.config import ParamsError, load_params, require_secrets, secret
+from gnp.core.config import ParamsError, load_params, require_secrets, secret
 
 PARAMS_DIR = Path(__file__).resolve().parents[1] / "params"
 

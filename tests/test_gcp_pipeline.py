@@ -48,20 +48,25 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from pandas.testing import assert_frame_equal
-
 from bigquery_emulator import running_fake_gcs, running_local_bigquery
 from create_only_gcs import create_only_proxy
-from gnp import bronze, fake_api, lakehouse, manifest, runner, storage, warehouse
-from gnp.bigquery_tables import EMULATOR_HOST_ENV, bigquery_client
-from gnp.config import load_params
+from pandas.testing import assert_frame_equal
+
+from gnp.bronze import ingest as bronze
+from gnp.core import manifest, storage
+from gnp.core.config import load_params
+from gnp.core.registry import Registry, join
+from gnp.core.schemas import TABLES
 from gnp.dashboard.figures import dashboard_figures
 from gnp.dashboard.headline import headline
 from gnp.dashboard.queries import Filters
 from gnp.dashboard.selection import filter_options
 from gnp.dashboard.source import open_gold
-from gnp.registry import Registry, join
-from gnp.schemas import TABLES
+from gnp.devtools import fake_api
+from gnp.lake import lakehouse
+from gnp.orchestration import runner
+from gnp.serving import warehouse
+from gnp.serving.bigquery_tables import EMULATOR_HOST_ENV, bigquery_client
 
 # Whole pipelines (two each) on 2 cores: far longer than the suite's 900 s default per test.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]

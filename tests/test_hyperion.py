@@ -9,13 +9,13 @@ import time
 import pytest
 import requests
 
-from gnp import fake_api
-from gnp.hyperion import (
+from gnp.devtools import fake_api
+from gnp.source.hyperion import (
     HyperionAuthError,
-    _Secret,
     HyperionClient,
     HyperionFetchError,
     HyperionRequestError,
+    _Secret,
     backoff_s,
     chunk_days,
     retry_after_s,

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from gnp.hyperion_body import BodyError, measurement_day, parse_records, split_by_day
+from gnp.source.hyperion_body import BodyError, measurement_day, parse_records, split_by_day
 
 D1, D2 = dt.date(2025, 10, 26), dt.date(2025, 10, 27)
 # Odd spacing, key order, escapes and float spellings must survive the split untouched.

@@ -11,9 +11,10 @@ import pytest
 import yaml
 from jupyter_client.kernelspec import KernelSpecManager
 
-from gnp import bronze, fake_api
-from gnp.config import load_params
-from gnp.registry import Registry
+from gnp.bronze import ingest as bronze
+from gnp.core.config import load_params
+from gnp.core.registry import Registry
+from gnp.devtools import fake_api
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "10_ingest.ipynb"

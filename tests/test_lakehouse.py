@@ -5,9 +5,10 @@ import duckdb
 import pytest
 from chispa import assert_df_equality
 
-from gnp import lakehouse, storage
-from gnp.schemas import Column, TableSpec
-from gnp.spark import COMMIT_METADATA_CONF
+from gnp.core import storage
+from gnp.core.schemas import Column, TableSpec
+from gnp.lake import lakehouse
+from gnp.lake.spark import COMMIT_METADATA_CONF
 
 UTC = dt.timezone.utc
 D1, D2, D3 = dt.date(2025, 10, 25), dt.date(2025, 10, 26), dt.date(2025, 10, 27)

@@ -8,11 +8,12 @@ import time
 
 import pytest
 
-from gnp import lakelock, storage
+from gnp.core import storage
+from gnp.lake import lakelock
 
 HOLD = """
 import sys, time
-from gnp import lakelock
+from gnp.lake import lakelock
 lakelock.acquire(sys.argv[1], "run-other")
 print("held", flush=True)
 time.sleep(float(sys.argv[2]))

@@ -20,12 +20,13 @@ import duckdb
 import pytest
 import yaml
 
-from gnp import lakehouse, runner
+from gnp.core.config import load_params
+from gnp.core.registry import Registry
+from gnp.core.schemas import GOLD_TABLES, TABLES
 from gnp.dashboard import report
-from gnp.config import load_params
-from gnp.reference_sql import compare_tables, reference_gold, register_silver
-from gnp.registry import Registry
-from gnp.schemas import GOLD_TABLES, TABLES
+from gnp.devtools.reference_sql import compare_tables, reference_gold, register_silver
+from gnp.lake import lakehouse
+from gnp.orchestration import runner
 
 # Whole pipelines (two each) on 2 cores: far longer than the suite's 900 s default per test.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]

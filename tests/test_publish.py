@@ -16,11 +16,24 @@ import papermill
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from bigquery_emulator import running_emulator, running_fake_gcs, running_local_bigquery
 from google.cloud import bigquery
 
-from bigquery_emulator import running_emulator, running_fake_gcs, running_local_bigquery
-from gnp import lakehouse, manifest, results, storage
-from gnp.bigquery_tables import (
+from gnp.core import manifest, storage
+from gnp.core.config import load_params
+from gnp.core.registry import Registry, join
+from gnp.core.schemas import (
+    COHORT_RETENTION,
+    MEASUREMENTS,
+    QUALITY_RESULTS,
+    SESSIONS,
+    SPEED_HISTOGRAM,
+    TABLES,
+    TableSpec,
+)
+from gnp.lake import lakehouse
+from gnp.quality import results
+from gnp.serving.bigquery_tables import (
     EMULATOR_HOST_ENV,
     PublishError,
     bigquery_client,
@@ -28,8 +41,7 @@ from gnp.bigquery_tables import (
     ensure_table,
     field_shape,
 )
-from gnp.config import load_params
-from gnp.publish import (
+from gnp.serving.publish import (
     PUBLISHED,
     expand_sources,
     load_staging,
@@ -39,8 +51,6 @@ from gnp.publish import (
     replace_partitions_sql,
     rewritten_partitions,
 )
-from gnp.registry import Registry, join
-from gnp.schemas import COHORT_RETENTION, MEASUREMENTS, QUALITY_RESULTS, SESSIONS, SPEED_HISTOGRAM, TABLES, TableSpec
 
 D1, D2, D3 = dt.date(2025, 10, 25), dt.date(2025, 10, 26), dt.date(2025, 10, 27)
 ARROW_TYPES = {
@@ -143,7 +153,7 @@ def test_expand_sources_lists_local_files_and_leaves_gcs_globs_to_bigquery(tmp_p
     assert found == expected, f"expected {expected}, found {found}"
 
 
-# --- helpers: a lakehouse written the way gnp.lakehouse lays it out ---------
+# --- helpers: a lakehouse written the way gnp.lake.lakehouse lays it out ---------
 
 def _params(tmp_path, project):
     tag = secrets.token_hex(3)

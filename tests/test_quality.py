@@ -3,26 +3,26 @@ from dataclasses import fields, replace
 
 import pytest
 from chispa import assert_df_equality
+from silver_factories import measurement, measurements_df, session, sessions_df, spec_frame
 
-from gnp.config import SemanticsParams
-from gnp.quality import (
+from gnp.bronze.volume import EMPTY, OK, THIN, classify
+from gnp.core.config import SemanticsParams
+from gnp.core.schemas import HOURLY_PROFILE, QUALITY_RESULTS
+from gnp.quality.checks import (
     CRITICAL,
     WARNING,
     CheckResult,
     QualityError,
     RunInfo,
     accounting_check,
-    day_volume_checks,
     assert_critical_passed,
+    day_volume_checks,
     evaluate_checks,
     gold_targets,
     results_frame,
     schema_drift_check,
     silver_targets,
 )
-from gnp.bronze_volume import EMPTY, OK, THIN, classify
-from gnp.schemas import HOURLY_PROFILE, QUALITY_RESULTS
-from silver_factories import measurement, measurements_df, session, sessions_df, spec_frame
 
 RUN = RunInfo("run-1", dt.date(2025, 3, 5), dt.datetime(2025, 3, 5, 6, 0, tzinfo=dt.timezone.utc))
 D1 = dt.date(2025, 3, 3)

@@ -4,13 +4,21 @@ import random
 import duckdb
 import pandas as pd
 import pytest
-
-from gnp.config import SemanticsParams
-from gnp.gold import gold_tables, reduce_measurements
-from gnp.reference_sql import SilverRelations, compare_table, compare_tables, reference_gold, register_silver
-from gnp.schemas import AREA_ISP_METRICS, COHORT_RETENTION, HOURLY_PROFILE, MEASUREMENTS, SESSIONS, TABLES, TableSpec
-from gnp.warehouse import duckdb_type
 from silver_factories import ISPS, measurement, measurements_df, random_silver, session, sessions_df
+
+from gnp.core.config import SemanticsParams
+from gnp.core.schemas import (
+    AREA_ISP_METRICS,
+    COHORT_RETENTION,
+    HOURLY_PROFILE,
+    MEASUREMENTS,
+    SESSIONS,
+    TABLES,
+    TableSpec,
+)
+from gnp.devtools.reference_sql import SilverRelations, compare_table, compare_tables, reference_gold, register_silver
+from gnp.gold import gold_tables, reduce_measurements
+from gnp.serving.warehouse import duckdb_type
 
 SEMANTICS = SemanticsParams(k_anonymity=3, histogram_buckets_per_decade=4)
 EVERY_CELL = SemanticsParams(k_anonymity=1, histogram_buckets_per_decade=4)

@@ -2,8 +2,8 @@
 
 A reference that borrows the Spark side's constants or helpers agrees with
 Spark by construction, and a wrong constant goes unnoticed on both sides. So
-every module of ``gnp.reference_sql`` may import only ``gnp.schemas`` (the
-table contracts), ``gnp.config`` (the params) and its own package.
+every module of ``gnp.devtools.reference_sql`` may import only ``gnp.core.schemas`` (the
+table contracts), ``gnp.core.config`` (the params) and its own package.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = "gnp.reference_sql"
+PACKAGE = "gnp.devtools.reference_sql"
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "lib" / "gnp" / "reference_sql"
-ALLOWED = ("gnp.schemas", "gnp.config", PACKAGE)
+ALLOWED = ("gnp.core.schemas", "gnp.core.config", PACKAGE)
 DYNAMIC_IMPORTS = ("import_module", "__import__")
 
 
@@ -75,7 +75,7 @@ def test_the_reference_imports_only_the_table_contracts_the_params_and_itself():
     problems = forbidden_imports()
 
     assert not problems, (
-        f"gnp.reference_sql may import from gnp only {', '.join(ALLOWED)}; state the rule in the reference "
+        f"gnp.devtools.reference_sql may import from gnp only {', '.join(ALLOWED)}; state the rule in the reference "
         "instead (citing hyperion-source.md or the README). Found:\n" + "\n".join(problems))
 
 
@@ -83,14 +83,14 @@ def test_the_reference_imports_only_the_table_contracts_the_params_and_itself():
     "source, forbidden",
     [
         ("from gnp.silver import cleaning", ["gnp.silver"]),
-        ("from gnp import warehouse, schemas", ["gnp.warehouse"]),
+        ("from gnp import warehouse, schemas", ["gnp.serving.warehouse"]),
         ("import gnp.gold.histogram as h", ["gnp.gold.histogram"]),
         ("def f():\n    from gnp.silver.parse import BronzeFile", ["gnp.silver.parse"]),
         ("from ..silver import cleaning", ["gnp.silver"]),
-        ("from .. import bench", ["gnp.bench"]),
+        ("from .. import bench", ["gnp.devtools.bench"]),
         ("import importlib\nimportlib.import_module('gnp.silver.cleaning')", ["gnp.silver.cleaning"]),
-        ("from gnp.schemas import TABLES\nfrom gnp.config import SemanticsParams\nfrom . import gold\n"
-         "from gnp.reference_sql.source import API_FIELDS\nimport duckdb", []),
+        ("from gnp.core.schemas import TABLES\nfrom gnp.core.config import SemanticsParams\nfrom . import gold\n"
+         "from gnp.devtools.reference_sql.source import API_FIELDS\nimport duckdb", []),
     ],
 )
 def test_the_import_check_sees_every_kind_of_import(source, forbidden):
@@ -109,8 +109,8 @@ def _modules_loaded_by(imports: str) -> set[str]:
 
 def test_importing_the_reference_loads_nothing_beyond_what_the_contracts_and_params_load():
     """In fact, not only in the source text: the reference pulls in neither the Spark side nor pyspark."""
-    baseline = _modules_loaded_by("gnp.schemas, gnp.config")
-    loaded = _modules_loaded_by("gnp.reference_sql, gnp.reference_sql.silver")
+    baseline = _modules_loaded_by("gnp.core.schemas, gnp.core.config")
+    loaded = _modules_loaded_by("gnp.devtools.reference_sql, gnp.devtools.reference_sql.silver")
 
     others = sorted(m for m in loaded - baseline if not m.startswith(PACKAGE))
-    assert not others, f"importing gnp.reference_sql loaded {others}"
+    assert not others, f"importing gnp.devtools.reference_sql loaded {others}"

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from pyspark.sql import functions as F
 
-from gnp.reference_sql import rules
+from gnp.devtools.reference_sql import rules
 from gnp.silver import cleaning
 
 MARKERS = ["", "nan", "NaN", "NAN", "null", "NULL", "None", "NONE", "nOnE", " NaN ", "  ", "nUlL", "Null", "none"]

@@ -6,15 +6,15 @@ import datetime as dt
 
 import duckdb
 import pytest
-
-from gnp import sample
-from gnp.config import SemanticsParams
-from gnp.reference_sql import compare_table
-from gnp.reference_sql.silver import QUARANTINE_RELATION, build_silver, hmac_pads
-from gnp.registry import Registry
-from gnp.schemas import MEASUREMENTS, QUARANTINE, SESSIONS
-from gnp.silver import accounting, measurements, parse, pseudonym, sessions
 from silver.bronze_factories import lake_params, record, write_day
+
+from gnp.core.config import SemanticsParams
+from gnp.core.registry import Registry
+from gnp.core.schemas import MEASUREMENTS, QUARANTINE, SESSIONS
+from gnp.devtools import sample
+from gnp.devtools.reference_sql import compare_table
+from gnp.devtools.reference_sql.silver import QUARANTINE_RELATION, build_silver, hmac_pads
+from gnp.silver import accounting, measurements, parse, pseudonym, sessions
 
 KEY = b"0123456789abcdef" * 4
 DAYS = [dt.date(2025, 10, 25) + dt.timedelta(days=i) for i in range(3)]  # the DST change is on the 26th

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gnp.config import load_params
-from gnp.registry import Registry
+from gnp.core.config import load_params
+from gnp.core.registry import Registry
 
 
 def registry_for(tmp_path, storage: str, warehouse: str = "") -> Registry:

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gnp import runner
+from gnp.orchestration import runner
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def test_stages_run_in_order_and_the_manifest_records_them(tmp_path, params_file
     books.mkdir()
     notebook(
         books / "10_first.ipynb",
-        "from gnp.config import load_params\nfrom gnp import manifest\n"
+        "from gnp.core.config import load_params\nfrom gnp import manifest\n"
         "p = load_params(params_file)\n"
         "manifest.record_outputs(p, run_id, 'first', [{'name': 'thing', 'location': 'x', 'rows': 3}])",
     )
@@ -122,10 +122,10 @@ def test_full_refresh_reaches_every_stage_that_declares_it_publish_included(tmp_
 def create_only_artifacts(tmp_path, monkeypatch):
     """fake-gcs-server behind a proxy that makes the artifacts bucket create-only (tests/create_only_gcs.py)."""
     import gcsfs
-
     from bigquery_emulator import running_fake_gcs
     from create_only_gcs import create_only_proxy
-    from gnp import storage
+
+    from gnp.core import storage
 
     with running_fake_gcs(tmp_path / "gcs") as endpoint, create_only_proxy(endpoint, {"artifacts"}) as gate:
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", gate.endpoint)  # the notebooks' kernels inherit it
@@ -138,7 +138,7 @@ def create_only_artifacts(tmp_path, monkeypatch):
 def test_with_create_only_rights_every_notebook_is_uploaded_once_the_failed_one_with_its_traceback(
     tmp_path, create_only_artifacts
 ):
-    from gnp import storage
+    from gnp.core import storage
 
     params = tmp_path / "params" / "gcs.yaml"
     params.parent.mkdir()
@@ -147,7 +147,7 @@ def test_with_create_only_rights_every_notebook_is_uploaded_once_the_failed_one_
     books = tmp_path / "notebooks"
     books.mkdir()
     notebook(books / "10_ok.ipynb", "x = 1", "print('cell two ran')",
-             "from gnp.config import load_params\nfrom gnp import manifest\n"
+             "from gnp.core.config import load_params\nfrom gnp import manifest\n"
              "manifest.record_outputs(load_params(params_file), run_id, 'ok', [{'name': 't', 'location': 'x', 'rows': 1}])")
     notebook(books / "20_broken.ipynb", "y = 2", "raise ValueError('bad input on purpose')", "z = 3")
 

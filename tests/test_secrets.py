@@ -16,9 +16,9 @@ from urllib.parse import quote, quote_plus
 
 import papermill
 import pytest
-
-from gnp import fake_api
 from test_ingest_notebook import ci_params_in, execute
+
+from gnp.devtools import fake_api
 
 pytestmark = pytest.mark.slow
 

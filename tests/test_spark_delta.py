@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from gnp import lakehouse, spark as gnp_spark
-from gnp.schemas import Column, TableSpec
+from gnp.core.schemas import Column, TableSpec
+from gnp.lake import lakehouse
+from gnp.lake import spark as gnp_spark
 
 T = TableSpec(name="things", layer="silver", grain="one row per thing", key=("thing_id",), partition_by="day",
               cluster_by=(), columns=(Column("thing_id", "bigint", "key", nullable=False),
@@ -48,9 +49,9 @@ CONNECT_CLIENT = """
 import datetime as dt, json, sys
 sys.path.insert(0, sys.argv[2])
 from test_spark_delta import T, D1, D2
-from gnp import lakehouse, spark as gnp_spark
-from gnp.config import load_params
-from gnp.runner import PROJECT_ROOT
+from gnp.lake import lakehouse, spark as gnp_spark
+from gnp.core.config import load_params
+from gnp.orchestration.runner import PROJECT_ROOT
 
 params = load_params(PROJECT_ROOT / "params" / "local.yaml")
 path = sys.argv[1]

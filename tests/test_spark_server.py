@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from gnp import runner
-from gnp import spark as gs
-from gnp.config import load_params
+from gnp.core.config import load_params
+from gnp.lake import spark as gs
+from gnp.orchestration import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 CI_PARAMS = ROOT / "params" / "ci.yaml"
@@ -59,8 +59,8 @@ def test_the_token_is_added_to_the_run_servers_url_only(monkeypatch):
 CLIENT = textwrap.dedent("""
     import hashlib, hmac, json, sys
     from pyspark.sql import SparkSession
-    from gnp import spark as gs
-    from gnp.config import load_params
+    from gnp.lake import spark as gs
+    from gnp.core.config import load_params
     from gnp.silver import measurements as M, pseudonym
     mode, url, params_file, key = sys.argv[1:]
     urls = {"get_session": None, "no token": url, "wrong token": url + "/;token=not-the-token"}
@@ -169,8 +169,8 @@ def test_the_server_jvm_has_no_api_token_nor_pseudonym_key_in_its_environment(se
 
 PARENT = textwrap.dedent("""
     import sys, time
-    from gnp import spark as gs
-    from gnp.config import load_params
+    from gnp.lake import spark as gs
+    from gnp.core.config import load_params
     with gs.connect_server(load_params(sys.argv[1])) as url:
         print(url, flush=True)
         time.sleep(600)
@@ -210,9 +210,9 @@ def test_the_runner_hands_the_token_to_the_notebooks_by_environment_never_as_a_p
                            "storage: {lake: ../lake, artifacts: ../artifacts}\n")  # fmt: skip
     notebook(
         books / "20_spark.ipynb",
-        "import os\nimport gnp.spark\nfrom gnp.config import load_params\n"
-        f"open({str(seen)!r}, 'w').write(os.environ[gnp.spark.TOKEN_ENV])\n"
-        "spark = gnp.spark.get_session(load_params(params_file), spark_remote)\n"
+        "import os\nimport gnp.lake.spark\nfrom gnp.core.config import load_params\n"
+        f"open({str(seen)!r}, 'w').write(os.environ[gnp.lake.spark.TOKEN_ENV])\n"
+        "spark = gnp.lake.spark.get_session(load_params(params_file), spark_remote)\n"
         "assert spark.range(3).count() == 3",
         spark=True,
     )

@@ -3,8 +3,8 @@ import datetime as dt
 import altair as alt
 import pandas as pd
 
-from gnp import views
-from gnp.quality import CheckResult
+from gnp.quality.checks import CheckResult
+from gnp.views import common as views
 
 
 def check(name, passed, severity="critical"):

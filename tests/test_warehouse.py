@@ -3,11 +3,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 from pyspark.sql import functions as F
-
-from gnp.registry import Registry
-from gnp.schemas import MEASUREMENTS, REGIONAL_METRICS, TABLES
-from gnp.warehouse import DUCKDB_TYPES, query, refresh_duckdb
 from silver_factories import measurement, measurements_df, spec_frame
+
+from gnp.core.registry import Registry
+from gnp.core.schemas import MEASUREMENTS, REGIONAL_METRICS, TABLES
+from gnp.serving.warehouse import DUCKDB_TYPES, query, refresh_duckdb
 
 D1 = dt.date(2025, 3, 3)
 D2 = dt.date(2025, 3, 4)
@@ -96,7 +96,7 @@ def test_an_empty_folder_gives_an_empty_view_and_unknown_tables_are_refused(regi
 
 
 def test_a_view_keeps_answering_after_later_commits_and_a_vacuum_until_its_refresh(spark, registry):
-    from gnp import lakehouse
+    from gnp.lake import lakehouse
 
     path = registry.table_path("measurements")
     rows = [measurement(i, f"u{i}", d, 9, "9", 10.0 * i) for i, d in [(1, D1), (2, D1), (3, D2)]]

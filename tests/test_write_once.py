@@ -11,10 +11,10 @@ from __future__ import annotations
 import nbformat
 import papermill
 import pytest
-
 from bigquery_emulator import running_fake_gcs
 from create_only_gcs import create_only_proxy
-from gnp import storage
+
+from gnp.core import storage
 
 
 def test_write_once_creates_a_local_file_and_refuses_to_replace_it(tmp_path):

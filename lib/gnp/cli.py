@@ -10,12 +10,12 @@ import argparse
 import os
 import sys
 
-from gnp.config import load_params
-from gnp.errors import GnpError, UsageError
+from gnp.core.config import load_params
+from gnp.core.errors import GnpError, UsageError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from gnp import runner
+    from gnp.orchestration import runner
 
     result = runner.run(
         args.params,
@@ -38,7 +38,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench_dashboard(args: argparse.Namespace) -> int:
-    from gnp.dashboard import bench
+    from gnp.devtools import dashboard_bench as bench
 
     options = bench.DashboardBenchOptions(visitors=args.visitors, spacing_s=args.spacing, pool=args.pool)
     result = bench.run_dashboard_bench(args.params, options)
@@ -48,7 +48,7 @@ def _cmd_bench_dashboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from gnp import bench
+    from gnp.devtools import bench
 
     options = bench.BenchOptions(rows=args.rows, days=args.days, incremental=not args.no_incremental,
                                  keep_data=args.keep_data, fresh_bronze=args.fresh_bronze)
@@ -59,7 +59,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_stages(args: argparse.Namespace) -> int:
-    from gnp import runner
+    from gnp.orchestration import runner
 
     for stage in runner.discover_stages():
         print(f"{stage.name:10s} {stage.notebook.name}{'  (spark)' if stage.needs_spark else ''}")
@@ -67,7 +67,7 @@ def _cmd_stages(args: argparse.Namespace) -> int:
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
-    from gnp import book
+    from gnp.orchestration import book
 
     if args.run_dir:  # a local copy of a run, e.g. one downloaded from the artifacts bucket
         if not os.path.isdir(args.run_dir):  # else an empty book would be written into a new folder of that name
@@ -75,7 +75,7 @@ def _cmd_book(args: argparse.Namespace) -> int:
                              f"(the one holding the executed notebooks and manifest.json)")
         index = book.render_run(args.run_dir)
     else:
-        from gnp.registry import Registry
+        from gnp.core.registry import Registry
 
         runs_root = Registry.from_params(load_params(args.params)).runs_root
         if "://" in runs_root:
@@ -100,15 +100,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_fake_api(args: argparse.Namespace) -> int:
-    from gnp import fake_api
+    from gnp.devtools import fake_api
 
     fake_api.serve_forever(port=args.port, seed=args.seed, tests_per_day=args.tests_per_day)
     return 0
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    from gnp.registry import Registry
-    from gnp.timetravel import history_frame
+    from gnp.core.registry import Registry
+    from gnp.serving.timetravel import history_frame
 
     frame = history_frame(Registry.from_params(load_params(args.params)), args.table, args.limit)
     print(frame.to_string(index=False) if len(frame) else f"{args.table}: no commits yet")

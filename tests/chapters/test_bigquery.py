@@ -10,18 +10,18 @@ import datetime as dt
 
 import duckdb
 import pytest
+from bigquery_emulator import running_emulator
+from dashboard.synthetic_gold import synthetic_gold, write_gold_duckdb, write_params
 from google.cloud import bigquery
 from pandas.testing import assert_frame_equal
 
-from bigquery_emulator import running_emulator
-from dashboard.synthetic_gold import synthetic_gold, write_gold_duckdb, write_params
-from gnp.bigquery_tables import EMULATOR_HOST_ENV, bigquery_client, bigquery_schema
 from gnp.chapters import data, frustration, providers, regions
-from gnp.config import load_params
+from gnp.core.config import load_params
+from gnp.core.schemas import GOLD_TABLES
 from gnp.dashboard.headline import headline
 from gnp.dashboard.queries import Filters
 from gnp.dashboard.source import open_gold
-from gnp.schemas import GOLD_TABLES
+from gnp.serving.bigquery_tables import EMULATOR_HOST_ENV, bigquery_client, bigquery_schema
 
 pytestmark = pytest.mark.slow
 CHAPTERS = {"regions": regions, "providers": providers, "frustration": frustration}

@@ -14,9 +14,9 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
-
 from dashboard.synthetic_gold import synthetic_gold, write_gold_duckdb, write_params
-from gnp.runner import kernel_name
+
+from gnp.orchestration.runner import kernel_name
 
 pytestmark = pytest.mark.slow
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"

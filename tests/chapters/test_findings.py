@@ -9,7 +9,7 @@ import pandas as pd
 
 from gnp.chapters import frustration, providers, regions
 from gnp.chapters import wording as w
-from gnp.schemas import ALL_ISPS
+from gnp.core.schemas import ALL_ISPS
 
 D1, D2, D3, D4 = (dt.date(2025, 10, d) for d in (25, 26, 27, 28))
 

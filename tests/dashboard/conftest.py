@@ -8,10 +8,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from gnp.config import load_params
-from gnp.dashboard.source import GoldSource, duckdb_executor
-from gnp.registry import Registry
 from dashboard.synthetic_gold import synthetic_gold, write_gold_duckdb, write_params
+from gnp.core.config import load_params
+from gnp.core.registry import Registry
+from gnp.dashboard.source import GoldSource, duckdb_executor
 
 
 @pytest.fixture(scope="session")

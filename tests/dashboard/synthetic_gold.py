@@ -2,7 +2,7 @@
 
 ``synthetic_gold`` makes plausible rows for every Gold table (13 peripheries, a
 few regional units each, five ISPs, 60 days), cut by slice (country, periphery
-or regional unit, times each ISP or 'all') as ``gnp.schemas`` defines them, with
+or regional unit, times each ISP or 'all') as ``gnp.core.schemas`` defines them, with
 exactly the spec's columns. Small cells are suppressed the way Gold suppresses
 them (fewer than k users: statistics null, ``is_suppressed`` true): every slice
 of ΒΟΡΕΙΟΥ ΑΙΓΑΙΟΥ (and its regional units) and of the ISP "ΔΕΗ Fiber" always
@@ -21,12 +21,21 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from gnp.schemas import (
-    ALL_ISPS, AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT, COUNTRY_ID, COUNTRY_NAME, GOLD_TABLES, SILVER_TABLES,
-    PERIOD_MONTH, PERIOD_WEEK, TABLES,
+from gnp.core.dates import month_start, period_days, period_end, week_start
+from gnp.core.schemas import (
+    ALL_ISPS,
+    AREA_COUNTRY,
+    AREA_PERIPHERY,
+    AREA_REGIONAL_UNIT,
+    COUNTRY_ID,
+    COUNTRY_NAME,
+    GOLD_TABLES,
+    PERIOD_MONTH,
+    PERIOD_WEEK,
+    SILVER_TABLES,
+    TABLES,
 )
-from gnp.gold.periods import month_start, period_days, period_end, week_start
-from gnp.warehouse import duckdb_type
+from gnp.serving.warehouse import duckdb_type
 
 FIRST_DAY = dt.date(2024, 12, 9)
 DAYS = 60

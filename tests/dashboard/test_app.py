@@ -10,7 +10,7 @@ import re
 import ipywidgets as widgets
 import pandas as pd
 
-from gnp.config import DashboardParams
+from gnp.core.config import DashboardParams
 from gnp.dashboard import app, figures, markup
 from gnp.dashboard.selection import filter_options
 from gnp.dashboard.serve import TEMPLATE, voila_command, voila_env

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from gnp.dashboard.bench import DashboardBenchOptions, markdown, run_dashboard_bench
-from gnp.dashboard.probe import CHROMIUM
+from gnp.devtools.dashboard_bench import DashboardBenchOptions, markdown, run_dashboard_bench
+from gnp.devtools.dashboard_probe import CHROMIUM
 
 
 @pytest.mark.slow
@@ -27,7 +27,7 @@ def test_the_bench_times_every_visit_and_change_and_prints_medians_and_maxima(go
 
 
 def test_gold_is_summarised_or_found_missing(gold_params, tmp_path):
-    from gnp.dashboard.bench import gold_summary
+    from gnp.devtools.dashboard_bench import gold_summary
 
     summary = gold_summary(gold_params)
     assert summary is not None and summary.startswith("2024-12-09 .. 2025-02-06 (60 days)"), summary

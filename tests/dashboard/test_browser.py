@@ -21,8 +21,8 @@ import pytest
 from dashboard.synthetic_gold import ALWAYS_SUPPRESSED_PERIPHERY, PERIPHERIES
 from gnp.dashboard.charts import SUPPRESSED_TEXT
 from gnp.dashboard.figures import dashboard_figures
-from gnp.dashboard.probe import ALL_DRAWN, CHROMIUM, CHROMIUM_ARGS, REPO, UNDRAWN, serving
 from gnp.dashboard.serve import HOST
+from gnp.devtools.dashboard_probe import ALL_DRAWN, CHROMIUM, CHROMIUM_ARGS, REPO, UNDRAWN, serving
 
 pytestmark = pytest.mark.slow
 

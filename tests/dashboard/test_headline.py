@@ -16,20 +16,20 @@ import datetime as dt
 import duckdb
 import pandas as pd
 import pytest
+from silver_factories import measurement
 
 from dashboard.synthetic_gold import write_gold_duckdb, write_params
-from gnp.config import SemanticsParams, load_params
+from gnp.core.config import SemanticsParams, load_params
+from gnp.core.registry import Registry
+from gnp.core.schemas import MEASUREMENTS
 from gnp.dashboard import markup
 from gnp.dashboard.app import Dashboard
 from gnp.dashboard.headline import headline
 from gnp.dashboard.queries import Filters
 from gnp.dashboard.selection import filter_options
 from gnp.dashboard.source import GoldSource, duckdb_executor, open_gold
-from gnp.reference_sql import SilverRelations, reference_gold
-from gnp.registry import Registry
-from gnp.schemas import MEASUREMENTS
-from gnp.warehouse import duckdb_type
-from silver_factories import measurement
+from gnp.devtools.reference_sql import SilverRelations, reference_gold
+from gnp.serving.warehouse import duckdb_type
 
 MARCH, MARCH_END = dt.date(2025, 3, 1), dt.date(2025, 3, 31)
 TESTS = [  # id, user, day, download

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from gnp.config import DashboardParams
-from gnp.dashboard.probe import ALL_DRAWN, CHROMIUM, CHROMIUM_ARGS, kernel_processes, serving
+from gnp.core.config import DashboardParams
+from gnp.devtools.dashboard_probe import ALL_DRAWN, CHROMIUM, CHROMIUM_ARGS, kernel_processes, serving
 
 pytestmark = pytest.mark.slow
 

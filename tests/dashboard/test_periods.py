@@ -13,18 +13,24 @@ import datetime as dt
 import duckdb
 import pandas as pd
 import pytest
+from silver_factories import measurement
 
 from dashboard.synthetic_gold import write_gold_duckdb, write_params
-from gnp.config import SemanticsParams, load_params
-from gnp.dashboard.periods import (cover, has_most_days, period_cells, previous_range, range_totals,
-                                   selection_period_totals)
+from gnp.core.config import SemanticsParams, load_params
+from gnp.core.registry import Registry
+from gnp.core.schemas import MEASUREMENTS
+from gnp.dashboard.periods import (
+    cover,
+    has_most_days,
+    period_cells,
+    previous_range,
+    range_totals,
+    selection_period_totals,
+)
 from gnp.dashboard.queries import THE_SLICE, Filters
 from gnp.dashboard.source import GoldSource, duckdb_executor
-from gnp.reference_sql import SilverRelations, reference_gold
-from gnp.registry import Registry
-from gnp.schemas import MEASUREMENTS
-from gnp.warehouse import duckdb_type
-from silver_factories import measurement
+from gnp.devtools.reference_sql import SilverRelations, reference_gold
+from gnp.serving.warehouse import duckdb_type
 
 MARCH, FEBRUARY = dt.date(2025, 3, 1), dt.date(2025, 2, 1)
 TESTS = [  # id, user, day, download

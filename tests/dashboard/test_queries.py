@@ -11,14 +11,18 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from dashboard.synthetic_gold import (
-    ALWAYS_SUPPRESSED_ISP, ALWAYS_SUPPRESSED_PERIPHERY, ISPS, PERIPHERIES, write_gold_duckdb,
+    ALWAYS_SUPPRESSED_ISP,
+    ALWAYS_SUPPRESSED_PERIPHERY,
+    ISPS,
+    PERIPHERIES,
+    write_gold_duckdb,
 )
+from gnp.core.registry import Registry
+from gnp.core.schemas import ALL_ISPS, AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT, COUNTRY_ID, TABLES
 from gnp.dashboard import queries as q
 from gnp.dashboard.headline import headline, headline_frame
 from gnp.dashboard.selection import filter_options, greek_sort_key, has_data
 from gnp.dashboard.source import GoldSource, SilverAccessError, duckdb_executor, to_duckdb_placeholders, used_params
-from gnp.registry import Registry
-from gnp.schemas import ALL_ISPS, AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT, COUNTRY_ID, TABLES
 
 D = dt.date
 PERIOD = q.Filters(D(2025, 1, 8), D(2025, 2, 6))

@@ -1,4 +1,4 @@
-"""Opening Gold: read-only, patient with a pipeline holding the write lock, and through gnp.warehouse's views."""
+"""Opening Gold: read-only, patient with a pipeline holding the write lock, and through gnp.serving.warehouse's views."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from dashboard.synthetic_gold import write_params
-from gnp import warehouse
-from gnp.config import load_params
+from gnp.core.config import load_params
+from gnp.core.registry import Registry
 from gnp.dashboard.figures import dashboard_figures
 from gnp.dashboard.headline import headline
 from gnp.dashboard.queries import Filters
 from gnp.dashboard.selection import filter_options
 from gnp.dashboard.source import open_gold
-from gnp.registry import Registry
+from gnp.serving import warehouse
 
 HOLD_LOCK = "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(1.5)"
 

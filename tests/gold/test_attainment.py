@@ -1,12 +1,12 @@
 import datetime as dt
 
 from chispa import assert_approx_df_equality
+from silver_factories import measurement, measurements_df, spec_frame
 
+from gnp.core.schemas import CONTRACT_ATTAINMENT
 from gnp.gold.attainment import contract_attainment
 from gnp.gold.slices import with_slices
 from gnp.gold.user_days import SLICE_GRAIN, per_user_day
-from gnp.schemas import CONTRACT_ATTAINMENT
-from silver_factories import measurement, measurements_df, spec_frame
 
 D1 = dt.date(2025, 3, 3)
 GREECE = dict(area_level="country", area_id="GR", area="ΕΛΛΑΔΑ")

@@ -11,10 +11,10 @@ import datetime as dt
 import math
 
 import pytest
-
-from gnp.config import SemanticsParams
-from gnp.gold import gold_tables, reduce_measurements
 from silver_factories import measurement, measurements_df, session, sessions_df
+
+from gnp.core.config import SemanticsParams
+from gnp.gold import gold_tables, reduce_measurements
 
 D1 = dt.date(2025, 3, 3)  # a Monday
 D2 = dt.date(2025, 3, 4)

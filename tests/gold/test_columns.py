@@ -2,7 +2,8 @@ import pytest
 from chispa import assert_approx_df_equality
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import (
+from gnp.core.schemas import HOURLY_PROFILE
+from gnp.lake.columns import (
     conform_to_spec,
     distinct_count,
     exact_median,
@@ -12,7 +13,6 @@ from gnp.gold.columns import (
     with_quantiles,
     without_float_noise,
 )
-from gnp.schemas import HOURLY_PROFILE
 
 
 def test_log_average_skips_zero_negative_and_null(spark):

@@ -1,12 +1,12 @@
 import datetime as dt
 
 from chispa import assert_df_equality
+from silver_factories import measurement, measurements_df, spec_frame
 
+from gnp.core.schemas import HOURLY_PROFILE
 from gnp.gold.hourly import hourly_profile
 from gnp.gold.slices import with_slices
 from gnp.gold.user_days import HOUR_SLICE_GRAIN, per_user_day
-from gnp.schemas import HOURLY_PROFILE
-from silver_factories import measurement, measurements_df, spec_frame
 
 D1 = dt.date(2025, 3, 3)
 ATTICA = dict(area_level="periphery", area_id="9", isp="all")

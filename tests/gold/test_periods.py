@@ -13,15 +13,15 @@ import math
 import duckdb
 import pandas as pd
 import pytest
-
-from gnp.gold.periods import (area_isp_period_metrics, days_of_periods, period_end, periods_to_rebuild,
-                              periods_touching)
-from gnp.config import SemanticsParams
-from gnp.quality import RunInfo, evaluate_checks, gold_targets
-from gnp.reference_sql import SilverRelations, reference_gold
-from gnp.schemas import AREA_ISP_PERIOD_METRICS, MEASUREMENTS
-from gnp.warehouse import duckdb_type
 from silver_factories import measurement, measurements_df
+
+from gnp.core.config import SemanticsParams
+from gnp.core.dates import period_end
+from gnp.core.schemas import AREA_ISP_PERIOD_METRICS, MEASUREMENTS
+from gnp.devtools.reference_sql import SilverRelations, reference_gold
+from gnp.gold.periods import area_isp_period_metrics, days_of_periods, periods_to_rebuild, periods_touching
+from gnp.quality.checks import RunInfo, evaluate_checks, gold_targets
+from gnp.serving.warehouse import duckdb_type
 
 MON, TUE, WED = dt.date(2025, 3, 31), dt.date(2025, 4, 1), dt.date(2025, 4, 2)
 MARCH, APRIL = dt.date(2025, 3, 1), dt.date(2025, 4, 1)

@@ -1,6 +1,6 @@
 from chispa import assert_df_equality
 
-from gnp.gold.privacy import suppressed_cells, with_suppression
+from gnp.gold.suppression import suppressed_cells, with_suppression
 
 
 def test_cells_below_k_users_are_suppressed_and_k_users_are_not(spark):

@@ -2,12 +2,12 @@ import datetime as dt
 import math
 
 from chispa import assert_approx_df_equality
+from silver_factories import measurement, measurements_df, session, sessions_df, spec_frame
 
+from gnp.core.schemas import REGIONAL_METRICS, REGIONAL_UNIT_METRICS
 from gnp.gold.regional import area_isp_metrics, regional_metrics, regional_unit_metrics
 from gnp.gold.slices import with_slices
 from gnp.gold.user_days import SLICE_GRAIN, per_user_day
-from gnp.schemas import REGIONAL_METRICS, REGIONAL_UNIT_METRICS
-from silver_factories import measurement, measurements_df, session, sessions_df, spec_frame
 
 D1 = dt.date(2025, 3, 3)
 

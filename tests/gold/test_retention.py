@@ -2,10 +2,10 @@ import datetime as dt
 
 from chispa import assert_approx_df_equality, assert_df_equality
 from pyspark.sql import functions as F
-
-from gnp.gold.retention import cohort_retention, user_retention, week_start
-from gnp.schemas import COHORT_RETENTION, USER_RETENTION
 from silver_factories import session, sessions_df, spec_frame
+
+from gnp.core.schemas import COHORT_RETENTION, USER_RETENTION
+from gnp.gold.retention import cohort_retention, user_retention, week_start
 
 MON = dt.date(2025, 3, 3)
 GREECE = dict(area_level="country", area_id="GR", isp="all")

@@ -1,10 +1,10 @@
 import datetime as dt
 
 from chispa import assert_approx_df_equality
-
-from gnp.gold.staircase import frustration_staircase
-from gnp.schemas import FRUSTRATION_STAIRCASE
 from silver_factories import session, sessions_df, spec_frame
+
+from gnp.core.schemas import FRUSTRATION_STAIRCASE
+from gnp.gold.staircase import frustration_staircase
 
 D1 = dt.date(2025, 3, 3)
 GREECE = dict(area_level="country", area_id="GR", isp="all")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from gnp import bronze
-from gnp.config import DateParams, Params, StorageParams
-from gnp.hyperion import DayFetch
-from gnp.hyperion_body import measurement_day
-from gnp.registry import Registry
-from gnp.sample import FIELDS
+from gnp.bronze import ingest as bronze
+from gnp.core.config import DateParams, Params, StorageParams
+from gnp.core.registry import Registry
+from gnp.source.contract import FIELDS
+from gnp.source.hyperion import DayFetch
+from gnp.source.hyperion_body import measurement_day
 
 UTC = dt.timezone.utc
 FETCHED = dt.datetime(2025, 10, 27, 6, 0, tzinfo=UTC)

@@ -6,16 +6,16 @@ import json
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
+from silver_factories import spec_frame
 
-from gnp.config import SemanticsParams
-from gnp.registry import Registry
-from gnp.schemas import MEASUREMENTS, QUARANTINE
+from gnp.core.config import SemanticsParams
+from gnp.core.registry import Registry
+from gnp.core.schemas import MEASUREMENTS, QUARANTINE
 from gnp.silver import measurements as M
 from gnp.silver import parse
 from gnp.silver.accounting import AccountingError, count_accounting
 from gnp.silver.pseudonym import key_frame
 from silver.bronze_factories import lake_params, record, write_day
-from silver_factories import spec_frame
 
 UTC = dt.timezone.utc
 KEY = b"0123456789abcdef0123456789abcdef"

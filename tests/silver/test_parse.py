@@ -2,7 +2,7 @@ import datetime as dt
 
 from chispa import assert_df_equality
 
-from gnp.registry import Registry
+from gnp.core.registry import Registry
 from gnp.silver import parse
 from silver.bronze_factories import lake_params, record, write_day
 

@@ -1,16 +1,16 @@
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
 import stat
 
-import json
-
 import pytest
-from gnp import lakehouse
-from gnp.config import ParamsError, PrivacyParams, StorageParams, WarehouseParams
-from gnp.registry import Registry
-from gnp.schemas import SILVER_TABLES
+
+from gnp.core.config import ParamsError, PrivacyParams, StorageParams, WarehouseParams
+from gnp.core.registry import Registry
+from gnp.core.schemas import SILVER_TABLES
+from gnp.lake import lakehouse
 from gnp.silver import measurements as M
 from gnp.silver import pseudonym
 from silver.bronze_factories import lake_params

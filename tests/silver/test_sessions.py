@@ -2,11 +2,11 @@ import datetime as dt
 import hashlib
 
 from chispa import assert_df_equality
-
-from gnp.config import SemanticsParams
-from gnp.schemas import MEASUREMENTS, SESSIONS
-from gnp.silver import sessions as S
 from silver_factories import spec_frame
+
+from gnp.core.config import SemanticsParams
+from gnp.core.schemas import MEASUREMENTS, SESSIONS
+from gnp.silver import sessions as S
 
 UTC = dt.timezone.utc
 SEMANTICS = SemanticsParams()  # 30-minute gap, 14-day returning window

@@ -13,10 +13,12 @@ import json
 import pandas as pd
 import pytest
 
-from gnp import bronze, fake_api, lakehouse
+from gnp.bronze import ingest as bronze
+from gnp.core.registry import Registry
+from gnp.core.schemas import TABLES
+from gnp.devtools import fake_api
 from gnp.gold import stage as gold_stage
-from gnp.registry import Registry
-from gnp.schemas import TABLES
+from gnp.lake import lakehouse
 from gnp.silver import parse
 from gnp.silver import stage as silver_stage
 from silver.bronze_factories import lake_params, record, write_day

@@ -5,6 +5,6 @@ results into findings and sentences (``regions``, ``providers``,
 ``frustration``, with shared wording in ``wording``), and their Altair charts
 (``figures``). Reads Gold only, through the dashboard's read path
 (``gnp.dashboard.source.open_gold``), so the same chapter runs on DuckDB and
-BigQuery. May import ``gnp.config``, ``gnp.schemas`` and ``gnp.dashboard``'s
-source, query helpers and SVG rendering; nothing imports it but the notebooks.
+BigQuery. May import every layer up to and including ``gnp.dashboard`` (its
+source, query helpers and SVG rendering); nothing imports it but the notebooks.
 """

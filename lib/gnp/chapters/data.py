@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from gnp.config import Params
+from gnp.core.config import Params
+from gnp.core.errors import GnpError
+from gnp.core.registry import Registry
+from gnp.core.schemas import ALL_ISPS, AREA_COUNTRY, COUNTRY_ID
 from gnp.dashboard import periods
 from gnp.dashboard.queries import SUPPRESSION_COUNTS, kept_sum, weighted_mean, with_suppression_flag
 from gnp.dashboard.source import GoldSource, open_gold
-from gnp.errors import GnpError
-from gnp.registry import Registry
-from gnp.schemas import ALL_ISPS, AREA_COUNTRY, COUNTRY_ID
 
 COUNTRY = f"area_level = '{AREA_COUNTRY}' AND area_id = '{COUNTRY_ID}'"
 EVERY_ISP = f"isp = '{ALL_ISPS}'"

@@ -14,7 +14,7 @@ import pandas as pd
 
 from gnp.chapters import data
 from gnp.chapters import wording as w
-from gnp.schemas import ALL_ISPS
+from gnp.core.schemas import ALL_ISPS
 
 QUERIES = {"days": data.provider_days, "periods": data.provider_periods, "hours": data.provider_hours,
            "attainment": data.provider_attainment}

@@ -12,8 +12,8 @@ import pandas as pd
 
 from gnp.chapters import data
 from gnp.chapters import wording as w
-from gnp.gold.periods import period_end
-from gnp.schemas import AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT
+from gnp.core.dates import period_end
+from gnp.core.schemas import AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT
 
 QUERIES = {"area_days": data.area_days, "area_periods": data.area_periods}
 MEASURES = ("download_median_mbps", "upload_median_mbps")

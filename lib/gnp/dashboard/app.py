@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 import ipywidgets as widgets
 
-from gnp.config import Params, load_params
+from gnp.core.config import Params, load_params
 from gnp.dashboard import figures as figs
 from gnp.dashboard import markup
 from gnp.dashboard.headline import headline

@@ -12,7 +12,7 @@ from functools import partial
 
 import pandas as pd
 
-from gnp.config import Params
+from gnp.core.config import Params
 from gnp.dashboard import charts, queries
 from gnp.dashboard.queries import Filters
 

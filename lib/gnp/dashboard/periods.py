@@ -22,11 +22,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gnp.dashboard.queries import (SUPPRESSION_COUNTS, THE_SLICE, Filters, kept_sum, weighted_mean,
-                                   with_suppression_flag)
+from gnp.core.dates import month_start, period_end
+from gnp.core.schemas import ALL_ISPS, PERIOD_MONTH, PERIOD_WEEK
+from gnp.dashboard.queries import SUPPRESSION_COUNTS, THE_SLICE, Filters, kept_sum, weighted_mean, with_suppression_flag
 from gnp.dashboard.source import GoldSource
-from gnp.gold.periods import month_start, period_end
-from gnp.schemas import ALL_ISPS, PERIOD_MONTH, PERIOD_WEEK
 
 DAYS = "day"  # grain of a range made of neither whole weeks nor whole months
 MOST_DAYS = 0.5  # a previous period is compared when more than this share of its days has tests

@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from gnp.core.schemas import ALL_ISPS, AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT, COUNTRY_ID
 from gnp.dashboard.source import GoldSource
-from gnp.schemas import ALL_ISPS, AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT, COUNTRY_ID
 
 WORST_REGIONS_SHOWN = 5
 IN_PERIOD = "measurement_date BETWEEN @date_from AND @date_to"

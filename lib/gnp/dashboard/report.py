@@ -6,8 +6,8 @@ import datetime as dt
 import html
 from pathlib import Path
 
-from gnp import storage
-from gnp.config import Params
+from gnp.core import storage
+from gnp.core.config import Params
 from gnp.dashboard import figures as figs
 from gnp.dashboard import markup
 from gnp.dashboard.headline import headline
@@ -61,7 +61,7 @@ def write_run_report(params: Params, run_id: str) -> str | None:
     """The static report beside a run's executed notebooks; outside a run (no run id) nothing is written."""
     if not run_id:
         return None
-    from gnp.registry import Registry, join
+    from gnp.core.registry import Registry, join
 
     # Written once, like every artifact of a run (the bucket takes new objects, never replacements).
     location = join(Registry.from_params(params).run_dir(run_id), REPORT_NAME)

@@ -3,7 +3,7 @@
 The page uses this package's Voila template (``gnp``: no CDN stylesheet, a
 loading message), found through JUPYTER_PATH; the kernel finds its params
 through GNP_PARAMS. The browser tests and ``gnp bench-dashboard`` start Voila
-with ``voila_command`` too (``gnp.dashboard.probe.serving``), so they check
+with ``voila_command`` too (``gnp.devtools.dashboard_probe.serving``), so they check
 exactly what ``make dashboard`` serves.
 """
 
@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gnp.config import DashboardParams, load_params
+from gnp.core.config import DashboardParams, load_params
 from gnp.dashboard import kernels
 from gnp.dashboard.app import PARAMS_ENV
 from gnp.dashboard.render import write_vega_script

@@ -22,12 +22,12 @@ from typing import Any, Protocol
 import pandas as pd
 from google.cloud import bigquery
 
-from gnp import warehouse
-from gnp.bigquery_tables import bigquery_client
-from gnp.config import Params
-from gnp.errors import GnpError
-from gnp.registry import Registry
-from gnp.schemas import TABLES
+from gnp.core.config import Params
+from gnp.core.errors import GnpError
+from gnp.core.registry import Registry
+from gnp.core.schemas import TABLES
+from gnp.serving import warehouse
+from gnp.serving.bigquery_tables import bigquery_client
 
 _PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
 GOLD_LAYER = "gold"
@@ -127,7 +127,7 @@ def open_gold(params: Params) -> Iterator[GoldSource]:
         finally:
             client.close()
         return
-    # gnp.warehouse's connection: read-only, UTC, and it waits out a refresh holding the write lock
+    # gnp.serving.warehouse's connection: read-only, UTC, and it waits out a refresh holding the write lock
     con = warehouse.connect(registry.duckdb_path, read_only=True)
     try:
         yield GoldSource(registry, duckdb_executor(con))

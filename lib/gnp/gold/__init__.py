@@ -2,12 +2,13 @@
 
 Every transform is DataFrame -> DataFrame and ends with the select of its
 schemas.py spec. ``build`` wires them together; see its docstring for the order
-a stage notebook calls them in.
+a stage notebook calls them in. May import ``gnp.core``, ``gnp.lake``,
+``gnp.source``, ``gnp.bronze``, ``gnp.quality`` and ``gnp.silver``.
 """
 
 from gnp.gold.build import UserDayReductions, gold_tables, reduce_measurements
 from gnp.gold.histogram import speed_bucket_edges
-from gnp.gold.privacy import suppressed_cells
+from gnp.gold.suppression import suppressed_cells
 
 __all__ = [
     "UserDayReductions",

@@ -24,7 +24,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.config import SemanticsParams
+from gnp.core.config import SemanticsParams
 from gnp.gold.attainment import contract_attainment
 from gnp.gold.histogram import speed_histogram
 from gnp.gold.hourly import hourly_profile

@@ -6,11 +6,11 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import conform_to_spec, without_float_noise
-from gnp.gold.privacy import with_suppression
+from gnp.core.schemas import SPEED_HISTOGRAM
 from gnp.gold.slices import SLICE_KEY
+from gnp.gold.suppression import with_suppression
 from gnp.gold.user_days import median_col
-from gnp.schemas import SPEED_HISTOGRAM
+from gnp.lake.columns import conform_to_spec, without_float_noise
 
 LOWEST_EDGE_MBPS = 1.0  # below it: one '<1 Mbps' bucket
 TOP_EDGE_MBPS = 10_000.0  # from it: one open top bucket (the plausibility limit of Silver)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import MEDIAN, conform_to_spec, sorted_list, with_quantiles
-from gnp.gold.privacy import with_suppression
+from gnp.core.schemas import HOURLY_PROFILE
 from gnp.gold.slices import SLICE_KEY
+from gnp.gold.suppression import with_suppression
 from gnp.gold.user_days import DATE, HOUR, median_col
-from gnp.schemas import HOURLY_PROFILE
+from gnp.lake.columns import MEDIAN, conform_to_spec, sorted_list, with_quantiles
 
 
 def hourly_profile(hour_user_days: DataFrame, k: int) -> DataFrame:

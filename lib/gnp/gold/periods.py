@@ -24,35 +24,16 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import MEDIAN, conform_to_spec, log_average, ratio, sorted_list, with_quantiles
-from gnp.gold.privacy import with_suppression
+from gnp.core.dates import month_start, period_days, week_start
+from gnp.core.schemas import AREA_ISP_PERIOD_METRICS, PERIOD_MONTH, PERIOD_WEEK
 from gnp.gold.slices import SLICE_KEY, SLICE_LABELS, with_slices
+from gnp.gold.suppression import with_suppression
 from gnp.gold.user_days import DATE, MEAN_METRICS, SPEED_METRICS, USER
-from gnp.schemas import AREA_ISP_PERIOD_METRICS, PERIOD_MONTH, PERIOD_WEEK
+from gnp.lake.columns import MEDIAN, conform_to_spec, log_average, ratio, sorted_list, with_quantiles
 
 KIND, START, END = "period_kind", "period_start", "period_end"
 PERIOD_KEY = (KIND, START)
 Period = tuple[str, dt.date]  # (period_kind, period_start)
-
-
-def week_start(day: dt.date) -> dt.date:
-    """Monday of the ISO week holding ``day``."""
-    return day - dt.timedelta(days=day.weekday())
-
-
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def period_end(kind: str, start: dt.date) -> dt.date:
-    if kind == PERIOD_WEEK:
-        return start + dt.timedelta(days=6)
-    return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-
-
-def period_days(kind: str, start: dt.date) -> list[dt.date]:
-    end = period_end(kind, start)
-    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 def periods_touching(days: Iterable[dt.date]) -> list[Period]:

@@ -13,11 +13,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import MEDIAN, conform_to_spec, log_average, ratio, sorted_list, with_quantiles
-from gnp.gold.privacy import with_suppression
-from gnp.gold.slices import SLICE_KEY, SLICE_LABELS, with_slices
-from gnp.gold.user_days import DATE, SPEED_METRICS, count_col, median_col, sum_col
-from gnp.schemas import (
+from gnp.core.schemas import (
     ALL_ISPS,
     AREA_ISP_METRICS,
     AREA_PERIPHERY,
@@ -25,6 +21,10 @@ from gnp.schemas import (
     REGIONAL_METRICS,
     REGIONAL_UNIT_METRICS,
 )
+from gnp.gold.slices import SLICE_KEY, SLICE_LABELS, with_slices
+from gnp.gold.suppression import with_suppression
+from gnp.gold.user_days import DATE, SPEED_METRICS, count_col, median_col, sum_col
+from gnp.lake.columns import MEDIAN, conform_to_spec, log_average, ratio, sorted_list, with_quantiles
 
 _COUNTS_KEPT_WHEN_SUPPRESSED = ("tests", "sessions")
 

@@ -6,10 +6,10 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.gold.columns import conform_to_spec, distinct_count, ratio
-from gnp.gold.privacy import with_suppression
+from gnp.core.schemas import COHORT_RETENTION, USER_RETENTION
 from gnp.gold.slices import SLICE_KEY, with_slices
-from gnp.schemas import COHORT_RETENTION, USER_RETENTION
+from gnp.gold.suppression import with_suppression
+from gnp.lake.columns import conform_to_spec, distinct_count, ratio
 
 RETURNING = "returning"
 NEW_OR_TRANSIENT = "new_or_transient"

@@ -15,7 +15,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.schemas import (
+from gnp.core.schemas import (
     ALL_ISPS,
     AREA_COUNTRY,
     AREA_PERIPHERY,

@@ -20,24 +20,21 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from gnp import lakehouse
-from gnp.config import Params
+from gnp.core.config import Params
+from gnp.core.dates import days_between, month_end, month_start
+from gnp.core.registry import Registry
+from gnp.core.schemas import MEASUREMENTS, SESSIONS, TABLES
 from gnp.gold.build import UserDayReductions, gold_tables, reduce_measurements
 from gnp.gold.periods import Period, days_of_periods, periods_to_rebuild
 from gnp.gold.retention import cohort_retention
-from gnp.registry import Registry
-from gnp.schemas import MEASUREMENTS, SESSIONS, TABLES
-from gnp.silver.stage import SilverPlan, days_between
+from gnp.lake import lakehouse
+from gnp.silver.stage import SilverPlan
 
 MONTHLY = {"speed_histogram"}
 PERIODIC = {"area_isp_period_metrics"}  # partitioned by period_start (weeks and months)
 WHOLE_HISTORY = {"cohort_retention"}
 # Restored together if a check fails; quality_results keeps the failing run's results.
 WRITTEN_TABLES = tuple(name for name, spec in TABLES.items() if spec.layer == "gold" and name != "quality_results")
-
-
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
 
 
 @dataclass(frozen=True)
@@ -69,10 +66,6 @@ class GoldPlan:
         first, last = self.days[0], self.days[-1]
         gaps = "" if len(self.days) == (last - first).days + 1 else f" ({len(self.days)} days, with gaps)"
         return f"{kind}: days {first}..{last}{gaps}, months {', '.join(m.strftime('%Y-%m') for m in self.months)}"
-
-
-def month_end(month: dt.date) -> dt.date:
-    return (month + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
 
 
 def plan(silver_plan: SilverPlan) -> GoldPlan:
@@ -134,7 +127,7 @@ def written(spark: SparkSession, registry: Registry, gold_plan: GoldPlan) -> dic
 
 def outputs(registry: Registry, gold_plan: GoldPlan) -> list[dict]:
     """Run-manifest entries: each Gold table with the partitions this run rewrote (None: all, a full refresh)."""
-    from gnp.results import table_output
+    from gnp.quality.results import table_output
 
     return [
         table_output(registry, name, only=None if gold_plan.full_refresh else _partitions_of(name, gold_plan))
@@ -155,6 +148,6 @@ def vacuum(spark: SparkSession, registry: Registry, retain_days: int) -> None:
 
 def suppressed(written_tables: dict[str, DataFrame]):
     """Cells and suppressed cells per table (fewer than k users), as pandas."""
-    from gnp.gold.privacy import suppressed_cells
+    from gnp.gold.suppression import suppressed_cells
 
     return suppressed_cells(written_tables).toPandas()

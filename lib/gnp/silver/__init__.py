@@ -2,5 +2,6 @@
 
 ``parse`` reads Bronze (I/O edge), ``measurements`` and ``sessions`` are pure
 DataFrame transforms, ``accounting`` counts where every record went,
-``pseudonym`` loads the HMAC key, ``stage`` plans and writes.
+``pseudonym`` loads the HMAC key, ``stage`` plans and writes. May import
+``gnp.core``, ``gnp.lake``, ``gnp.source``, ``gnp.bronze`` and ``gnp.quality``.
 """

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gnp.errors import GnpError
+from gnp.core.errors import GnpError
 from gnp.silver.measurements import has_place, in_partitions, is_from_other_day, is_kept, is_quarantined
 
 

@@ -34,9 +34,9 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from gnp.config import SemanticsParams
-from gnp.gold.columns import conform_to_spec
-from gnp.schemas import MEASUREMENTS, QUARANTINE
+from gnp.core.config import SemanticsParams
+from gnp.core.schemas import MEASUREMENTS, QUARANTINE
+from gnp.lake.columns import conform_to_spec
 from gnp.silver import cleaning as C
 from gnp.silver.parse import API_FIELDS, CORRUPT_RECORD
 

@@ -19,9 +19,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from gnp import bronze
-from gnp.registry import Registry
-from gnp.sample import FIELDS as API_FIELDS
+from gnp.bronze import ingest as bronze
+from gnp.core.registry import Registry
+from gnp.source.contract import FIELDS as API_FIELDS
 
 CORRUPT_RECORD = "_corrupt_record"
 RAW_SCHEMA = T.StructType(

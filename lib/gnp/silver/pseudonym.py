@@ -43,10 +43,11 @@ import secrets
 
 from pyspark.sql import DataFrame, SparkSession
 
-from gnp import lakehouse, storage
-from gnp.config import Params, ParamsError, check_secret_text
-from gnp.registry import Registry
-from gnp.schemas import SILVER_TABLES
+from gnp.core import storage
+from gnp.core.config import Params, ParamsError, check_secret_text
+from gnp.core.registry import Registry
+from gnp.core.schemas import SILVER_TABLES
+from gnp.lake import lakehouse
 from gnp.silver.measurements import INNER_KEY_COLUMN, OUTER_KEY_COLUMN
 
 HMAC_BLOCK = 64  # SHA-256's block size in bytes

@@ -29,19 +29,17 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from gnp import lakehouse, storage
-from gnp.config import Params, SemanticsParams
-from gnp.registry import Registry
-from gnp.schemas import MEASUREMENTS, QUARANTINE, SESSIONS
+from gnp.core import storage
+from gnp.core.config import Params, SemanticsParams
+from gnp.core.dates import days_between
+from gnp.core.registry import Registry
+from gnp.core.schemas import MEASUREMENTS, QUARANTINE, SESSIONS
+from gnp.lake import lakehouse
 from gnp.silver import accounting, measurements, parse, pseudonym, sessions
 
 DAY_FOLDER_PREFIX = "measurement_date="
 WRITTEN_TABLES = (MEASUREMENTS.name, QUARANTINE.name, SESSIONS.name)  # restored together if a check fails
 ONE_DAY = dt.timedelta(days=1)
-
-
-def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
-    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def bronze_days(registry: Registry) -> list[dt.date]:
@@ -238,7 +236,7 @@ def written(spark: SparkSession, registry: Registry, silver_plan: SilverPlan) ->
 
 def outputs(registry: Registry, silver_plan: SilverPlan) -> list[dict]:
     """Run-manifest entries: each Silver table with the partitions this run rewrote (None: all, a full refresh)."""
-    from gnp.results import table_output
+    from gnp.quality.results import table_output
 
     sessions_only = None if silver_plan.full_refresh else list(silver_plan.session_days)
     return [

@@ -1,0 +1,78 @@
+"""The run manifest: what ran, with what, and what it wrote.
+
+Stage notebooks call ``record_outputs`` for every table or object they write;
+the runner merges those records into ``manifest.json`` beside the executed
+notebooks, and publish reads Silver's and Gold's to know which partitions the
+run rewrote. Only the params' *names* of secrets are recorded, never values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import secrets
+import subprocess
+from pathlib import Path
+
+from gnp.core import storage
+from gnp.core.config import Params
+from gnp.core.registry import Registry, join
+
+KEY_PACKAGES = (
+    "greek-net-pulse", "pyspark", "pandas", "pyarrow", "duckdb", "papermill",
+    "requests", "altair", "voila", "google-cloud-bigquery", "google-cloud-storage",
+)
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Sortable and unique: UTC start time plus a short random suffix."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def git_commit(repo: Path) -> dict:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}  # an installed image carries no .git
+
+
+def package_versions() -> dict[str, str | None]:
+    versions = {}
+    for name in KEY_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _outputs_location(registry: Registry, run_id: str, stage: str) -> str:
+    return join(registry.run_dir(run_id), "outputs", f"{stage}.json")
+
+
+def record_outputs(params: Params, run_id: str, stage: str, outputs: list[dict]) -> str | None:
+    """Record what a stage wrote: dicts with ``name``, ``location`` and ``rows`` (tables also
+    ``partition_by`` and ``partitions``, see ``results.table_output``).
+
+    Written once per stage (artifacts are never replaced): a second record for
+    the same run and stage raises FileExistsError. Outside a run (``run_id``
+    empty, e.g. a notebook opened in JupyterLab) nothing is recorded.
+    """
+    if not run_id:
+        return None
+    location = _outputs_location(Registry.from_params(params), run_id, stage)
+    storage.write_json_once(location, outputs)
+    return location
+
+
+def read_outputs(registry: Registry, run_id: str, stage: str) -> list[dict]:
+    location = _outputs_location(registry, run_id, stage)
+    return storage.read_json(location) if storage.exists(location) else []

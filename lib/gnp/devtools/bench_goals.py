@@ -1,0 +1,120 @@
+"""One report over a bench's history sizes: a line per size, and issue 13's goals, each met or not.
+
+Pure functions over the per-size reports of ``bench_report.assemble_report``:
+``bench`` measures, this module compares sizes with each other and with the
+goals, so it is tested on made-up figures without running anything.
+"""
+
+from __future__ import annotations
+
+from gnp.devtools.bench_report import DUCKDB, FULL, SPARK, fmt, ratio, split
+from gnp.devtools.bench_report import to_markdown as size_markdown
+
+DAILY_MAX_S = 30.0  # the daily run, end to end, on 2 cores
+DAILY_MAX_GROWTH = 1.2  # the daily run at the largest history over the smallest
+FULL_REFRESH_MAX_RATIO = {1_000_000: 4.0, 5_000_000: 2.0}  # Spark Silver+Gold over DuckDB's, by history rows
+PEAK_RSS_MAX_MB = 4096.0  # the Spark JVM tree during the largest full refresh
+
+
+def size_summary(report: dict) -> dict:
+    """A size's headline figures from its report: full refresh, its ratio and memory, the daily run."""
+    full = {row["stage"]: row["wall_s"] for row in report["stages"] if row["engine"] == SPARK and row["run"] == FULL}
+    check = report["cross_check"]
+    daily = report.get("daily_run") or {}
+    return {
+        "rows": report["rows"],
+        "bronze_records": report["ingest"].get("bronze_records"),
+        "days": report["days"],
+        "spark_silver_s": full.get("silver"),
+        "spark_gold_s": full.get("gold"),
+        "spark_total_s": report["totals"][SPARK]["silver+gold_s"],
+        "duckdb_s": report["totals"][DUCKDB]["silver+gold_s"],
+        "ratio": report["ratios_spark_over_duckdb"]["silver+gold"],
+        "spark_peak_rss_mb": report["totals"][SPARK]["peak_rss_mb"],
+        "daily_wall_s": daily.get("wall_s"),
+        "daily_new_day_records": daily.get("new_day_records"),
+        "daily_server_startup_s": daily.get("server_startup_s"),
+        "daily_stages": daily.get("stages", {}),
+        "equal": all(check["silver_counts_match"].values()) and not any(check["gold_differences"].values()),
+    }
+
+
+def _goal(goal: str, figure: str, met: bool | None) -> dict:
+    return {"goal": goal, "figure": figure, "met": met}
+
+
+def daily_goal(summary: list[dict]) -> dict:
+    goal = (f"daily run independent of history: at most {DAILY_MAX_GROWTH}x from the smallest history to the "
+            f"largest, and at most {DAILY_MAX_S:.0f} s")
+    runs = [s for s in summary if s["daily_wall_s"] is not None]
+    if not runs:
+        return _goal(goal, "no daily run measured", None)
+    small, large = runs[0], runs[-1]
+    growth = ratio(large["daily_wall_s"], small["daily_wall_s"])
+    figure = (f"{fmt(small['daily_wall_s'], ' s')} at {fmt(small['bronze_records'])} records, "
+              f"{fmt(large['daily_wall_s'], ' s')} at {fmt(large['bronze_records'])} records")
+    if len(runs) < 2:
+        return _goal(goal, f"{figure}; one size only, the growth needs two", None)
+    met = growth is not None and growth <= DAILY_MAX_GROWTH and max(s["daily_wall_s"] for s in runs) <= DAILY_MAX_S
+    return _goal(goal, f"{figure}: {fmt(growth, 'x')}", met)
+
+
+def full_refresh_goal(summary: list[dict], rows: int, max_ratio: float) -> dict:
+    goal = f"full refresh at {rows:,} rows: Spark Silver+Gold within {max_ratio:g}x of DuckDB"
+    found = [s for s in summary if s["rows"] == rows]
+    if not found:
+        return _goal(goal, f"not measured: {rows:,} is not among this bench's sizes", None)
+    size = found[0]
+    figure = f"{fmt(size['spark_total_s'], ' s')} against {fmt(size['duckdb_s'], ' s')}: {fmt(size['ratio'], 'x')}"
+    return _goal(goal, figure, None if size["ratio"] is None else size["ratio"] <= max_ratio)
+
+
+def memory_goal(summary: list[dict]) -> dict:
+    largest = summary[-1]
+    goal = f"peak RSS of the largest full refresh (Spark JVM tree) at most {PEAK_RSS_MAX_MB:,.0f} MB"
+    peak = largest["spark_peak_rss_mb"]
+    return _goal(goal, f"{fmt(peak, ' MB')} at {largest['rows']:,} rows", None if peak is None else peak <= PEAK_RSS_MAX_MB)
+
+
+def goals(summary: list[dict]) -> list[dict]:
+    """Issue 13's goals, smallest size first in ``summary``; ``met`` is None where this bench cannot tell."""
+    return [daily_goal(summary),
+            *(full_refresh_goal(summary, rows, limit) for rows, limit in FULL_REFRESH_MAX_RATIO.items()),
+            memory_goal(summary)]
+
+
+def assemble_bench(meta: dict, size_reports: list[dict]) -> dict:
+    """The bench's report: its meta, each size's report, a summary line per size, the goals."""
+    size_reports = sorted(size_reports, key=lambda report: report["rows"])
+    summary = [size_summary(report) for report in size_reports]
+    return {**meta, "sizes": size_reports, "summary": summary, "goals": goals(summary)}
+
+
+def _verdict(met: bool | None) -> str:
+    return {True: "met", False: "NOT MET", None: "not measured"}[met]
+
+
+def to_markdown(report: dict) -> str:
+    """Summary per size, the daily runs' stage split, the goals; then each size's full report."""
+    lines = [f"## Benchmark {report['bench_id']}", "", f"Machine: {report['machine']}; history sizes "
+             f"{', '.join(f'{rows:,}' for rows in report['rows'])} rows over {report['days']} days each.", "",
+             "| history rows (target) | Bronze records | Spark silver s | Spark gold s | Spark total s | DuckDB s | "
+             "Spark / DuckDB | Spark peak RSS MB | results equal | daily run s |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for s in report["summary"]:
+        lines.append(f"| {fmt(s['rows'])} | {fmt(s['bronze_records'])} | {fmt(s['spark_silver_s'])} | "
+                     f"{fmt(s['spark_gold_s'])} | {fmt(s['spark_total_s'])} | {fmt(s['duckdb_s'])} | "
+                     f"{fmt(s['ratio'], 'x')} | {fmt(s['spark_peak_rss_mb'])} | {'yes' if s['equal'] else 'NO'} | "
+                     f"{fmt(s['daily_wall_s'])} |")
+    daily = [s for s in report["summary"] if s["daily_wall_s"] is not None]
+    if daily:
+        lines += ["", "Daily run (a new day after the history, every stage, server start included), by stage:"]
+        lines += [f"- {fmt(s['bronze_records'])} records of history, {fmt(s['daily_new_day_records'])} new: "
+                  f"{fmt(s['daily_wall_s'], ' s')} wall clock; server start {fmt(s['daily_server_startup_s'], ' s')}, "
+                  f"{split(s['daily_stages'])}"
+                  for s in daily]
+    lines += ["", "Goals (issue 13):"]
+    lines += [f"- {goal['goal']}: {goal['figure']}: **{_verdict(goal['met'])}**" for goal in report["goals"]]
+    for size in report["sizes"]:
+        lines += ["", size_markdown(size, heading="###").rstrip("\n")]
+    return "\n".join(lines) + "\n"

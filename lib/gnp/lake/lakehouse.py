@@ -1,0 +1,317 @@
+"""Silver and Gold as Delta Lake tables, on local folders and gs:// alike.
+
+Each table folder holds a ``_delta_log`` (one JSON commit per version) and
+hive-style partition folders of Parquet files, partitioned as ``schemas.py``
+says; Delta 4.4 also writes the partition column into the files, so a reader
+of plain Parquet (DuckDB, a BigQuery load job) sees every column.
+
+Writes go through Spark (the run's Spark Connect server, or a local session):
+
+- ``replace_partitions`` replaces exactly the partitions a run rewrote in one
+  commit (``replaceWhere`` on the partition column; Delta checks that no row
+  of the frame falls outside it), and ``overwrite`` replaces the whole table.
+  Each commit carries the run id as its ``userMetadata`` (``gnp.lake.spark`` sets it
+  on the session), so ``history`` tells which run wrote which version.
+- ``restore`` puts a table back to an earlier version (a new commit): the
+  stages use it to withdraw a version whose critical checks failed.
+- ``vacuum`` deletes files that no version of the last ``retain_days`` needs.
+
+Reads without Spark (versions, file lists, history) use the ``deltalake``
+package, which reads the same log. ``current_files`` names the exact files of
+one version: the DuckDB views list them, so a later commit or a vacuum of files
+younger than the retention cannot change what a view reads.
+
+A table written by the earlier home-made format (``_snapshot.json``, no
+``_delta_log``) is refused with what to do: rebuild with ``--full-refresh``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable, Mapping
+from urllib.parse import unquote
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from gnp.core import storage
+from gnp.core.errors import GnpError
+from gnp.core.registry import join
+from gnp.core.schemas import TableSpec
+
+DELTA_LOG = "_delta_log"
+OLD_SNAPSHOT = "_snapshot.json"  # the retired format's marker
+OLD_WRITES = "_writes"
+GCS_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
+DEFAULT_RETAIN_DAYS = 7  # Delta's own default for deleted files
+
+
+class LakehouseError(GnpError):
+    """A table is not in the expected shape, or a change would mix two shapes."""
+
+
+def _spark_path(table_path: str) -> str:
+    return table_path if "://" in table_path else os.path.abspath(table_path)
+
+
+def is_delta(table_path: str) -> bool:
+    return storage.exists(join(table_path, DELTA_LOG))
+
+
+def is_old_format(table_path: str) -> bool:
+    """True for a table the retired snapshot format wrote (and no Delta commit replaced)."""
+    return storage.exists(join(table_path, OLD_SNAPSHOT)) and not is_delta(table_path)
+
+
+def old_format_error(table_path: str) -> LakehouseError:
+    return LakehouseError(
+        f"{table_path} holds a table of the retired snapshot format (_snapshot.json, no _delta_log). "
+        f"Tables are Delta Lake tables now: rebuild the lakehouse from Bronze with "
+        f"`gnp run --full-refresh --params <your params>` (Bronze is kept; the old files are removed)."
+    )
+
+
+def check_format(table_path: str) -> None:
+    if is_old_format(table_path):
+        raise old_format_error(table_path)
+
+
+def remove_old_format(table_path: str) -> bool:
+    """Delete a retired-format table (its data is rebuilt from Bronze); True if there was one."""
+    if not is_old_format(table_path):
+        return False
+    fs = storage.filesystem(table_path)
+    fs.rm(table_path, recursive=True)
+    return True
+
+
+# --- reading the log without Spark (deltalake) ---------------------------------------------------
+
+
+def storage_options(table_path: str) -> dict[str, str] | None:
+    """deltalake's options for ``table_path``: none locally; against fake-gcs-server, its URL and no auth."""
+    emulator = os.environ.get(GCS_EMULATOR_ENV, "")
+    if not table_path.startswith("gs://") or not emulator:
+        return None
+    base = emulator if "://" in emulator else f"http://{emulator}"
+    # an empty service-account key with OAuth off: the fields must exist, the emulator checks none
+    key = {"gcs_base_url": base.rstrip("/"), "disable_oauth": True,
+           **dict.fromkeys(("client_email", "private_key", "private_key_id"), "")}
+    return {"google_service_account_key": json.dumps(key), "allow_http": "true"}
+
+
+def delta_table(table_path: str, version: int | None = None):
+    """The table's ``deltalake.DeltaTable`` (at ``version``), or None when nothing was ever committed."""
+    from deltalake import DeltaTable
+
+    check_format(table_path)
+    if not is_delta(table_path):
+        return None
+    return DeltaTable(table_path, version=version, storage_options=storage_options(table_path))
+
+
+def version(table_path: str) -> int | None:
+    """The table's current Delta version, None if it has none."""
+    table = delta_table(table_path)
+    return None if table is None else table.version()
+
+
+def versions(paths: Mapping[str, str]) -> dict[str, int | None]:
+    """Current version of each table (name -> path), for run manifests."""
+    return {name: version(path) for name, path in paths.items()}
+
+
+def partition_key(value) -> str:
+    """A partition value as Delta records it: ISO dates, plain text otherwise."""
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
+
+
+def current_files(table_path: str, only: Iterable | None = None, at_version: int | None = None) -> list[str]:
+    """The Parquet files of the current version (or ``at_version``), optionally of some partitions only."""
+    table = delta_table(table_path, at_version)
+    if table is None:
+        return []
+    column = table.metadata().partition_columns
+    filters = None
+    if only is not None:
+        wanted = sorted({partition_key(v) for v in only})
+        if not wanted:
+            return []
+        if not column:
+            raise LakehouseError(f"{table_path} is not partitioned: cannot select partitions {wanted[:3]}...")
+        filters = [(column[0], "in", wanted)]
+    uris = table.file_uris(file_pruning_predicate=filters)
+    return sorted(u.removeprefix("file://") for u in uris)
+
+
+def partitions(table_path: str) -> dict[str, str]:
+    """Partition values of the current version -> their folder (hive-style ``<column>=<value>``)."""
+    found = {}
+    for uri in current_files(table_path):
+        folder = uri.rsplit("/", 1)[0]
+        name = folder.rsplit("/", 1)[-1]
+        if "=" in name:
+            found[unquote(name.split("=", 1)[1])] = folder
+    return dict(sorted(found.items()))
+
+
+def history(table_path: str, limit: int | None = None) -> list[dict]:
+    """The table's commits, newest first: version, time, operation, run id (userMetadata), metrics."""
+    table = delta_table(table_path)
+    if table is None:
+        return []
+    rows = []
+    for commit in table.history(limit):
+        rows.append({
+            "version": commit.get("version"),
+            "timestamp": dt.datetime.fromtimestamp(commit.get("timestamp", 0) / 1000, dt.timezone.utc),
+            "operation": commit.get("operation"),
+            "run_id": commit.get("userMetadata"),
+            "parameters": commit.get("operationParameters"),
+            "metrics": commit.get("operationMetrics"),
+        })
+    return rows
+
+
+def version_of_run(table_path: str, run_id: str) -> int:
+    """The last version a run committed to the table (its writes or a restore)."""
+    found = [c["version"] for c in history(table_path) if c["run_id"] == run_id]
+    if not found:
+        raise LakehouseError(f"no commit of run {run_id!r} in {table_path}; `gnp history` lists the runs that wrote it")
+    return max(found)
+
+
+# --- Spark ------------------------------------------------------------------------------------------
+
+
+def read_table(
+    spark: SparkSession, table_path: str, spec: TableSpec, only: Iterable | None = None, at_version: int | None = None
+) -> DataFrame:
+    """The current version (or ``at_version``) as a DataFrame of ``spec``'s columns, optionally some partitions."""
+    check_format(table_path)
+    wanted = None if only is None else list(only)
+    if not is_delta(table_path) or wanted == []:
+        return spark.createDataFrame([], spec.ddl())
+    reader = spark.read.format("delta")
+    if at_version is not None:
+        reader = reader.option("versionAsOf", at_version)
+    df = reader.load(_spark_path(table_path))
+    if wanted is not None:
+        df = df.where(F.col(_partition_column(spec)).isin(wanted))
+    return df.select(spec.column_names)
+
+
+def _partition_column(spec: TableSpec) -> str:
+    if not spec.partition_by:
+        raise LakehouseError(f"table {spec.name} has no partition column")
+    return spec.partition_by
+
+
+def _literal(value) -> str:
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP '{value.isoformat()}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def replace_where(spec: TableSpec, values: Iterable) -> str:
+    """The ``replaceWhere`` predicate naming exactly these partitions."""
+    literals = ", ".join(_literal(v) for v in sorted(set(values)))
+    return f"`{_partition_column(spec)}` IN ({literals})"
+
+
+def check_same_columns(table_path: str, spec: TableSpec) -> None:
+    """Refuse to mix partitions of two column layouts in one table, saying how to rebuild it."""
+    table = delta_table(table_path)
+    if table is None:
+        return
+    stored = [f.name for f in table.schema().fields]
+    if stored == spec.column_names:
+        return
+    added = [c for c in spec.column_names if c not in stored]
+    removed = [c for c in stored if c not in spec.column_names]
+    change = f"added {added or 'none'}, removed {removed or 'none'}" if added or removed else "order"
+    raise LakehouseError(
+        f"{spec.name} at {table_path} was written with other columns than this version defines ({change}); "
+        f"its partitions cannot be mixed with new ones. Rebuild it from Silver/Bronze: "
+        f"gnp run --full-refresh --params <your params> (the current version stays until the rebuild commits)."
+    )
+
+
+def replace_partitions(
+    df: DataFrame, spec: TableSpec, table_path: str, drop: Iterable = (), *, replace_all: bool = False
+) -> int:
+    """Replace exactly the partitions of ``drop`` (or, without ``drop``, those present in ``df``), in one commit.
+
+    ``drop`` names the partitions a run rewrites: a day that lost all its rows
+    ends empty instead of keeping old ones, and a row of ``df`` outside them
+    fails the commit (Delta's replaceWhere check) rather than overwrite another
+    day. ``replace_all`` makes the table exactly ``df`` (see ``overwrite``).
+    Returns the committed version.
+    """
+    column = _partition_column(spec)
+    drop = list(drop)
+    if is_old_format(table_path):
+        if not replace_all:
+            raise old_format_error(table_path)
+        remove_old_format(table_path)
+    exists = is_delta(table_path)
+    if exists and not replace_all:
+        check_same_columns(table_path, spec)
+    writer = (
+        df.select(*spec.column_names)
+        .repartition(column)  # one task, hence one file, per partition
+        .sortWithinPartitions(*dict.fromkeys((column, *spec.cluster_by, *spec.key)))
+        .write.format("delta")
+        .partitionBy(column)
+    )
+    if replace_all or not exists:
+        writer = writer.mode("overwrite").option("overwriteSchema", "true")
+    elif drop:
+        writer = writer.mode("overwrite").option("replaceWhere", replace_where(spec, drop))
+    else:
+        writer = writer.mode("overwrite").option("partitionOverwriteMode", "dynamic")
+    writer.save(_spark_path(table_path))
+    return version(table_path)
+
+
+def overwrite(df: DataFrame, spec: TableSpec, table_path: str) -> int:
+    """Full refresh: after the commit the table holds exactly ``df``."""
+    return replace_partitions(df, spec, table_path, replace_all=True)
+
+
+def restore(spark: SparkSession, table_path: str, to_version: int | None) -> None:
+    """Make ``to_version`` current again (a new commit); None (the table was new) removes the table."""
+    if to_version is None:
+        if storage.exists(table_path):
+            storage.filesystem(table_path).rm(table_path, recursive=True)
+        return
+    if version(table_path) == to_version:
+        return
+    spark.sql(f"RESTORE TABLE delta.`{_spark_path(table_path)}` TO VERSION AS OF {int(to_version)}").collect()
+
+
+RETENTION_PROPERTY = "delta.deletedFileRetentionDuration"
+
+
+def vacuum(spark: SparkSession, table_path: str, retain_days: int) -> None:
+    """Delete files no version of the last ``retain_days`` days needs (Delta refuses fewer than 7).
+
+    Delta 4.4 ignores ``VACUUM ... RETAIN`` and keeps what the table's
+    ``delta.deletedFileRetentionDuration`` says (7 days unless set), so the
+    property is set first when it differs from ``retain_days`` (one commit).
+    """
+    table = delta_table(table_path)
+    if table is None:
+        return
+    wanted = f"interval {int(retain_days)} days"
+    current = table.metadata().configuration.get(RETENTION_PROPERTY)
+    path = _spark_path(table_path)
+    if current != wanted and not (current is None and int(retain_days) == DEFAULT_RETAIN_DAYS):
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{RETENTION_PROPERTY}' = '{wanted}')").collect()
+    spark.sql(f"VACUUM delta.`{path}`").collect()

@@ -1,0 +1,288 @@
+"""Run the stage notebooks in order with papermill, and keep every executed notebook.
+
+A stage is a notebook named ``NN_<stage>.ipynb`` in ``notebooks/`` with NN
+below 90 (``90_dashboard`` is served, not run). The runner runs whatever stage
+notebooks exist, so nothing pretends a stage exists that does not.
+
+Every artifact of a run is written once. papermill saves the executed notebook
+after every cell; in a bucket that would replace one object again and again,
+which needs ``storage.objects.delete`` (the pipeline may only create objects
+there). So when the run folder is remote a stage writes its notebook to a
+local scratch folder and the runner uploads it once when the stage ends, failed
+or not; the manifest is written once, at the end of the run. A local run folder
+is written directly, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import papermill
+from jupyter_client.kernelspec import KernelSpecManager
+
+from gnp.core import manifest, storage
+from gnp.core.config import Params, load_params, require_secrets
+from gnp.core.errors import GnpError, UsageError
+from gnp.core.registry import Registry, join
+from gnp.core.schemas import TABLES
+from gnp.lake import lakehouse, lakelock
+from gnp.orchestration import book
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+STAGE_PATTERN = re.compile(r"^(\d\d)_([a-z_]+)\.ipynb$")
+FIRST_SERVED_NUMBER = 90
+PROJECT_KERNEL = "gnp"
+
+
+class StageFailed(GnpError):
+    """A stage notebook raised; the message names the notebook and the cell."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    notebook: Path
+
+    @property
+    def needs_spark(self) -> bool:
+        meta = nbformat.read(self.notebook, as_version=4).metadata.get("gnp", {})
+        return bool(meta.get("spark", False))
+
+    @property
+    def parameter_names(self) -> set[str]:
+        """Names in the notebook's parameters cell: the runner passes a flag only to stages that declare it."""
+        return set(papermill.inspect_notebook(str(self.notebook)))
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: str
+    ok: bool
+    manifest: dict = field(default_factory=dict)
+
+
+def discover_stages(notebooks: Path = NOTEBOOKS) -> list[Stage]:
+    stages = []
+    for path in sorted(notebooks.glob("*.ipynb")):
+        match = STAGE_PATTERN.match(path.name)
+        if match and int(match.group(1)) < FIRST_SERVED_NUMBER:
+            stages.append(Stage(match.group(2), path))
+    return stages
+
+
+def kernel_name() -> str:
+    """The kernel registered inside the venv by ``make install``, else the default one."""
+    return PROJECT_KERNEL if PROJECT_KERNEL in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+def _failed_cell(source: Path, executed: Path) -> str:
+    """Where the error is, counted in the committed notebook (papermill adds cells of its own)."""
+    with contextlib.suppress(Exception):
+        nb = nbformat.read(executed, as_version=4)
+        for cell in nb.cells:
+            if any(out.get("output_type") == "error" for out in cell.get("outputs", [])):
+                original = [c.source for c in nbformat.read(source, as_version=4).cells]
+                number = original.index(cell.source) + 1 if cell.source in original else "?"
+                first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                return f"cell {number} ({first[:60]!r})"
+    return "an unknown cell"
+
+
+def _execute(stage: Stage, output: str, parameters: dict, kept_at: str) -> None:
+    """Run the notebook, saving it to the local ``output`` as it goes; ``kept_at`` is where it will be kept."""
+    try:
+        papermill.execute_notebook(
+            str(stage.notebook),
+            output,
+            parameters=parameters,
+            kernel_name=kernel_name(),
+            cwd=str(stage.notebook.parent),
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=True,
+        )
+    except papermill.PapermillExecutionError as exc:
+        raise StageFailed(
+            f"stage {stage.name} failed in {stage.notebook.name}, {_failed_cell(stage.notebook, Path(output))}: "
+            f"{exc.ename}: {exc.evalue}. The executed notebook with the traceback is at {kept_at}"
+        ) from None
+
+
+def _keep(scratch: str, location: str) -> None:
+    """Upload a stage's executed notebook once, if it was written at all (a local run folder holds it already)."""
+    if scratch != location and Path(scratch).exists():
+        storage.upload_once(scratch, location)
+
+
+def run(
+    params_file: str,
+    date_from: str = "",
+    date_to: str = "",
+    stages: list[str] | None = None,
+    refetch: bool = False,
+    full_refresh: bool = False,
+    run_id: str = "",
+    log=print,
+    notebooks: Path = NOTEBOOKS,
+) -> RunResult:
+    """Execute the stage notebooks in order and write the run manifest."""
+    params = load_params(params_file, {"dates.date_from": date_from, "dates.date_to": date_to})
+    require_secrets(params)
+    registry = Registry.from_params(params)
+    run_id = run_id or manifest.new_run_id()
+    run_dir = registry.run_dir(run_id)
+    available = discover_stages(notebooks)
+    selected = [s for s in available if not stages or s.name in stages]
+    unknown = set(stages or []) - {s.name for s in available}
+    if unknown:
+        known = ", ".join(s.name for s in available)
+        raise UsageError(f"unknown stage(s) {', '.join(sorted(unknown))}; the stages are: {known}")
+
+    record = {
+        "run_id": run_id,
+        "params_file": params.params_file,
+        "params": params.redacted(),
+        "date_from": params.dates.date_from.isoformat(),
+        "date_to": params.dates.date_to.isoformat(),
+        "git": manifest.git_commit(PROJECT_ROOT),
+        "packages": manifest.package_versions(),
+        "python": sys.version.split()[0],
+        "started_at": manifest.utc_now(),
+        "ended_at": None,
+        "status": "running",
+        "stages": [],
+        "outputs": [],
+    }
+    log(f"run {run_id}: {len(selected)} stage(s) {', '.join(s.name for s in selected)} "
+        f"for {params.dates.date_from}..{params.dates.date_to} ({params.env})")
+    parameters = {
+        "params_file": params.params_file,
+        "date_from": params.dates.date_from.isoformat(),
+        "date_to": params.dates.date_to.isoformat(),
+        "run_id": run_id,
+    }
+    storage.ensure_dir(run_dir)
+    # A bucket's objects are created once (create-only rights): stages save to a local scratch folder,
+    # and each notebook is uploaded when its stage ends.
+    scratch_dir = tempfile.mkdtemp(prefix=f"gnp-{run_id}-") if storage.is_remote(run_dir) else run_dir
+    try:
+        failure = _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parameters, record,
+                              refetch, full_refresh, log)
+        record["status"] = "failed" if failure else "succeeded"
+        record["ended_at"] = manifest.utc_now()
+        record["book"] = join(run_dir, book.BOOK_DIR, book.INDEX)
+        _write_book(scratch_dir, run_dir, record, log)
+        storage.write_json_once(join(run_dir, "manifest.json"), record)
+    finally:
+        if scratch_dir != run_dir:
+            shutil.rmtree(scratch_dir, ignore_errors=True)
+    if failure:
+        log(f"run {run_id} FAILED: {failure}")
+    return RunResult(run_id=run_id, run_dir=run_dir, ok=failure is None, manifest=record)
+
+
+def _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parameters, record, refetch, full_refresh,
+                log) -> StageFailed | None:
+    """Execute the selected stages in order, recording each in ``record``; the first failure stops them."""
+    failure: StageFailed | None = None
+    table_paths = {name: registry.table_path(name) for name in TABLES}
+    with contextlib.ExitStack() as stack:
+        # One run writes the lake at a time; the versions are read under the lock.
+        stack.enter_context(lakelock.holding(registry.lake, run_id, params.storage.lock_wait_s))
+        _check_table_format(table_paths, full_refresh, log)
+        record["table_versions"] = {name: {"before": v} for name, v in lakehouse.versions(table_paths).items()}
+        spark_remote = ""
+        for number, stage in enumerate(selected, 1):
+            if stage.needs_spark and not spark_remote:
+                spark_remote = params.spark.remote or ""
+                if not spark_remote:
+                    log("starting the run's Spark Connect server (loopback) ...")
+                    spark_remote = stack.enter_context(_spark_server(params, run_dir))
+            stage_params = dict(parameters)
+            declared = stage.parameter_names
+            # --full-refresh reaches every stage that takes it: Silver and Gold rebuild, publish replaces everything.
+            flags = {"refetch": refetch, "full_refresh": full_refresh}
+            stage_params.update({k: v for k, v in flags.items() if k in declared})
+            if stage.needs_spark:
+                stage_params["spark_remote"] = spark_remote
+            output = join(run_dir, stage.notebook.name)
+            scratch = output if scratch_dir == run_dir else str(Path(scratch_dir) / stage.notebook.name)
+            entry = {"stage": stage.name, "notebook": stage.notebook.name, "executed_notebook": output,
+                     "started_at": manifest.utc_now(), "status": "running"}
+            record["stages"].append(entry)
+            log(f"[{number}/{len(selected)}] {stage.name} ...")
+            started = time.monotonic()
+            try:
+                _execute(stage, scratch, stage_params, kept_at=output)
+                entry["status"] = "succeeded"
+            except StageFailed as exc:
+                entry["status"], entry["error"] = "failed", str(exc)
+                failure = exc
+            finally:
+                _keep(scratch, output)  # the partial notebook too, with its traceback
+            entry["ended_at"] = manifest.utc_now()
+            entry["duration_s"] = round(time.monotonic() - started, 1)
+            for out in manifest.read_outputs(registry, run_id, stage.name):
+                record["outputs"].append({"stage": stage.name, **out})
+            log(f"[{number}/{len(selected)}] {stage.name} {entry['status']} in {entry['duration_s']} s")
+            if failure:
+                break
+        for name, after in lakehouse.versions(table_paths).items():
+            record["table_versions"][name]["after"] = after
+    return failure
+
+
+def _check_table_format(table_paths: dict[str, str], full_refresh: bool, log) -> None:
+    """Refuse a lake of the retired snapshot format, unless this run rebuilds it (``--full-refresh``)."""
+    old = [path for path in table_paths.values() if lakehouse.is_old_format(path)]
+    if old and not full_refresh:
+        raise lakehouse.old_format_error(old[0])
+    for path in old:
+        log(f"removing {path} (retired snapshot format): this full refresh rebuilds it as a Delta table")
+        lakehouse.remove_old_format(path)
+
+
+def _write_book(scratch_dir: str, run_dir: str, record: dict, log) -> None:
+    """Render the run's executed notebooks as an HTML book beside them (and, locally, the runs index).
+
+    The book is a view of the record: a rendering error is logged, never fails the run.
+    """
+    try:
+        index = book.render_run(scratch_dir, manifest=record)
+        if scratch_dir != run_dir:
+            for page in sorted(index.parent.iterdir()):
+                storage.upload_once(str(page), join(run_dir, book.BOOK_DIR, page.name))
+        else:
+            book.render_index(Path(run_dir).parent)
+        log(f"book: {join(run_dir, book.BOOK_DIR, book.INDEX)}")
+    except Exception as exc:  # noqa: BLE001 - the run's data are written; only its view failed
+        log(f"the book could not be rendered ({type(exc).__name__}: {exc}); `gnp book --rebuild` tries again")
+
+
+def _spark_server(params: Params, run_dir: str):
+    from gnp.lake.spark import connect_server
+
+    # The server's log sits beside the executed notebooks when they are local.
+    return connect_server(params, log_dir=run_dir if "://" not in run_dir else None)
+
+
+def describe_locations(params_file: str, result: RunResult) -> list[str]:
+    params = load_params(params_file)
+    registry = Registry.from_params(params)
+    return [
+        f"lakehouse:          {registry.lake}",
+        f"warehouse:          {registry.duckdb_path if registry.warehouse_kind == 'duckdb' else registry.table_id('measurements').rsplit('.', 2)[0]}",
+        f"executed notebooks: {result.run_dir}",
+        f"manifest:           {join(result.run_dir, 'manifest.json')}",
+        f"book:               {join(result.run_dir, book.BOOK_DIR, book.INDEX)}",
+    ]

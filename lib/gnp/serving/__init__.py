@@ -1,0 +1,9 @@
+"""Serving Gold and Silver to readers: the DuckDB warehouse, BigQuery tables and publish, time travel.
+
+Owns ``warehouse`` (DuckDB views over each table's current files),
+``bigquery_tables`` (BigQuery schemas, datasets, the client), ``publish``
+(load jobs into a BigQuery staging table, then one transaction per table) and
+``timetravel`` (history, Gold as a run left it). May import every layer below
+it: ``gnp.core``, ``gnp.lake``, ``gnp.source``, ``gnp.bronze``,
+``gnp.quality``, ``gnp.silver`` and ``gnp.gold``.
+"""

@@ -1,0 +1,220 @@
+"""Publish Silver and Gold from the lakehouse to BigQuery with load jobs.
+
+What to replace is what the run wrote: the Silver and Gold stages record, per
+table, the partition values they rewrote (``results.table_output``, in the run's
+output records); publish replaces exactly those, Silver and Gold alike (the
+day before the range for sessions and daily Gold, the months of the
+histogram, all of the cohort table). ``full_refresh`` replaces every partition
+of every table. A table the run did not write is left as it is.
+``quality_results`` is written by every Spark stage without a record, and is
+small: it is published whole every run.
+
+For each table: load its current Parquet files (only the partitions to replace,
+or all of them) into a fresh staging table with a load job, then, in one
+multi-statement transaction, DELETE those partition values from the base table
+and INSERT ... SELECT the staging rows, then drop staging. Re-publishing gives
+the same table. No streaming inserts and no ``table$YYYYMMDD`` decorator
+writes (emulators get those silently wrong, and the transaction makes the swap
+atomic).
+
+Datasets are never created here: Terraform owns them, and the pipeline's
+service account (dataEditor) may not create one; BigQuery checks that right
+even before answering "already exists". A missing dataset is an error naming
+the Terraform step.
+
+Partition values go into the SQL as DATE literals built from ``datetime.date``
+objects, not as query parameters: bqemulator does not bind parameters inside a
+multi-statement script, and nothing user-typed reaches the text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import fsspec
+from google.cloud import bigquery
+
+from gnp.core import manifest
+from gnp.core.registry import Registry
+from gnp.core.schemas import GOLD_TABLES, SILVER_TABLES, TableSpec
+from gnp.lake import lakehouse
+from gnp.serving.bigquery_tables import bigquery_schema, ensure_table, require_datasets
+
+GCS_SCHEME = "gs://"
+STAGING_SUFFIX = "__staging_"
+STAGING_TTL = dt.timedelta(days=1)  # a crashed publish leaves nothing behind for long
+
+REWRITING_STAGES = ("silver", "gold")  # whose output records say which partitions the run rewrote
+WHOLE_EVERY_RUN = ("quality_results",)  # written by every Spark stage, recorded by none: published whole
+PUBLISHED = SILVER_TABLES + GOLD_TABLES
+
+
+@dataclass(frozen=True)
+class Published:
+    """What one table's publish did. ``partitions`` is None for a full refresh."""
+
+    name: str
+    table_id: str
+    rows: int
+    files: int
+    partitions: list[str] | None
+    skipped: str | None = None  # why nothing was done, e.g. no lakehouse snapshot yet
+
+    def output(self) -> dict:
+        """The record ``manifest.record_outputs`` expects, with the partitions replaced (None: all)."""
+        return {"name": self.name, "location": self.table_id, "rows": self.rows, "partitions": self.partitions}
+
+
+def rewritten_partitions(registry: Registry, run_id: str) -> dict[str, list[dt.date] | None]:
+    """Per table, the partition values the run's Silver and Gold stages recorded (None: the whole table).
+
+    A record without ``partitions`` (written before they were recorded) counts as the whole table.
+    """
+    found: dict[str, list[dt.date] | None] = {}
+    for stage in REWRITING_STAGES:
+        for output in manifest.read_outputs(registry, run_id, stage) if run_id else []:
+            values = output.get("partitions")
+            name = output["name"]
+            if values is None or found.get(name, []) is None:
+                found[name] = None
+            else:
+                found[name] = sorted(set(found.get(name, [])) | {dt.date.fromisoformat(v) for v in values})
+    return found
+
+
+def partitions_to_replace(registry: Registry, run_id: str, full_refresh: bool) -> dict[str, list[dt.date] | None]:
+    """Per table to publish, the partition values to replace (None: every one). Tables not named are left alone."""
+    if full_refresh:
+        return {spec.name: None for spec in PUBLISHED}
+    plan = rewritten_partitions(registry, run_id)
+    plan.update({name: None for name in WHOLE_EVERY_RUN})
+    return {spec.name: plan[spec.name] for spec in PUBLISHED if spec.name in plan}
+
+
+def _date_literals(values: Iterable[dt.date]) -> str:
+    return ", ".join(f"DATE '{value.isoformat()}'" for value in values)
+
+
+def replace_partitions_sql(spec: TableSpec, table_id: str, staging_id: str, values: list[dt.date] | None) -> str:
+    """One transaction: delete the partitions (all when ``values`` is None), insert staging."""
+    where = "TRUE" if values is None else f"`{spec.partition_by}` IN ({_date_literals(values)})"
+    columns = ", ".join(f"`{name}`" for name in spec.column_names)
+    return (
+        "BEGIN TRANSACTION;\n"
+        f"DELETE FROM `{table_id}` WHERE {where};\n"
+        f"INSERT INTO `{table_id}` ({columns})\nSELECT {columns} FROM `{staging_id}`;\n"
+        "COMMIT TRANSACTION;"
+    )
+
+
+def expand_sources(locations: Iterable[str]) -> list[str]:
+    """Files to load: ``gs://`` globs as they are (BigQuery expands them), local globs expanded."""
+    sources = []
+    for location in locations:
+        if location.startswith(GCS_SCHEME):
+            sources.append(location)
+        else:
+            fs, path = fsspec.core.url_to_fs(location)
+            sources.extend(sorted(fs.glob(path)))
+    return sources
+
+
+def _load_config() -> bigquery.LoadJobConfig:
+    parquet = bigquery.ParquetOptions()
+    parquet.enable_list_inference = True  # Spark writes arrays as Parquet LISTs; BigQuery wants them REPEATED
+    return bigquery.LoadJobConfig(
+        source_format=bigquery.SourceFormat.PARQUET,
+        write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
+        create_disposition=bigquery.CreateDisposition.CREATE_NEVER,
+        parquet_options=parquet,
+    )
+
+
+def load_staging(client: bigquery.Client, spec: TableSpec, staging_id: str, sources: list[str], location: str) -> int:
+    """Create ``staging_id`` with the spec's (relaxed) schema and load the Parquet ``sources`` into it.
+
+    Args:
+        sources: Parquet files (local paths) or ``gs://`` URIs, which may hold a ``*``.
+
+    Returns:
+        Rows in the staging table.
+    """
+    staging = bigquery.Table(staging_id, schema=bigquery_schema(spec, relaxed=True))
+    staging.expires = dt.datetime.now(dt.timezone.utc) + STAGING_TTL
+    client.create_table(staging)
+    config = _load_config()
+    config.schema = staging.schema
+    uris = [s for s in sources if s.startswith(GCS_SCHEME)]
+    if uris:
+        client.load_table_from_uri(uris, staging_id, job_config=config, location=location).result()
+    for path in (s for s in sources if not s.startswith(GCS_SCHEME)):
+        # load_table_from_file sends one file per job; a lakehouse partition is
+        # one file, so jobs stay few. bqemulator needs the file sent without a size.
+        with fsspec.open(path, "rb") as fh:
+            client.load_table_from_file(fh, staging_id, job_config=config, location=location).result()
+    return client.get_table(staging_id).num_rows or 0
+
+
+def publish_table(
+    client: bigquery.Client, registry: Registry, spec: TableSpec, partitions: Iterable[dt.date] | None
+) -> Published:
+    """Make the BigQuery table hold the lakehouse's current rows in ``partitions`` (every partition when None).
+
+    A partition the lakehouse no longer holds is emptied. A table the
+    lakehouse never committed is skipped, so a missing folder can never empty
+    a published table.
+    """
+    table_id = registry.table_id(spec.name)
+    table_path = registry.table_path(spec.name)
+    if lakehouse.version(table_path) is None:
+        return Published(spec.name, table_id, 0, 0, None, skipped=f"no committed lakehouse table at {table_path}")
+    values = None if partitions is None else sorted(set(partitions))
+    if values == []:
+        return Published(spec.name, table_id, 0, 0, [], skipped="no partitions rewritten")
+    location = client.location
+    ensure_table(client, spec, table_id)
+    sources = expand_sources(lakehouse.current_files(table_path, only=values))
+    staging_id = f"{table_id}{STAGING_SUFFIX}{secrets.token_hex(4)}"
+    try:
+        rows = load_staging(client, spec, staging_id, sources, location)
+        client.query(replace_partitions_sql(spec, table_id, staging_id, values), location=location).result()
+    finally:
+        client.delete_table(staging_id, not_found_ok=True)
+    return Published(
+        spec.name, table_id, rows, len(sources), None if values is None else [v.isoformat() for v in values]
+    )
+
+
+def publish_all(
+    client: bigquery.Client, registry: Registry, plan: dict[str, list[dt.date] | None]
+) -> list[Published]:
+    """Publish each table of ``plan`` (see ``partitions_to_replace``); the others are reported as not rewritten.
+
+    Raises:
+        PublishError: a dataset is missing (the message names the Terraform step that creates it).
+    """
+    require_datasets(client, dict.fromkeys(registry.table_id(s.name).rsplit(".", 1)[0] for s in PUBLISHED))
+    return [
+        publish_table(client, registry, spec, plan[spec.name]) if spec.name in plan
+        else Published(spec.name, registry.table_id(spec.name), 0, 0, [], skipped="not rewritten by this run")
+        for spec in PUBLISHED
+    ]
+
+
+def describe(plan: dict[str, list[dt.date] | None]) -> str:
+    """One line per table: what will be replaced."""
+    lines = []
+    for spec in PUBLISHED:
+        values = plan.get(spec.name, [])
+        what = "every partition" if values is None else (
+            f"{spec.partition_by} {', '.join(v.isoformat() for v in values)}" if values else "nothing (not rewritten)")
+        lines.append(f"{spec.name}: {what}")
+    return "\n".join(lines)
+
+
+def summary_rows(published: list[Published]) -> list[dict]:
+    """One plain dict per table, for a notebook table."""
+    return [asdict(p) for p in published]

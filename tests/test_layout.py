@@ -1,0 +1,157 @@
+"""Imports point down the data flow: a gnp module imports its own package or a lower layer, never up or sideways.
+
+The layer order is stated once, here (``LAYERS``), and each package's
+``__init__`` docstring says the same in words. Every import counts, also one
+inside a function: a function-level import is still a dependency, only a later
+one.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+LIB = Path(__file__).resolve().parents[1] / "lib"
+
+# Bottom to top, along the data flow. Packages on one line share a layer and may not import each other.
+LAYERS = (
+    ("core",),  # params, table contracts, locations, errors, storage, dates, the run manifest
+    ("lake",),  # Spark, Delta tables, the lake lock, shared column helpers
+    ("source",),  # the Hyperion contract, client and body
+    ("bronze",),
+    ("quality",),  # checks, stage results, audit before publish
+    ("silver",),
+    ("gold",),
+    ("serving",),  # DuckDB warehouse, BigQuery tables and publish, time travel
+    ("dashboard",),
+    ("chapters", "views"),  # what the book's chapters and the stage notebooks show
+    ("orchestration",),  # runner, book
+    ("devtools",),  # outside the runtime path: sample + fake API, benches, SQL reference, cluster
+    ("cli",),  # the front door: reaches devtools only inside its dev commands
+)
+RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # the importing module, dotted
+    target: str  # the imported gnp module (or name), dotted
+    line: int
+    in_function: bool
+
+
+def module_name(path: Path, lib: Path) -> str:
+    parts = list(path.relative_to(lib).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def gnp_imports(path: Path, lib: Path) -> list[Import]:
+    """Every ``gnp`` import of a module, at any depth, relative ones resolved."""
+    name = module_name(path, lib)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: list[Import] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            nested = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            if isinstance(child, ast.Import):
+                found.extend(Import(name, a.name, child.lineno, in_function) for a in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[: len(parts) - child.level + 1] + ([base] if base else []))
+                found.extend(Import(name, f"{base}.{a.name}", child.lineno, in_function) for a in child.names)
+            visit(child, nested)
+
+    visit(ast.parse(path.read_text(encoding="utf-8"), str(path)), False)
+    return [i for i in found if i.target.split(".")[0] == "gnp"]
+
+
+def layer_of(dotted: str) -> str | None:
+    """The layer package of a gnp module: ``gnp.silver.stage`` -> ``silver``; None for ``gnp`` itself."""
+    parts = dotted.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def violations(lib: Path) -> list[str]:
+    """Each import pointing up or sideways between layers, and each unlisted package, as one line."""
+    problems = []
+    for path in sorted((lib / "gnp").rglob("*.py")):
+        for imp in gnp_imports(path, lib):
+            source, target = layer_of(imp.module), layer_of(imp.target)
+            where = f"{path.relative_to(lib.parent)}:{imp.line}: {imp.module} imports {imp.target}"
+            if source is None or target is None or target == source or target == "__version__":
+                continue
+            if source not in RANK or target not in RANK:
+                problems.append(f"{where}: {source if source not in RANK else target} is in no layer of LAYERS")
+            elif RANK[target] > RANK[source]:
+                problems.append(f"{where}: upward ({target} is above {source})")
+            elif RANK[target] == RANK[source]:
+                problems.append(f"{where}: sideways ({source} and {target} share a layer)")
+            elif source == "cli" and target == "devtools" and not imp.in_function:
+                problems.append(f"{where}: gnp.cli reaches devtools only inside a command's function")
+    return problems
+
+
+def test_every_gnp_import_points_down_the_layers():
+    assert violations(LIB) == []
+
+
+def test_every_package_is_a_layer_and_says_what_it_owns_and_may_import():
+    packages = {p.parent.name for p in (LIB / "gnp").glob("*/__init__.py")}
+    modules = {p.stem for p in (LIB / "gnp").glob("*.py") if p.name != "__init__.py"}
+    assert packages | modules == set(RANK), "LAYERS and lib/gnp's packages differ"
+    for package in sorted(packages):
+        doc = ast.get_docstring(ast.parse((LIB / "gnp" / package / "__init__.py").read_text(encoding="utf-8")))
+        assert doc and "may import" in doc.lower(), f"gnp.{package}'s __init__ docstring does not say what it may import"
+
+
+def plant(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = tmp_path / "gnp" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_a_planted_upward_import_fails_even_inside_a_function(tmp_path):
+    lib = plant(tmp_path, {
+        "__init__.py": "",
+        "silver/__init__.py": "",
+        "silver/stage.py": "from gnp.core.schemas import MEASUREMENTS\n"
+                           "def f():\n    from gnp.gold.periods import period_end\n",
+        "bronze/ingest.py": "from gnp.devtools import fake_api\n",
+        "chapters/data.py": "from gnp.views import common\n",
+        "cli.py": "from gnp.devtools import bench\ndef run():\n    from gnp.devtools import fake_api\n",
+    })  # fmt: skip
+    found = violations(lib)
+    assert len(found) == 4, found
+    assert "gnp.silver.stage imports gnp.gold.periods.period_end: upward (gold is above silver)" in found[-1]
+    assert "gnp.bronze.ingest imports gnp.devtools.fake_api: upward" in found[0]
+    assert "sideways (chapters and views share a layer)" in found[1]
+    assert "gnp.cli reaches devtools only inside" in found[2] and ":1:" in found[2]
+
+
+def test_a_relative_import_is_resolved_before_it_is_judged(tmp_path):
+    lib = plant(tmp_path, {"core/__init__.py": "", "core/dates.py": "from ..gold import build\nfrom . import schemas\n"})
+    assert [v.split(": ", 1)[1] for v in violations(lib)] == [
+        "gnp.core.dates imports gnp.gold.build: upward (gold is above core)"
+    ]
+
+
+def test_the_runtime_modules_load_no_developer_tool():
+    """What the pipeline image runs (everything but devtools and the cli's dev commands) imports no devtools module."""
+    runtime = sorted(
+        module_name(p, LIB)
+        for p in (LIB / "gnp").rglob("*.py")
+        if layer_of(module_name(p, LIB)) not in (None, "devtools")
+    )
+    code = "import sys\n" + "".join(f"import {m}\n" for m in runtime) + (
+        "print(sorted(m for m in sys.modules if m.startswith('gnp.devtools')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip() == "[]", out.stdout
