@@ -224,7 +224,9 @@ def test_accounting_fails_when_a_record_falls_through_or_the_read_missed_records
         count_accounting(flagged, parse.manifest_records(files) + 1).require_balanced()
 
 
-def test_validity_conditions_allow_null_and_the_limits(spark):
+def test_the_negative_and_absurd_conditions_spare_null_and_the_limits(spark):
     df = spark.createDataFrame([(None,), (0.0,), (100.0,), (100.5,), (-0.1,)], "v double")
-    found = [r.ok for r in df.select(M.is_valid_measure(F.col("v"), 100.0).alias("ok")).collect()]
+    v = F.col("v")
+    valid = v.isNull() | (~M.is_negative(v) & ~M.is_absurd(v, 100.0))
+    found = [r.ok for r in df.select(valid.alias("ok")).collect()]
     assert found == [True, True, True, False, False], found

@@ -18,7 +18,6 @@ from gnp.chapters import wording as w
 
 QUERIES = {"staircase": data.staircase, "retention": data.retention, "cohorts": data.cohorts}
 FIRST_STEP, TOP_STEP = "1", "4+"
-USER_TYPE_WORDS = {"returning": "returning users", "new_or_transient": "new or transient users"}
 
 
 def staircase_sentences(steps: pd.DataFrame, k: int) -> list[str]:

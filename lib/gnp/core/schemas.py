@@ -141,7 +141,6 @@ SESSIONS = TableSpec(
 # computed from the tests themselves (a median over the users of the slice),
 # so the dashboard never has to rebuild a median from the medians of parts.
 AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT = "country", "periphery", "regional_unit"
-AREA_LEVELS = (AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT)
 COUNTRY_ID = "GR"  # area_id of the country slice
 COUNTRY_NAME = "ΕΛΛΑΔΑ"  # its name, spelt like the API's periphery names
 ALL_ISPS = "all"  # isp of the slice over every provider
@@ -199,7 +198,6 @@ AREA_ISP_METRICS = TableSpec(
 # tests of the period in the slice (not a mean of their daily medians), so a
 # period's median is exact where the daily tables could only be averaged.
 PERIOD_WEEK, PERIOD_MONTH = "week", "month"
-PERIOD_KINDS = (PERIOD_WEEK, PERIOD_MONTH)
 _PERIOD_SPEED_STATS = tuple(
     replace(c, description=c.description.replace("per-user daily median", "per-user period median"))
     for c in _SPEED_STATS

@@ -28,19 +28,11 @@ SPEED_METRICS = ("download_mbps", "upload_mbps", "rtt_ms", "jitter_ms", "loss_pc
 MEAN_METRICS = ("download_mbps", "upload_mbps", "rtt_ms", "loss_pct")
 CONTRACT = "contract_download_mbps"
 
-PERIPHERY_GRAIN = ("periphery_id",)
-REGIONAL_UNIT_GRAIN = ("regional_unit_id",)
-ISP_GRAIN = ("isp",)
-HOUR_GRAIN = ("periphery_id", HOUR)
 SLICE_GRAIN = SLICE_KEY  # rows from gnp.gold.slices.with_slices
 HOUR_SLICE_GRAIN = (*SLICE_KEY, HOUR)
 
 # Names travel with the codes; max() picks one deterministically (and DuckDB picks the same).
 _LABELS = {
-    PERIPHERY_GRAIN: ("periphery",),
-    REGIONAL_UNIT_GRAIN: ("regional_unit", "periphery_id", "periphery"),
-    ISP_GRAIN: (),
-    HOUR_GRAIN: (),
     SLICE_GRAIN: SLICE_LABELS,
     HOUR_SLICE_GRAIN: (),
 }

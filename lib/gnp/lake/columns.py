@@ -21,15 +21,6 @@ def conform_to_spec(df: DataFrame, spec: TableSpec) -> DataFrame:
     return df.select([F.col(c.name).cast(c.type).alias(c.name) for c in spec.columns])
 
 
-def exact_median(col: str | SparkColumn) -> SparkColumn:
-    """Aggregate: exact median (percentile_cont), nulls ignored, in one step (Spark's ``percentile``).
-
-    Gold uses ``sorted_list`` + ``with_quantiles`` instead, which is faster; this
-    stays for callers that want a one-step aggregate.
-    """
-    return F.percentile(col, MEDIAN)
-
-
 def sorted_list(col: str | SparkColumn) -> SparkColumn:
     """Aggregate: the group's non-null values, ascending; read it with ``with_quantiles``.
 

@@ -43,7 +43,6 @@ from gnp.core.schemas import TableSpec
 
 DELTA_LOG = "_delta_log"
 OLD_SNAPSHOT = "_snapshot.json"  # the retired format's marker
-OLD_WRITES = "_writes"
 GCS_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 DEFAULT_RETAIN_DAYS = 7  # Delta's own default for deleted files
 
@@ -173,14 +172,6 @@ def history(table_path: str, limit: int | None = None) -> list[dict]:
             "metrics": commit.get("operationMetrics"),
         })
     return rows
-
-
-def version_of_run(table_path: str, run_id: str) -> int:
-    """The last version a run committed to the table (its writes or a restore)."""
-    found = [c["version"] for c in history(table_path) if c["run_id"] == run_id]
-    if not found:
-        raise LakehouseError(f"no commit of run {run_id!r} in {table_path}; `gnp history` lists the runs that wrote it")
-    return max(found)
 
 
 # --- Spark ------------------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from gnp.core.schemas import MEASUREMENTS, QUALITY_RESULTS, SESSIONS, TABLES, Ta
 
 CRITICAL = "critical"
 WARNING = "warning"
-BEHAVIOUR_BUCKETS = ("1", "2-3", "4+")
 MAX_LOSS_PCT = 100.0
 KEY_NOT_NULL = "key_not_null"
 KEY_UNIQUE = "key_unique"

@@ -65,11 +65,3 @@ def save_quality_results(
     combined = earlier.unionByName(quality.results_frame(spark, results))
     lakehouse.replace_partitions(combined, QUALITY_RESULTS, path)
 
-
-def results_table(results: Sequence[quality.CheckResult]):
-    """The results as a pandas table for the notebook."""
-    import pandas as pd
-
-    rows = [{"check": r.check_name, "severity": r.severity, "passed": r.passed,
-             "observed": r.observed, "expected": r.expected} for r in results]
-    return pd.DataFrame(rows)

@@ -156,11 +156,6 @@ def is_missing(value: Column, text: Column) -> Column:
     return value.isNull() & C.null_if_missing(text).isNull()
 
 
-def is_valid_measure(value: Column, limit: float) -> Column:
-    """Null (not measured) or within [0, limit]."""
-    return value.isNull() | (~is_negative(value) & ~is_absurd(value, limit))
-
-
 def quarantine_reasons(semantics: SemanticsParams) -> list[tuple[str, Column]]:
     """(reason, condition) pairs, in the order a record is judged; the first that holds is its ``reason``."""
     corrupt = F.col(CORRUPT_RECORD).isNotNull()

@@ -121,7 +121,3 @@ def sessionise(measurements: DataFrame, semantics: SemanticsParams) -> DataFrame
 def _sorted(median: str) -> str:
     return f"__sorted_{median}"
 
-
-def keep_session_dates(sessions: DataFrame, first: dt.date, last: dt.date) -> DataFrame:
-    """Sessions whose date is in [first, last]: what an incremental run rewrites."""
-    return sessions.where(F.col("session_date").between(F.lit(first), F.lit(last)))

@@ -21,7 +21,6 @@ from gnp.dashboard.charts import SUPPRESSED_COLOR
 from gnp.views import common as views
 
 PERIOD_TABLE = "area_isp_period_metrics"
-DAILY_SPEED_TABLE = "area_isp_metrics"
 GRAIN_OF_PARTITION = {"measurement_date": "day", "session_date": "day", "cohort_week": "cohort week",
                       "month": "month"}
 LEVEL_OF_TABLE = {"regional_metrics": "periphery", "regional_unit_metrics": "regional_unit"}
