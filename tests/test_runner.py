@@ -41,7 +41,7 @@ def test_stages_run_in_order_and_the_manifest_records_them(tmp_path, params_file
     books.mkdir()
     notebook(
         books / "10_first.ipynb",
-        "from gnp.core.config import load_params\nfrom gnp import manifest\n"
+        "from gnp.core.config import load_params\nfrom gnp.core import manifest\n"
         "p = load_params(params_file)\n"
         "manifest.record_outputs(p, run_id, 'first', [{'name': 'thing', 'location': 'x', 'rows': 3}])",
     )
@@ -147,7 +147,7 @@ def test_with_create_only_rights_every_notebook_is_uploaded_once_the_failed_one_
     books = tmp_path / "notebooks"
     books.mkdir()
     notebook(books / "10_ok.ipynb", "x = 1", "print('cell two ran')",
-             "from gnp.core.config import load_params\nfrom gnp import manifest\n"
+             "from gnp.core.config import load_params\nfrom gnp.core import manifest\n"
              "manifest.record_outputs(load_params(params_file), run_id, 'ok', [{'name': 't', 'location': 'x', 'rows': 1}])")
     notebook(books / "20_broken.ipynb", "y = 2", "raise ValueError('bad input on purpose')", "z = 3")
 
