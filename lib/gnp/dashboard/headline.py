@@ -95,8 +95,7 @@ def attainment_period_totals(gold: GoldSource, f: Filters) -> pd.DataFrame:
     """Share of the selection's user-days reaching the high threshold, current and ``periods.previous_range``.
 
     The previous range always ends the day before the current one starts, so
-    one scan over both, split by day, reads them (as queries.attainment_totals
-    does for a previous range of equal length).
+    one scan over both, split by day, reads them.
     """
     previous_from, _ = periods.previous_range(f.date_from, f.date_to)
     sql = (f"SELECT period, {kept_sum('user_days')} AS user_days, "

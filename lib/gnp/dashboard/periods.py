@@ -177,7 +177,7 @@ def range_totals(gold: GoldSource, f: Filters, date_from: dt.date, date_to: dt.d
 
 
 def selection_period_totals(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """Current and previous period of the selection, one row each (``period``), like queries.selection_totals.
+    """Current and previous period of the selection, one row each (``period``): tests, users, medians.
 
     The previous row carries ``is_comparable`` (it has tests on most of its
     days) and ``comparison_note`` (the sentence to show when it has not);

@@ -146,29 +146,6 @@ def upload_vs_download(gold: GoldSource, f: Filters) -> pd.DataFrame:
     return _daily_cells(gold, f, "users, download_median_mbps, upload_median_mbps")
 
 
-def selection_totals(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """Current and previous period totals of the selection's slice: one row per period."""
-    sql = (f"SELECT period, SUM(tests) AS tests, SUM(users) AS user_days, "
-           f"{weighted_mean('download_median_mbps', 'users')} AS download_median_mbps, "
-           f"{weighted_mean('upload_median_mbps', 'users')} AS upload_median_mbps, {SUPPRESSION_COUNTS} "
-           f"FROM (SELECT {PERIOD_OF_DAY}, tests, users, download_median_mbps, upload_median_mbps, is_suppressed "
-           f"FROM {gold.table('area_isp_metrics')} "
-           f"{_where('measurement_date BETWEEN @previous_from AND @date_to', *THE_SLICE)}) AS in_period "
-           f"GROUP BY period")
-    return with_suppression_flag(gold.frame(sql, f.sql_params()))
-
-
-def attainment_totals(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    """Share of the selection's user-days reaching the high threshold, current and previous period."""
-    sql = (f"SELECT period, {kept_sum('user_days')} AS user_days, "
-           f"{weighted_mean('share_reaching_high', 'user_days')} AS share_reaching_high, {SUPPRESSION_COUNTS} "
-           f"FROM (SELECT {PERIOD_OF_DAY}, user_days, share_reaching_high, is_suppressed "
-           f"FROM {gold.table('contract_attainment')} "
-           f"{_where('measurement_date BETWEEN @previous_from AND @date_to', *THE_SLICE)}) AS in_period "
-           f"GROUP BY period")
-    return with_suppression_flag(gold.frame(sql, f.sql_params()))
-
-
 def _attainment_by(gold: GoldSource, f: Filters, key: str, conditions: tuple[str, ...],
                    selected: str | None) -> pd.DataFrame:
     """Period attainment per ``key`` (area_id or isp); ``key`` and ``label`` name each row."""

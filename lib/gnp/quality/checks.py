@@ -170,10 +170,10 @@ def accounting_check(
 
 
 def day_volume_checks(run: RunInfo, volumes: Sequence) -> list[CheckResult]:
-    """Warnings: Bronze days stored empty, and days far thinner than their neighbours (``bronze_volume``).
+    """Warnings: Bronze days stored empty, and days far thinner than their neighbours (``gnp.bronze.volume``).
 
     Args:
-        volumes: ``bronze_volume.DayVolume`` of the run's days.
+        volumes: ``gnp.bronze.volume.DayVolume`` of the run's days.
     """
     from gnp.bronze.volume import EMPTY, NEIGHBOUR_DAYS, THIN, THIN_SHARE
 

@@ -1,7 +1,7 @@
 """What the ingest notebook shows: records, bytes and attempts per day, and the days that look empty or thin.
 
-Pure functions of ``bronze.IngestSummary.to_frame()`` and
-``bronze_volume.report()``: a frame in, a frame, chart or sentence out.
+Pure functions of ``gnp.bronze.ingest.IngestSummary.to_frame()`` and
+``gnp.bronze.volume.report()``: a frame in, a frame, chart or sentence out.
 """
 
 from __future__ import annotations
