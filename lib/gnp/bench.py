@@ -32,27 +32,23 @@ import math
 import os
 import shutil
 import sys
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import psutil
 import yaml
 
 from gnp import bench_goals, bench_report, manifest, runner
+from gnp.bench_probe import PeakSampler, machine, spark_jvm_trees
 from gnp.config import Params, load_params
 from gnp.errors import GnpError, UsageError
 from gnp.registry import Registry
 
 FIRST_DAY = dt.date(2025, 10, 1)  # 30 days from here include the DST change on 2025-10-26
-SAMPLE_INTERVAL_S = 0.25
 USERS_PER_DAILY_TEST = 1.5  # the local params' ratio: 3000 users for 2000 tests a day
 MIN_USERS = 3000
 SERVER_START_MESSAGE = "starting the run's Spark Connect server"
 SILVER_TABLES = ("measurements", "quarantine", "sessions")
-MB = 1024 * 1024
 # Issue 13's sizes: its daily run is measured at 0.5M and 5M rows of history, its full refresh at 1M and 5M.
 DEFAULT_SIZES = (500_000, 1_000_000, 5_000_000)
 
@@ -110,59 +106,6 @@ class BenchOptions:
     def new_day(self) -> dt.date:
         """The daily run's day: the first after the history."""
         return FIRST_DAY + dt.timedelta(days=self.days)
-
-
-class PeakSampler:
-    """Samples the summed RSS and the CPU time of a set of processes in a thread; keeps the peak."""
-
-    def __init__(self, find: Callable[[], list[psutil.Process]], interval_s: float = SAMPLE_INTERVAL_S):
-        self._find, self._interval = find, interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.peak_bytes = 0
-        self._cpu: dict[int, float] = {}
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            total = 0
-            for proc in self._find():
-                try:
-                    total += proc.memory_info().rss
-                    times = proc.cpu_times()
-                    self._cpu[proc.pid] = times.user + times.system
-                except psutil.Error:
-                    continue
-            self.peak_bytes = max(self.peak_bytes, total)
-            self._stop.wait(self._interval)
-
-    def __enter__(self) -> "PeakSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def peak_mb(self) -> float:
-        return round(self.peak_bytes / MB, 1)
-
-    @property
-    def cpu_s(self) -> float:
-        """CPU time of every process seen, as last sampled (a process's CPU until shortly before it ended)."""
-        return round(sum(self._cpu.values()), 1)
-
-
-def spark_jvm_trees() -> list[psutil.Process]:
-    """Java processes below this one (the run's Spark Connect server), with their children."""
-    found: dict[int, psutil.Process] = {}
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if proc.name() == "java":
-                found.update({p.pid: p for p in [proc, *proc.children(recursive=True)]})
-        except psutil.Error:
-            continue
-    return list(found.values())
 
 
 def bench_params(base: Params, options: BenchOptions, folder: Path, bronze: Path, tests_per_day: int | None = None) -> dict:
@@ -279,11 +222,6 @@ def input_rows(params: Params, full_refresh: bool) -> dict:
         "plan": f"silver {silver_plan.describe()}; gold {gold_plan.describe()}",
         "measurement_partitions": len(lakehouse.partitions(measurements)),
     }
-
-
-def machine() -> str:
-    memory_gb = psutil.virtual_memory().total / 1024**3
-    return f"{psutil.cpu_count()} cores, {memory_gb:.0f} GB, load {os.getloadavg()[0]:.1f} at start"
 
 
 def daily_phase(base: Params, options: BenchOptions, folder: Path, log) -> dict:

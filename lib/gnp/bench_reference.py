@@ -15,7 +15,8 @@ from pathlib import Path
 
 import psutil
 
-from gnp.bench import SILVER_TABLES, BenchError, PeakSampler, bronze_files
+from gnp.bench import SILVER_TABLES, BenchError, bronze_files
+from gnp.bench_probe import PeakSampler
 from gnp.config import load_params
 from gnp.registry import Registry
 
