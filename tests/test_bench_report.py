@@ -183,3 +183,29 @@ def test_a_size_whose_results_differ_shows_in_the_summary():
 
     assert report["summary"][0]["equal"] is False
     assert "| 5.00x | 900.0 | NO | 10.0 |" in bench_markdown(report)
+
+
+def test_run_bench_benches_each_size_smallest_first_and_writes_one_report(tmp_path, monkeypatch):
+    # Only the sizes' loop and the report files: each size's phases (real Spark) are run_bench's one stand-in here.
+    import json
+
+    from gnp import bench
+
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text("env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\n"
+                           f"storage: {{lake: {tmp_path / 'lake'}, artifacts: {tmp_path / 'artifacts'}}}\n"
+                           f"warehouse: {{duckdb_path: {tmp_path / 'warehouse.duckdb'}}}\n")
+    benched = []
+
+    def one_size(base, options, bench_dir, folder, meta, log):
+        benched.append((options.size, folder.name))
+        return _size(options.size, 10.0, 5.0, daily_s=float(options.size) / 1000)
+
+    monkeypatch.setattr(bench, "bench_size", one_size)
+    report, markdown = bench.run_bench(str(params_file), BenchOptions(rows="40000,20000"), log=lambda message: None)
+
+    assert benched == [(20000, "20000rows"), (40000, "40000rows")], benched
+    [written] = (tmp_path / "artifacts" / "bench").glob("*-20000-40000rows.json")
+    assert json.loads(written.read_text())["goals"] == report["goals"]
+    assert (tmp_path / "artifacts" / "bench" / "latest.md").read_text() == markdown
+    assert report["goals"][0]["figure"] == "20.0 s at 20,007 records, 40.0 s at 40,007 records: 2.00x", report["goals"][0]

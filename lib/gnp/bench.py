@@ -288,6 +288,7 @@ def run_bench(params_file: str, options: BenchOptions, log=print) -> tuple[dict,
     ]
     report = bench_goals.assemble_bench(meta, size_reports)
     markdown = bench_goals.to_markdown(report)
+    bench_dir.mkdir(parents=True, exist_ok=True)
     (bench_dir / f"{bench_id}.json").write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
     for name in (f"{bench_id}.md", "latest.md"):
         (bench_dir / name).write_text(markdown, encoding="utf-8")
