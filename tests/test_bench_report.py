@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from gnp.devtools.bench import server_startup_s
+import pytest
+
+from gnp.core.errors import UsageError
+from gnp.devtools.bench import BenchOptions, parse_sizes, server_startup_s
+from gnp.devtools.bench_goals import assemble_bench
+from gnp.devtools.bench_goals import to_markdown as bench_markdown
 from gnp.devtools.bench_report import assemble_report, ratio, rows_per_second, to_markdown
 
 META = {"bench_id": "b1", "rows": 1000, "days": 2, "machine": "2 cores, 24 GB, load 1.0 at start"}
@@ -79,3 +84,128 @@ def test_server_startup_is_the_time_from_the_start_message_to_the_next_message()
 
     assert server_startup_s(marks) == 8.5
     assert server_startup_s(marks[:1] + marks[2:]) is None
+
+
+# --- several history sizes in one report (issue 13's goals) ---
+
+def _size(rows, spark_total, duckdb_total, daily_s, peak_mb=900.0, gold_differences=0):
+    """A made-up size report: Spark's silver/gold split 60/40, DuckDB's 80/20; a daily run of ``daily_s``."""
+    spark = _spark(round(spark_total * 0.6, 1), round(spark_total * 0.4, 1))
+    spark["peak_rss_mb"] = peak_mb
+    daily = {**_spark(3.0, 4.0, startup=5.0, input_rows={"silver": 300, "gold": 900}), "wall_s": daily_s,
+             "stages": {"ingest": 1.0, "silver": 3.0, "gold": 4.0, "publish": 0.5, "report": 2.0},
+             "date": "2025-10-31", "tests_per_day": 300, "new_day_records": 301}
+    reference = _reference(stages={"silver": round(duckdb_total * 0.8, 1), "gold": round(duckdb_total * 0.2, 1)},
+                           gold_differences={"regional_metrics": gold_differences})
+    meta = {**META, "bench_id": f"b1 at {rows:,} rows", "rows": rows, "days": 30}
+    return assemble_report(meta, {**INGEST, "bronze_records": rows + 7}, spark, daily, reference)
+
+
+BENCH_META = {"bench_id": "b1", "rows": [500_000, 1_000_000, 5_000_000], "days": 30, "machine": META["machine"]}
+
+
+def _goals(report):
+    return {goal["goal"].split(":")[0]: goal["met"] for goal in report["goals"]}
+
+
+def test_sizes_come_from_a_comma_list_or_one_number_ascending_and_once_each():
+    assert parse_sizes("5000000,500000, 1000000,500000") == (500_000, 1_000_000, 5_000_000)
+    assert parse_sizes(20000) == (20000,) and parse_sizes("1_000_000") == (1_000_000,)
+    assert BenchOptions().sizes == (500_000, 1_000_000, 5_000_000), "the default is issue 13's sizes"
+    one = BenchOptions(rows="40000,20000").for_size(20000)
+    assert (one.size, one.tests_per_day, one.new_day.isoformat()) == (20000, 667, "2025-10-31")
+    for wrong in ("abc", "", "1000,-5", "0"):
+        with pytest.raises(UsageError, match="--rows takes sample row counts separated by commas"):
+            parse_sizes(wrong)
+    with pytest.raises(ValueError, match="for_size"):
+        BenchOptions(rows="1,2").tests_per_day
+
+
+def test_a_size_report_keeps_its_figures_and_adds_the_daily_run_wall_clock_and_split():
+    report = _size(1_000_000, 100.0, 40.0, daily_s=20.0)
+
+    assert report["daily_run"] == {
+        "date": "2025-10-31", "history_records": 1_000_007, "tests_per_day": 300, "new_day_records": 301,
+        "wall_s": 20.0, "server_startup_s": 5.0, "stages": {"ingest": 1.0, "silver": 3.0, "gold": 4.0,
+                                                           "publish": 0.5, "report": 2.0}, "peak_rss_mb": 900.0}
+    assert report["ratios_spark_over_duckdb"]["silver+gold"] == 2.5
+    markdown = to_markdown(report, heading="###")
+    assert markdown.startswith("### Benchmark b1 at 1,000,000 rows"), markdown
+    assert ("Daily run (`gnp run --from 2025-10-31 --to 2025-10-31`, every stage, a new day of 301 records after the "
+            "history): 20.0 s wall clock, of which server start 5.00 s; ingest 1.00 s, silver 3.00 s, gold 4.00 s, "
+            "publish 0.50 s, report 2.00 s") in markdown, markdown
+
+
+def test_one_report_over_sizes_has_a_line_per_size_and_each_goal_met_or_not():
+    sizes = [_size(5_000_000, 500.0, 200.0, daily_s=23.0, peak_mb=4200.0), _size(500_000, 50.0, 10.0, daily_s=20.0),
+             _size(1_000_000, 70.0, 20.0, daily_s=21.0)]
+
+    report = assemble_bench(BENCH_META, sizes)
+
+    assert [s["rows"] for s in report["sizes"]] == [500_000, 1_000_000, 5_000_000], "sizes are smallest first"
+    first = report["summary"][0]
+    assert first == {"rows": 500_000, "bronze_records": 500_007, "days": 30, "spark_silver_s": 30.0,
+                     "spark_gold_s": 20.0, "spark_total_s": 50.0, "duckdb_s": 10.0, "ratio": 5.0,
+                     "spark_peak_rss_mb": 900.0, "daily_wall_s": 20.0, "daily_new_day_records": 301,
+                     "daily_server_startup_s": 5.0, "daily_stages": sizes[1]["daily_run"]["stages"], "equal": True}
+    figures = {goal["goal"].split(":")[0]: goal["figure"] for goal in report["goals"]}
+    assert figures == {
+        "daily run independent of history": "20.0 s at 500,007 records, 23.0 s at 5,000,007 records: 1.15x",
+        "full refresh at 1,000,000 rows": "70.0 s against 20.0 s: 3.50x",
+        "full refresh at 5,000,000 rows": "500.0 s against 200.0 s: 2.50x",
+        "peak RSS of the largest full refresh (Spark JVM tree) at most 4,096 MB": "4,200.0 MB at 5,000,000 rows",
+    }
+    assert list(_goals(report).values()) == [True, True, False, False]
+    markdown = bench_markdown(report)
+    assert "| 1,000,000 | 1,000,007 | 42.0 | 28.0 | 70.0 | 20.0 | 3.50x | 900.0 | yes | 21.0 |" in markdown, markdown
+    assert ("- full refresh at 5,000,000 rows: Spark Silver+Gold within 2x of DuckDB: 500.0 s against 200.0 s: "
+            "2.50x: **NOT MET**") in markdown, markdown
+    assert "- daily run independent of history" in markdown and "1.15x: **met**" in markdown, markdown
+    assert "- 5,000,007 records of history, 301 new: 23.0 s wall clock; server start 5.00 s, ingest 1.00 s" in markdown
+    assert markdown.count("### Benchmark b1 at ") == 3, "each size's full report follows the summary"
+
+
+def test_the_daily_goal_fails_on_growth_or_on_seconds_and_needs_two_sizes():
+    grows = assemble_bench(BENCH_META, [_size(500_000, 50.0, 10.0, daily_s=10.0), _size(5_000_000, 9.0, 9.0, daily_s=12.5)])
+    slow = assemble_bench(BENCH_META, [_size(500_000, 50.0, 10.0, daily_s=31.0), _size(5_000_000, 9.0, 9.0, daily_s=31.0)])
+    one = assemble_bench(BENCH_META, [_size(20_000, 50.0, 10.0, daily_s=10.0)])
+
+    assert grows["goals"][0]["met"] is False and grows["goals"][0]["figure"].endswith("1.25x"), grows["goals"][0]
+    assert slow["goals"][0]["met"] is False and slow["goals"][0]["figure"].endswith("1.00x"), slow["goals"][0]
+    assert one["goals"][0]["met"] is None and "one size only" in one["goals"][0]["figure"]
+    not_measured = [g for g in one["goals"] if g["met"] is None]
+    assert len(not_measured) == 3, "no daily growth, no 1M, no 5M: not measured rather than met or failed"
+    assert "not measured: 1,000,000 is not among this bench's sizes: **not measured**" in bench_markdown(one)
+
+
+def test_a_size_whose_results_differ_shows_in_the_summary():
+    report = assemble_bench(BENCH_META, [_size(500_000, 50.0, 10.0, daily_s=10.0, gold_differences=2)])
+
+    assert report["summary"][0]["equal"] is False
+    assert "| 5.00x | 900.0 | NO | 10.0 |" in bench_markdown(report)
+
+
+def test_run_bench_benches_each_size_smallest_first_and_writes_one_report(tmp_path, monkeypatch):
+    # Only the sizes' loop and the report files: each size's phases (real Spark) are run_bench's one stand-in here.
+    import json
+
+    from gnp.devtools import bench
+
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text("env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\n"
+                           f"storage: {{lake: {tmp_path / 'lake'}, artifacts: {tmp_path / 'artifacts'}}}\n"
+                           f"warehouse: {{duckdb_path: {tmp_path / 'warehouse.duckdb'}}}\n")
+    benched = []
+
+    def one_size(base, options, bench_dir, folder, meta, log):
+        benched.append((options.size, folder.name))
+        return _size(options.size, 10.0, 5.0, daily_s=float(options.size) / 1000)
+
+    monkeypatch.setattr(bench, "bench_size", one_size)
+    report, markdown = bench.run_bench(str(params_file), BenchOptions(rows="40000,20000"), log=lambda message: None)
+
+    assert benched == [(20000, "20000rows"), (40000, "40000rows")], benched
+    [written] = (tmp_path / "artifacts" / "bench").glob("*-20000-40000rows.json")
+    assert json.loads(written.read_text())["goals"] == report["goals"]
+    assert (tmp_path / "artifacts" / "bench" / "latest.md").read_text() == markdown
+    assert report["goals"][0]["figure"] == "20.0 s at 20,007 records, 40.0 s at 40,007 records: 2.00x", report["goals"][0]

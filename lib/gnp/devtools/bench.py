@@ -32,13 +32,10 @@ import math
 import os
 import shutil
 import sys
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import psutil
 import yaml
 
 from gnp.core import manifest
@@ -46,15 +43,14 @@ from gnp.core.config import Params, load_params
 from gnp.core.errors import GnpError, UsageError
 from gnp.core.registry import Registry
 from gnp.devtools import bench_goals, bench_report
+from gnp.devtools.bench_probe import PeakSampler, machine, spark_jvm_trees
 from gnp.orchestration import runner
 
 FIRST_DAY = dt.date(2025, 10, 1)  # 30 days from here include the DST change on 2025-10-26
-SAMPLE_INTERVAL_S = 0.25
 USERS_PER_DAILY_TEST = 1.5  # the local params' ratio: 3000 users for 2000 tests a day
 MIN_USERS = 3000
 SERVER_START_MESSAGE = "starting the run's Spark Connect server"
 SILVER_TABLES = ("measurements", "quarantine", "sessions")
-MB = 1024 * 1024
 # Issue 13's sizes: its daily run is measured at 0.5M and 5M rows of history, its full refresh at 1M and 5M.
 DEFAULT_SIZES = (500_000, 1_000_000, 5_000_000)
 
@@ -112,59 +108,6 @@ class BenchOptions:
     def new_day(self) -> dt.date:
         """The daily run's day: the first after the history."""
         return FIRST_DAY + dt.timedelta(days=self.days)
-
-
-class PeakSampler:
-    """Samples the summed RSS and the CPU time of a set of processes in a thread; keeps the peak."""
-
-    def __init__(self, find: Callable[[], list[psutil.Process]], interval_s: float = SAMPLE_INTERVAL_S):
-        self._find, self._interval = find, interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.peak_bytes = 0
-        self._cpu: dict[int, float] = {}
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            total = 0
-            for proc in self._find():
-                try:
-                    total += proc.memory_info().rss
-                    times = proc.cpu_times()
-                    self._cpu[proc.pid] = times.user + times.system
-                except psutil.Error:
-                    continue
-            self.peak_bytes = max(self.peak_bytes, total)
-            self._stop.wait(self._interval)
-
-    def __enter__(self) -> "PeakSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def peak_mb(self) -> float:
-        return round(self.peak_bytes / MB, 1)
-
-    @property
-    def cpu_s(self) -> float:
-        """CPU time of every process seen, as last sampled (a process's CPU until shortly before it ended)."""
-        return round(sum(self._cpu.values()), 1)
-
-
-def spark_jvm_trees() -> list[psutil.Process]:
-    """Java processes below this one (the run's Spark Connect server), with their children."""
-    found: dict[int, psutil.Process] = {}
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if proc.name() == "java":
-                found.update({p.pid: p for p in [proc, *proc.children(recursive=True)]})
-        except psutil.Error:
-            continue
-    return list(found.values())
 
 
 def bench_params(base: Params, options: BenchOptions, folder: Path, bronze: Path, tests_per_day: int | None = None) -> dict:
@@ -283,11 +226,6 @@ def input_rows(params: Params, full_refresh: bool) -> dict:
     }
 
 
-def machine() -> str:
-    memory_gb = psutil.virtual_memory().total / 1024**3
-    return f"{psutil.cpu_count()} cores, {memory_gb:.0f} GB, load {os.getloadavg()[0]:.1f} at start"
-
-
 def daily_phase(base: Params, options: BenchOptions, folder: Path, log) -> dict:
     """The daily run on a lake holding the history: every stage of ``gnp run --from D --to D`` for a new day."""
     from gnp.silver import parse
@@ -352,6 +290,7 @@ def run_bench(params_file: str, options: BenchOptions, log=print) -> tuple[dict,
     ]
     report = bench_goals.assemble_bench(meta, size_reports)
     markdown = bench_goals.to_markdown(report)
+    bench_dir.mkdir(parents=True, exist_ok=True)
     (bench_dir / f"{bench_id}.json").write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
     for name in (f"{bench_id}.md", "latest.md"):
         (bench_dir / name).write_text(markdown, encoding="utf-8")

@@ -17,7 +17,8 @@ import psutil
 
 from gnp.core.config import load_params
 from gnp.core.registry import Registry
-from gnp.devtools.bench import SILVER_TABLES, BenchError, PeakSampler, bronze_files
+from gnp.devtools.bench import SILVER_TABLES, BenchError, bronze_files
+from gnp.devtools.bench_probe import PeakSampler
 
 
 def reference_worker(params_file: str, db_path: str, out_path: str) -> None:
