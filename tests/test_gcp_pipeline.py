@@ -243,8 +243,7 @@ def test_every_table_is_a_delta_table_in_the_lake_bucket_written_by_spark_itself
     registry = cloud["registry"]
     missing = [n for n in TABLES if not storage.exists(join(registry.table_path(n), lakehouse.DELTA_LOG))]
     assert registry.lake.startswith("gs://") and missing == [], f"expected a _delta_log per table, missing {missing}"
-    engines = {lakehouse.delta_table(registry.table_path(n)).history(1)[0].get("engineInfo", "").split("/")[0]
-               for n in TABLES}
+    engines = {lakehouse.history(registry.table_path(n), 1)[0]["engine"].split("/")[0] for n in TABLES}
     assert engines == {"Apache-Spark"}, engines
 
 

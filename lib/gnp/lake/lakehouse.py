@@ -157,19 +157,31 @@ def partitions(table_path: str) -> dict[str, str]:
 
 
 def history(table_path: str, limit: int | None = None) -> list[dict]:
-    """The table's commits, newest first: version, time, operation, run id (userMetadata), metrics."""
-    table = delta_table(table_path)
-    if table is None:
+    """The table's commits, newest first: version, time, operation, run id (userMetadata), metrics, engine.
+
+    Read from the log's JSON commits themselves (one small read each) rather than
+    ``DeltaTable.history``, whose paged listing (``start-after``) fake-gcs-server
+    never answers; commits older than the log's retention (30 days) are gone.
+    """
+    check_format(table_path)
+    if not is_delta(table_path):
         return []
+    log = join(table_path, DELTA_LOG)
+    commits = sorted((int(name[:-5]) for name in storage.listdir(log)
+                      if name.endswith(".json") and name[:-5].isdigit()), reverse=True)
     rows = []
-    for commit in table.history(limit):
+    for number in commits[:limit]:
+        text = storage.read_bytes(join(log, f"{number:020d}.json")).decode("utf-8")
+        info = next((action["commitInfo"] for action in map(json.loads, text.splitlines())
+                     if "commitInfo" in action), {})
         rows.append({
-            "version": commit.get("version"),
-            "timestamp": dt.datetime.fromtimestamp(commit.get("timestamp", 0) / 1000, dt.timezone.utc),
-            "operation": commit.get("operation"),
-            "run_id": commit.get("userMetadata"),
-            "parameters": commit.get("operationParameters"),
-            "metrics": commit.get("operationMetrics"),
+            "version": number,
+            "timestamp": dt.datetime.fromtimestamp(info.get("timestamp", 0) / 1000, dt.timezone.utc),
+            "operation": info.get("operation"),
+            "run_id": info.get("userMetadata"),
+            "parameters": info.get("operationParameters"),
+            "metrics": info.get("operationMetrics"),
+            "engine": info.get("engineInfo", ""),
         })
     return rows
 
