@@ -143,7 +143,7 @@ def test_gnp_book_prints_the_latest_book_or_says_to_run_first(tmp_path, capsys):
     from gnp import cli
 
     params = ci_params_in(tmp_path / "env")
-    assert cli.main(["book", "--params", str(params)]) == 2
+    assert cli.main(["book", "--params", str(params)]) == 1  # nothing to show yet: a failure, not a usage error
     assert "no run under" in capsys.readouterr().err
     run_dir = make_run(tmp_path / "env" / "artifacts" / "runs")
     assert cli.main(["book", "--params", str(params)]) == 0
