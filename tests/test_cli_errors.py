@@ -124,7 +124,7 @@ def test_a_failed_stage_names_its_notebook_and_cell(tmp_path, params_file):
                            "max_retries: 0, backoff_s: 0, token_env: GNP_TEST_TOKEN}\n")
     result = gnp_command("run", "--params", str(params_file), "--stages", "ingest", cwd=tmp_path,
                          env={"GNP_TEST_TOKEN": "not-a-real-token"})
-    assert_one_line(result, 1, "stage ingest failed in 10_ingest.ipynb", "ingest_range", "HyperionFetchError",
+    assert_one_line(result, 1, "stage ingest failed in 10_ingest.ipynb, cell ", "HyperionFetchError",
                     "executed notebook", others=True)
     assert "not-a-real-token" not in result.stderr + result.stdout
 
