@@ -80,6 +80,9 @@ class StorageParams(_Strict):
     bronze: str | None = None  # Bronze's own location (a bucket with retention); default <lake>/bronze
     artifacts: str = "../.gnp/artifacts"  # executed notebooks and run manifests
     vacuum_retain_days: int = Field(7, ge=7)  # Delta files no version of these last days needs are deleted
+    # A table is vacuumed at most this often (days; 0: every run): VACUUM lists every file of a table, and
+    # a file only becomes deletable vacuum_retain_days after a commit removed it.
+    vacuum_every_days: int = Field(7, ge=0, le=366)
     lock_wait_s: float = Field(0.0, ge=0)  # a run finding the lake locked by another waits this long, then fails
 
 

@@ -80,6 +80,11 @@ class Registry:
         """Each Bronze day's version the last complete Silver + Gold build read (``gnp.silver.stage``)."""
         return join(self.lake, "silver", BRONZE_CONSUMED)
 
+    @property
+    def maintenance(self) -> str:
+        """When each Silver and Gold table was last vacuumed (``gnp.lake.maintenance``)."""
+        return join(self.lake, "_maintenance.json")
+
     # Runs --------------------------------------------------------------
     @property
     def runs_root(self) -> str:

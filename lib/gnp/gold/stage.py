@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from gnp.core.config import Params
+from gnp.core.config import Params, StorageParams
 from gnp.core.dates import days_between, month_end, month_start
 from gnp.core.registry import Registry
 from gnp.core.schemas import MEASUREMENTS, SESSIONS, TABLES
 from gnp.gold.build import UserDayReductions, gold_tables, reduce_measurements
 from gnp.gold.periods import Period, days_of_periods, periods_to_rebuild
 from gnp.gold.retention import cohort_retention
-from gnp.lake import lakehouse
+from gnp.lake import lakehouse, maintenance
 from gnp.silver.stage import SilverPlan
 
 MONTHLY = {"speed_histogram"}
@@ -136,14 +136,15 @@ def outputs(registry: Registry, gold_plan: GoldPlan) -> list[dict]:
     ]
 
 
-def vacuum(spark: SparkSession, registry: Registry, retain_days: int) -> None:
-    """VACUUM every Silver and Gold table: delete the files no version of the last ``retain_days`` needs.
+def vacuum(spark: SparkSession, registry: Registry, storage_params: StorageParams) -> list[str]:
+    """VACUUM the Silver and Gold tables that are due (see ``gnp.lake.maintenance``); returns their names.
 
     The warehouse views and a publish read one pinned version's files; a
-    version stays readable this long after a newer one replaced it.
+    version stays readable ``vacuum_retain_days`` after a newer one replaced it.
     """
-    for name in TABLES:
-        lakehouse.vacuum(spark, registry.table_path(name), retain_days)
+    return maintenance.vacuum_due(
+        spark, registry, list(TABLES), storage_params.vacuum_retain_days, storage_params.vacuum_every_days
+    )
 
 
 def suppressed(written_tables: dict[str, DataFrame]):
