@@ -335,3 +335,31 @@ def test_an_incremental_build_reads_its_days_for_daily_tables_and_whole_months_f
     assert rows("hourly_profile") == full("hourly_profile"), "daily tables: day two only, as in the full build"
     assert rows("area_isp_metrics", {"sessions"}) == full("area_isp_metrics", {"sessions"})
     assert rows("area_isp_period_metrics") == full("area_isp_period_metrics"), "the week and month, whole"
+
+
+def test_an_incremental_build_of_named_periods_equals_the_whole_build_cut_to_them(spark):
+    """The period table and histogram of a daily run: only the weeks and months it rewrites, the same rows."""
+    from gnp.gold.periods import periods_to_rebuild
+
+    first_week = [measurement(i, u, d, h, p, dl, ul, rtt, loss, jit, contract, isp, minute=mi)
+                  for i, u, d, h, mi, p, dl, ul, rtt, loss, jit, contract, isp in TESTS]
+    week = dt.timedelta(days=7)
+    second_week = [{**t, "measurement_id": t["measurement_id"] + 100, "measurement_date": t["measurement_date"] + week,
+                    "measured_at": t["measured_at"] + week} for t in first_week]
+    new_day = D2 + dt.timedelta(days=7)
+    periods = periods_to_rebuild([new_day])  # the week of 10 March and March
+    day = measurements_df(spark, [t for t in second_week if t["measurement_date"] == new_day])
+    month = measurements_df(spark, first_week + second_week)
+
+    cut = gold_tables(reduce_measurements(day, whole_months=month, periods=periods), sessions_df(spark, []), SEMANTICS)
+    whole = gold_tables(reduce_measurements(day, whole_months=month), sessions_df(spark, []), SEMANTICS)
+
+    def rows(tables, name):
+        return sorted(tuple(r.asDict().items()) for r in tables[name].collect())
+
+    kept = {(kind, start) for kind, start in periods}
+    whole_periods = rows(whole, "area_isp_period_metrics")
+    assert {(dict(r)["period_kind"], dict(r)["period_start"]) for r in whole_periods} > kept, "the week of 3 March too"
+    assert rows(cut, "area_isp_period_metrics") == [
+        r for r in whole_periods if (dict(r)["period_kind"], dict(r)["period_start"]) in kept]
+    assert rows(cut, "speed_histogram") == rows(whole, "speed_histogram")

@@ -18,6 +18,7 @@ stage notebook::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyspark import StorageLevel
@@ -25,10 +26,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from gnp.core.config import SemanticsParams
+from gnp.core.schemas import PERIOD_MONTH
 from gnp.gold.attainment import contract_attainment
 from gnp.gold.histogram import speed_histogram
 from gnp.gold.hourly import hourly_profile
-from gnp.gold.periods import area_isp_period_metrics
+from gnp.gold.periods import Period, area_isp_period_metrics
 from gnp.gold.regional import area_isp_metrics, regional_metrics, regional_unit_metrics
 from gnp.gold.retention import cohort_retention, user_retention
 from gnp.gold.slices import PLACE_COLUMNS, with_slices
@@ -57,6 +59,7 @@ class UserDayReductions:
     hour: DataFrame  # per user, day, slice and local hour: the download median
     month_download: DataFrame | None = None  # per user, day and slice of whole months: the download median
     period_rows: DataFrame | None = None  # whole weeks and months of measurements (incremental), for period tables
+    periods: tuple[Period, ...] | None = None  # the weeks and months the period table rebuilds (None: all touched)
 
     @property
     def period_measurements(self) -> DataFrame:
@@ -79,7 +82,9 @@ class UserDayReductions:
         self.by_user_day.unpersist()
 
 
-def reduce_measurements(measurements: DataFrame, whole_months: DataFrame | None = None) -> UserDayReductions:
+def reduce_measurements(
+    measurements: DataFrame, whole_months: DataFrame | None = None, periods: Sequence[Period] | None = None
+) -> UserDayReductions:
     """Per-user-day reductions of Silver measurements in every slice.
 
     Args:
@@ -89,13 +94,19 @@ def reduce_measurements(measurements: DataFrame, whole_months: DataFrame | None 
             table reads their speeds, the monthly histogram their download
             medians (a month read only in part, past a week's end, is one the
             stage does not write).
+        periods: the (kind, start) weeks and months rewritten, when
+            ``whole_months`` is given: the period table builds only those and
+            the histogram only their months (a week reaching into the month
+            before reads days of a month the stage does not write).
     """
     by_user_day = _by_user_day(measurements, (DATE, HOUR, *PLACE_COLUMNS, *SPEED_METRICS, CONTRACT))
     sliced = with_slices(by_user_day)
     month_download = period_rows = None
     if whole_months is not None:
         period_rows = _by_user_day(whole_months, (DATE, *PLACE_COLUMNS, *SPEED_METRICS))
-        months = with_slices(period_rows.select(USER, DATE, *PLACE_COLUMNS, *_DOWNLOAD))
+        month_rows = period_rows if periods is None else period_rows.where(
+            F.trunc(DATE, "month").isin([start for kind, start in periods if kind == PERIOD_MONTH]))
+        months = with_slices(month_rows.select(USER, DATE, *PLACE_COLUMNS, *_DOWNLOAD))
         month_download = per_user_day(months, SLICE_GRAIN, medians=_DOWNLOAD, means=())
     return UserDayReductions(
         by_user_day=by_user_day,
@@ -103,6 +114,7 @@ def reduce_measurements(measurements: DataFrame, whole_months: DataFrame | None 
         hour=per_user_day(sliced, HOUR_SLICE_GRAIN, medians=_DOWNLOAD, means=()),
         month_download=month_download,
         period_rows=period_rows,
+        periods=None if periods is None or whole_months is None else tuple(periods),
     )
 
 
@@ -123,7 +135,7 @@ def gold_tables(
     by_area = area_isp_metrics(reductions.slice, sessions, k)
     return {
         "area_isp_metrics": by_area,
-        "area_isp_period_metrics": area_isp_period_metrics(reductions.period_measurements, k),
+        "area_isp_period_metrics": area_isp_period_metrics(reductions.period_measurements, k, reductions.periods),
         "regional_metrics": regional_metrics(by_area),
         "regional_unit_metrics": regional_unit_metrics(by_area),
         "user_retention": user_retention(sessions, k),

@@ -18,6 +18,8 @@ rebuilding every period that starts on it (``periods_to_rebuild``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from collections.abc import Iterable
 
 from pyspark.sql import Column as SparkColumn
@@ -97,7 +99,15 @@ def per_user_period(sliced: DataFrame) -> DataFrame:
     return with_quantiles(reduced, {_median(m): (_sorted(m), MEDIAN) for m in SPEED_METRICS})
 
 
-def area_isp_period_metrics(measurements: DataFrame, k: int) -> DataFrame:
+def only_periods(frame: DataFrame, periods: Iterable[Period] | None) -> DataFrame:
+    """The rows of the given (period_kind, period_start) only; all of them when ``periods`` is None."""
+    if periods is None:
+        return frame
+    wanted = [(F.col(KIND) == kind) & (F.col(START) == F.lit(start)) for kind, start in periods]
+    return frame.where(functools.reduce(operator.or_, wanted, F.lit(False)))
+
+
+def area_isp_period_metrics(measurements: DataFrame, k: int, periods: Iterable[Period] | None = None) -> DataFrame:
     """One row per period (week and month) and slice, for every period the measurements touch.
 
     Args:
@@ -105,8 +115,11 @@ def area_isp_period_metrics(measurements: DataFrame, k: int) -> DataFrame:
             only partly present gives a row over the days present, so callers
             pass whole periods or keep only those (see gnp.gold.stage).
         k: fewer distinct users than this in the period and slice suppresses the cell.
+        periods: build only these (kind, start) periods. An incremental run reads
+            a whole month but rebuilds one or two weeks of it: the other weeks'
+            rows are dropped before the slices multiply them by six.
     """
-    user_periods = per_user_period(with_slices(with_periods(measurements)))
+    user_periods = per_user_period(with_slices(only_periods(with_periods(measurements), periods)))
     cells = user_periods.groupBy(*PERIOD_KEY, *SLICE_KEY).agg(
         *[F.max(c).alias(c) for c in SLICE_LABELS],
         F.sum("tests").alias("tests"),

@@ -1,9 +1,10 @@
 """The Gold stage's edges: which Silver partitions to read, which Gold partitions to rewrite.
 
 A run rewrites the Gold dates that Silver rewrote (its session dates: every
-measurement date it rewrote and the day before, see ``silver.stage``, which
-plans both stages from the Bronze manifests); the daily tables read only those days. Two
-tables need more: the speed histogram is monthly, so the months touched are
+measurement date it rewrote and the day before: ``plan`` derives the Gold
+plan from the Silver one, once per run, in ``gnp.orchestration.runplan``); the
+daily tables read only those days. Two tables need more: the speed histogram
+is monthly, so the months touched are
 recomputed from their whole Silver months (download medians only, the one
 figure it needs); the period table (``area_isp_period_metrics``) rebuilds
 every ISO week and month touched, from all their days (a week can reach into
@@ -88,7 +89,7 @@ def build(
     )
     sessions_path = registry.table_path(SESSIONS.name)
     sessions = lakehouse.read_table(spark, sessions_path, SESSIONS, only=gold_plan.days)
-    reductions = reduce_measurements(measurements, whole_months).persist()
+    reductions = reduce_measurements(measurements, whole_months, gold_plan.periods).persist()
     tables = gold_tables(reductions, sessions, params.semantics)
     tables["cohort_retention"] = cohort_retention(
         lakehouse.read_table(spark, sessions_path, SESSIONS), params.semantics.k_anonymity
@@ -102,6 +103,11 @@ def _partitions_of(name: str, gold_plan: GoldPlan) -> list[dt.date] | None:
     if name in PERIODIC:
         return gold_plan.period_starts
     return list(gold_plan.months if name in MONTHLY else gold_plan.days)
+
+
+def rewritten(gold_plan: GoldPlan) -> dict[str, list[dt.date] | None]:
+    """Each Gold table's partitions the plan rewrites (None: all), but quality_results (every run appends)."""
+    return {name: None if gold_plan.full_refresh else _partitions_of(name, gold_plan) for name in WRITTEN_TABLES}
 
 
 def write(tables: dict[str, DataFrame], registry: Registry, gold_plan: GoldPlan) -> None:
@@ -129,11 +135,7 @@ def outputs(registry: Registry, gold_plan: GoldPlan) -> list[dict]:
     """Run-manifest entries: each Gold table with the partitions this run rewrote (None: all, a full refresh)."""
     from gnp.quality.results import table_output
 
-    return [
-        table_output(registry, name, only=None if gold_plan.full_refresh else _partitions_of(name, gold_plan))
-        for name in TABLES
-        if TABLES[name].layer == "gold" and name != "quality_results"
-    ]
+    return [table_output(registry, name, only=only) for name, only in rewritten(gold_plan).items()]
 
 
 def vacuum(spark: SparkSession, registry: Registry, storage_params: StorageParams) -> list[str]:
