@@ -2,8 +2,10 @@
 
 Stage notebooks call ``record_outputs`` for every table or object they write;
 the runner merges those records into ``manifest.json`` beside the executed
-notebooks, and publish reads Silver's and Gold's to know which partitions the
-run rewrote. Only the params' *names* of secrets are recorded, never values.
+notebooks, and publish reads Silver's and Gold's to know which tables the run
+really wrote. The run plan (``gnp.orchestration.runplan``) is kept beside them
+as ``plan.json``, written once by the runner before the first stage that uses
+it. Only the params' *names* of secrets are recorded, never values.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from gnp.core import storage
 from gnp.core.config import Params
 from gnp.core.registry import Registry, join
 
+PLAN_FILE = "plan.json"
 KEY_PACKAGES = (
     "greek-net-pulse", "pyspark", "pandas", "pyarrow", "duckdb", "papermill",
     "requests", "altair", "voila", "google-cloud-bigquery", "google-cloud-storage",
@@ -76,3 +79,20 @@ def record_outputs(params: Params, run_id: str, stage: str, outputs: list[dict])
 def read_outputs(registry: Registry, run_id: str, stage: str) -> list[dict]:
     location = _outputs_location(registry, run_id, stage)
     return storage.read_json(location) if storage.exists(location) else []
+
+
+def plan_location(registry: Registry, run_id: str) -> str:
+    return join(registry.run_dir(run_id), PLAN_FILE)
+
+
+def record_plan(registry: Registry, run_id: str, plan: dict) -> str:
+    """Write the run's plan (its JSON form) once; a second record for the run raises FileExistsError."""
+    location = plan_location(registry, run_id)
+    storage.write_json_once(location, plan)
+    return location
+
+
+def read_plan(registry: Registry, run_id: str) -> dict | None:
+    """The run's recorded plan as written; None outside a run or when the run recorded none."""
+    location = plan_location(registry, run_id) if run_id else ""
+    return storage.read_json(location) if location and storage.exists(location) else None

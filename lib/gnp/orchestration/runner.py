@@ -11,6 +11,11 @@ there). So when the run folder is remote a stage writes its notebook to a
 local scratch folder and the runner uploads it once when the stage ends, failed
 or not; the manifest is written once, at the end of the run. A local run folder
 is written directly, as before.
+
+The run plan (``runplan``) is computed here, once, before the first stage
+whose notebook says it uses it (``"plan": true`` in its ``gnp`` metadata):
+after ingest, whose fetches it must see. It is written once as ``plan.json``
+and the stages load it by run id.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from gnp.core.errors import GnpError, UsageError
 from gnp.core.registry import Registry, join
 from gnp.core.schemas import TABLES
 from gnp.lake import lakehouse, lakelock
-from gnp.orchestration import book
+from gnp.orchestration import book, runplan
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
@@ -54,8 +59,16 @@ class Stage:
 
     @property
     def needs_spark(self) -> bool:
-        meta = nbformat.read(self.notebook, as_version=4).metadata.get("gnp", {})
-        return bool(meta.get("spark", False))
+        return bool(self._meta.get("spark", False))
+
+    @property
+    def needs_plan(self) -> bool:
+        """The notebook loads the run plan (``runplan.for_stage``): the runner records it before this stage."""
+        return bool(self._meta.get("plan", False))
+
+    @property
+    def _meta(self) -> dict:
+        return nbformat.read(self.notebook, as_version=4).metadata.get("gnp", {})
 
     @property
     def parameter_names(self) -> set[str]:
@@ -203,6 +216,10 @@ def _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parame
         record["table_versions"] = {name: {"before": v} for name, v in lakehouse.versions(table_paths).items()}
         spark_remote = ""
         for number, stage in enumerate(selected, 1):
+            if stage.needs_plan and "plan" not in record:
+                failure = _record_plan(params, registry, run_id, full_refresh, stage, record, log)
+                if failure:
+                    break
             if stage.needs_spark and not spark_remote:
                 spark_remote = params.spark.remote or ""
                 if not spark_remote:
@@ -240,6 +257,18 @@ def _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parame
         for name, after in lakehouse.versions(table_paths).items():
             record["table_versions"][name]["after"] = after
     return failure
+
+
+def _record_plan(params, registry, run_id, full_refresh, stage, record, log) -> StageFailed | None:
+    """Compute the run plan and write it once; a failure stops the run before ``stage`` (and is recorded)."""
+    try:
+        record["plan"] = runplan.record(runplan.compute(params, registry, run_id, full_refresh), registry)
+    except Exception as exc:  # noqa: BLE001 - the manifest must still say why the run stopped
+        record["plan"], record["plan_error"] = None, f"{type(exc).__name__}: {exc}"
+        return StageFailed(f"the run plan could not be computed before stage {stage.name}: {record['plan_error']}. "
+                           "Nothing was rewritten; fix the cause and run again")
+    log(f"run plan: {record['plan']}")
+    return None
 
 
 def _check_table_format(table_paths: dict[str, str], full_refresh: bool, log) -> None:

@@ -9,8 +9,9 @@ run's partitions are its days plus every date found in its days' Bronze (a
 refetch of the 28th that brings a late test of the 27th rewrites the 27th), and
 it reads every Bronze day that holds a record of those partitions (to rewrite
 the 27th it reads the 28th's Bronze too). Each Bronze manifest lists its
-``measurement_dates``; ``plan`` decides from them alone, so the Gold stage,
-which plans from the same function, rebuilds exactly what Silver rewrote.
+``measurement_dates``; ``plan`` decides from them alone. A run plans once
+(``gnp.orchestration.runplan``, which also derives the Gold plan from this
+one), so Gold rebuilds exactly what Silver rewrote and publish replaces it.
 
 Sessions: each rewritten date also rewrites the session date before it (see
 ``sessions.rewrite_from``), reading the measurements its sessions need, and the
@@ -89,6 +90,8 @@ class SilverPlan:
     session_days: tuple[dt.date, ...]  # session partitions rewritten
     session_read_days: tuple[dt.date, ...]  # measurement partitions the sessions are built from
     full_refresh: bool
+    # Each stored Bronze day's newest version when the plan was made: what the run consumes (``record_consumed``).
+    bronze_versions: tuple[tuple[dt.date, str], ...] = ()
 
     @property
     def partitions(self) -> list[dt.date] | None:
@@ -132,6 +135,7 @@ def plan(params: Params, registry: Registry, full_refresh: bool = False, run_id:
         session_days=tuple(session_days(partitions)),
         session_read_days=tuple(session_read_days(partitions, params.semantics)),
         full_refresh=full_refresh,
+        bronze_versions=tuple(sorted(latest_versions(files).items())),
     )
 
 
@@ -166,12 +170,15 @@ def unconsumed_days(files: Iterable[parse.BronzeFile], consumed: dict[dt.date, s
 def record_consumed(registry: Registry, silver_plan: SilverPlan) -> None:
     """After Gold: the Bronze versions this run's Silver and Gold were built from are consumed.
 
-    The first record (or a full refresh) takes every stored day as consumed.
+    Those the plan saw, not those stored now: a version stored after the plan
+    was made stays unconsumed, and the next run reads it. The first record (or
+    a full refresh) takes every day the plan saw stored as consumed.
     """
     consumed = read_consumed(registry)
     first = consumed is None or silver_plan.full_refresh
-    days = bronze_days(registry) if first else silver_plan.bronze_days
-    latest = latest_versions(parse.list_bronze_files(registry, days))
+    seen = dict(silver_plan.bronze_versions)
+    days = seen if first else silver_plan.bronze_days
+    latest = {day: seen[day] for day in days if day in seen}
     merged = {**({} if first else consumed), **latest}
     storage.write_json(registry.bronze_consumed, {day.isoformat(): name for day, name in sorted(merged.items())})
 
@@ -234,16 +241,18 @@ def written(spark: SparkSession, registry: Registry, silver_plan: SilverPlan) ->
     )
 
 
+def rewritten(silver_plan: SilverPlan) -> dict[str, list[dt.date] | None]:
+    """Each Silver table's partitions the plan rewrites (None: all, a full refresh)."""
+    sessions_only = None if silver_plan.full_refresh else list(silver_plan.session_days)
+    return {MEASUREMENTS.name: silver_plan.partitions, QUARANTINE.name: silver_plan.partitions,
+            SESSIONS.name: sessions_only}
+
+
 def outputs(registry: Registry, silver_plan: SilverPlan) -> list[dict]:
     """Run-manifest entries: each Silver table with the partitions this run rewrote (None: all, a full refresh)."""
     from gnp.quality.results import table_output
 
-    sessions_only = None if silver_plan.full_refresh else list(silver_plan.session_days)
-    return [
-        table_output(registry, MEASUREMENTS.name, only=silver_plan.partitions),
-        table_output(registry, QUARANTINE.name, only=silver_plan.partitions),
-        table_output(registry, SESSIONS.name, only=sessions_only),
-    ]
+    return [table_output(registry, name, only=only) for name, only in rewritten(silver_plan).items()]
 
 
 def quarantine_reasons(spark: SparkSession, registry: Registry, silver_plan: SilverPlan):
