@@ -124,6 +124,32 @@ def test_a_run_without_records_rewrote_nothing_and_old_records_without_partition
     assert found == {"sessions": None}, f"expected the whole table for a record without partitions, found {found}"
 
 
+def test_publish_replaces_the_plans_partitions_of_each_table_a_stage_recorded_and_no_other(tmp_path):
+    params = _params(tmp_path, "p")
+    record_run(params, "r3", silver={"measurements": [D3, D2], "sessions": [D1, D2, D3]}, gold={})
+    planned = {"measurements": (D2, D3), "quarantine": (D2, D3), "sessions": (D1, D2, D3),
+               "area_isp_metrics": (D1, D2, D3), "cohort_retention": None}
+
+    found = partitions_to_replace(Registry.from_params(params), "r3", False, planned)
+
+    # Gold is planned but recorded nothing (it did not run): it is not published.
+    expected = {"measurements": [D2, D3], "sessions": [D1, D2, D3], "quality_results": None}
+    assert found == expected, f"expected {expected}, found {found}"
+
+
+def test_a_record_that_disagrees_with_the_plan_is_an_error_naming_both(tmp_path):
+    params = _params(tmp_path, "p")
+    record_run(params, "r4", silver={"measurements": [D2, D3]}, gold={"cohort_retention": None})
+    registry = Registry.from_params(params)
+
+    with pytest.raises(PublishError, match="measurements: run r4's stages recorded rewriting 2025-10-26, 2025-10-27, "
+                                           "but its plan says 2025-10-27;"):
+        partitions_to_replace(registry, "r4", False, {"measurements": (D3,), "cohort_retention": None})
+    with pytest.raises(PublishError, match="cohort_retention: .* recorded rewriting every partition, but its plan "
+                                           "says nothing"):
+        partitions_to_replace(registry, "r4", False, {"measurements": (D2, D3)})
+
+
 def test_replace_sql_deletes_the_named_partitions_and_inserts_every_spec_column_in_one_transaction():
     sql = replace_partitions_sql(SESSIONS, "p.s.sessions", "p.s.stage", [D1, D2])
 
@@ -506,6 +532,37 @@ def test_notebook_publishes_what_the_run_recorded_and_everything_on_full_refresh
     found = read_back(client, registry.table_id("measurements"), MEASUREMENTS)
     expected_rows = by_key([r for d in (D1, D2, D3) for r in spec_rows(MEASUREMENTS, d)], MEASUREMENTS)
     assert found == expected_rows, f"expected every day after a full refresh, found {found}"
+
+
+def record_plan(registry: Registry, run_id: str, days: tuple, full_refresh: bool = False) -> None:
+    """A run plan as the runner records it: measurements of ``days``, sessions and Gold from the day before."""
+    from gnp.gold.stage import plan as gold_plan
+    from gnp.orchestration import runplan
+    from gnp.silver.stage import SilverPlan, rewritten, session_days
+
+    silver = SilverPlan(days, days, days, tuple(session_days(days)), (), full_refresh)
+    tables = {name: None if only is None else tuple(only) for name, only in rewritten(silver).items()}
+    runplan.record(runplan.RunPlan(run_id, silver, gold_plan(silver), tables), registry)
+
+
+@pytest.mark.slow
+def test_notebook_publishes_the_recorded_plan_and_refuses_a_record_that_disagrees(client, registry, params, tmp_path):
+    commit(registry.table_path("measurements"), MEASUREMENTS, {d: spec_rows(MEASUREMENTS, d) for d in (D1, D2, D3)})
+    record_plan(registry, "r-plan", (D3,))  # the dates passed to the notebook (D1..D3) are not the run's window
+    record_run(params, "r-plan", silver={"measurements": [D3]}, gold={})
+
+    text = execute_notebook(tmp_path / "out.ipynb", params_file=params.params_file, date_from=str(D1),
+                            date_to=str(D3), run_id="r-plan")
+
+    assert "recorded by the runner at" in text and "measurement_date 2025-10-27" in text, text[:3000]
+    found = read_back(client, registry.table_id("measurements"), MEASUREMENTS)
+    assert found == by_key(spec_rows(MEASUREMENTS, D3), MEASUREMENTS), f"expected the plan's D3 only, found {found}"
+    record_plan(registry, "r-drift", (D3,))
+    record_run(params, "r-drift", silver={"measurements": [D2, D3]}, gold={})
+
+    with pytest.raises(papermill.PapermillExecutionError, match="recorded rewriting 2025-10-26, 2025-10-27, but "
+                                                               "its plan says 2025-10-27"):
+        execute_notebook(tmp_path / "drift.ipynb", params_file=params.params_file, run_id="r-drift")
 
 
 @pytest.mark.slow

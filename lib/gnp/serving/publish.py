@@ -1,11 +1,13 @@
 """Publish Silver and Gold from the lakehouse to BigQuery with load jobs.
 
-What to replace is what the run wrote: the Silver and Gold stages record, per
-table, the partition values they rewrote (``results.table_output``, in the run's
-output records); publish replaces exactly those, Silver and Gold alike (the
-day before the range for sessions and daily Gold, the months of the
-histogram, all of the cohort table). ``full_refresh`` replaces every partition
-of every table. A table the run did not write is left as it is.
+What to replace is the run plan's (``gnp.orchestration.runplan``, handed in by
+the publish notebook as its ``tables``): per table, the partitions the run
+rewrites, Silver and Gold alike (the day before the range for sessions and
+daily Gold, the months of the histogram, all of the cohort table). The
+stages' output records (``results.table_output``) are the check that a stage
+really wrote: a table no stage recorded is left as it is, and a record whose
+partitions differ from the plan's is an error. ``full_refresh`` replaces every
+partition of every table.
 ``quality_results`` is written by every Spark stage without a record, and is
 small: it is published whole every run.
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 import fsspec
@@ -41,7 +43,7 @@ from gnp.core import manifest
 from gnp.core.registry import Registry
 from gnp.core.schemas import GOLD_TABLES, SILVER_TABLES, TableSpec
 from gnp.lake import lakehouse
-from gnp.serving.bigquery_tables import bigquery_schema, ensure_table, require_datasets
+from gnp.serving.bigquery_tables import PublishError, bigquery_schema, ensure_table, require_datasets
 
 GCS_SCHEME = "gs://"
 STAGING_SUFFIX = "__staging_"
@@ -85,13 +87,46 @@ def rewritten_partitions(registry: Registry, run_id: str) -> dict[str, list[dt.d
     return found
 
 
-def partitions_to_replace(registry: Registry, run_id: str, full_refresh: bool) -> dict[str, list[dt.date] | None]:
-    """Per table to publish, the partition values to replace (None: every one). Tables not named are left alone."""
+def partitions_to_replace(
+    registry: Registry, run_id: str, full_refresh: bool, planned: Mapping[str, Iterable[dt.date] | None] | None = None
+) -> dict[str, list[dt.date] | None]:
+    """Per table to publish, the partition values to replace (None: every one). Tables not named are left alone.
+
+    Args:
+        planned: the run plan's partitions per table (``RunPlan.tables``); each table a stage recorded writing
+            is replaced as planned. Without a plan (a run recorded before plans were) the records alone decide.
+
+    Raises:
+        PublishError: a stage recorded other partitions than the plan's (the message names both).
+    """
     if full_refresh:
         return {spec.name: None for spec in PUBLISHED}
-    plan = rewritten_partitions(registry, run_id)
+    recorded = rewritten_partitions(registry, run_id)
+    plan = recorded if planned is None else planned_and_recorded(planned, recorded, run_id)
     plan.update({name: None for name in WHOLE_EVERY_RUN})
     return {spec.name: plan[spec.name] for spec in PUBLISHED if spec.name in plan}
+
+
+def planned_and_recorded(
+    planned: Mapping[str, Iterable[dt.date] | None], recorded: dict[str, list[dt.date] | None], run_id: str
+) -> dict[str, list[dt.date] | None]:
+    """The plan's partitions of every table a stage recorded writing, once each record agrees with the plan."""
+    found = {}
+    for name, values in recorded.items():
+        plan = planned.get(name, ())
+        plan = None if plan is None else sorted(set(plan))
+        if name not in planned or plan != values:
+            raise PublishError(
+                f"{name}: run {run_id or '(none)'}'s stages recorded rewriting {_shown(values)}, but its plan says "
+                f"{_shown(plan) if name in planned else 'nothing'}; nothing was published. A stage wrote other "
+                "partitions than planned: run the stages again (`gnp run`), or publish with --full-refresh"
+            )
+        found[name] = plan
+    return found
+
+
+def _shown(values: list[dt.date] | None) -> str:
+    return "every partition" if values is None else (", ".join(v.isoformat() for v in values) or "no partition")
 
 
 def _date_literals(values: Iterable[dt.date]) -> str:
