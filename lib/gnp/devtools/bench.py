@@ -206,17 +206,20 @@ def spark_phase(params_file: Path, log, **run_kwargs) -> dict:
     }
 
 
-def input_rows(params: Params, full_refresh: bool) -> dict:
-    """Rows each stage reads: Bronze records for silver, committed measurements of its read days for gold."""
-    from gnp.gold import stage as gold_stage
+def input_rows(params: Params, run_id: str, full_refresh: bool) -> dict:
+    """Rows each stage of run ``run_id`` read: Bronze records for silver, committed measurements of its read days for gold.
+
+    From the plan the run recorded: planned again after the run, a day the run
+    caught up on (unconsumed then, consumed now) would be missing.
+    """
     from gnp.lake import lakehouse
+    from gnp.orchestration import runplan
     from gnp.quality.results import committed_rows
     from gnp.silver import parse
-    from gnp.silver import stage as silver_stage
 
     registry = Registry.from_params(params)
-    silver_plan = silver_stage.plan(params, registry, full_refresh)
-    gold_plan = gold_stage.plan(silver_plan)
+    plan = runplan.load(registry, run_id) or runplan.compute(params, registry, run_id, full_refresh)
+    silver_plan, gold_plan = plan.silver, plan.gold
     measurements = registry.table_path("measurements")
     return {
         "silver": sum(f.record_count for f in parse.list_bronze_files(registry, silver_plan.bronze_days)),
@@ -235,7 +238,7 @@ def daily_phase(base: Params, options: BenchOptions, folder: Path, log) -> dict:
     params_file = _write_params(bench_params(base, options, folder, folder / "bronze", tests), folder / "daily.yaml")
     phase = spark_phase(params_file, log, date_from=day.isoformat(), date_to=day.isoformat())
     params = load_params(params_file, {"dates.date_from": day.isoformat(), "dates.date_to": day.isoformat()})
-    rows = input_rows(params, full_refresh=False)
+    rows = input_rows(params, phase["run_id"], full_refresh=False)
     new_records = sum(f.record_count for f in parse.list_bronze_files(Registry.from_params(params), [day]))
     return {**phase, "input_rows": rows, "plan": rows["plan"], "date": day.isoformat(), "tests_per_day": tests,
             "new_day_records": new_records}
@@ -250,7 +253,7 @@ def bench_size(base: Params, options: BenchOptions, bench_dir: Path, folder: Pat
     params_file = _write_params(bench_params(base, options, folder, folder / "bronze"), folder / "params.yaml")
     log(f"{rows:,} rows: Spark full refresh of silver and gold ...")
     spark_full = spark_phase(params_file, log, stages=["silver", "gold"], full_refresh=True)
-    spark_full["input_rows"] = input_rows(load_params(params_file), full_refresh=True)
+    spark_full["input_rows"] = input_rows(load_params(params_file), spark_full["run_id"], full_refresh=True)
     log(f"{rows:,} rows: DuckDB SQL reference on the same Bronze ...")
     reference = reference_phase(params_file, folder)
     daily = None
