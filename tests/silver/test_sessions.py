@@ -159,3 +159,19 @@ def test_sessions_of_a_read_window_match_those_of_the_whole_history(spark):
 
     assert whole.count() > 10
     assert_df_equality(incremental, whole, ignore_row_order=True, ignore_nullable=True)
+
+    # A daily run sessionises only the users with a test on a rewritten date: the same sessions.
+    rewritten_days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    only_theirs = S.sessions_of(spec_frame(spark, MEASUREMENTS, window), SEMANTICS, rewritten_days)
+    assert_df_equality(only_theirs, whole, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_sessions_of_some_dates_leave_out_users_with_no_test_on_them(spark):
+    day, other = dt.date(2025, 9, 2), dt.date(2025, 9, 1)
+    tests = [row(1, "a", utc(2025, 8, 31, 22, 30), None), row(2, "a", utc(2025, 9, 1, 23, 50), None),
+             row(3, "b", utc(2025, 8, 31, 10, 0), None)]
+    for n, t in enumerate(tests):
+        t["measurement_id"], t["measurement_date"] = n, (t["measured_at"] + dt.timedelta(hours=3)).date()
+    found = S.sessions_of(spec_frame(spark, MEASUREMENTS, tests), SEMANTICS, [day]).collect()
+    assert [(r.user_id, r.session_date, r.is_returning) for r in found] == [("a", day, True)]
+    assert {r.session_date for r in _sessionise(spark, tests).collect()} == {dt.date(2025, 8, 31), other, day}

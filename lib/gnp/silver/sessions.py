@@ -118,6 +118,20 @@ def sessionise(measurements: DataFrame, semantics: SemanticsParams) -> DataFrame
     )
 
 
+def sessions_of(measurements: DataFrame, semantics: SemanticsParams, session_dates) -> DataFrame:
+    """The sessions dated ``session_dates``, from measurements covering their read window.
+
+    A session is dated by its first test, so only users with a test on one of
+    those dates can have one there: the other users' tests, most of a daily
+    run's fifteen-day window, are dropped before the per-user sort. The kept
+    users' sessions are the same, since each user is sessionised alone.
+    """
+    dates = list(session_dates)
+    users = measurements.where(F.col("measurement_date").isin(dates)).select("user_id").distinct()
+    theirs = measurements.join(users, "user_id", "left_semi")
+    return sessionise(theirs, semantics).where(F.col("session_date").isin(dates))
+
+
 def _sorted(median: str) -> str:
     return f"__sorted_{median}"
 

@@ -222,8 +222,9 @@ def build_sessions(spark: SparkSession, params: Params, registry: Registry, silv
     source = lakehouse.read_table(
         spark, registry.table_path(MEASUREMENTS.name), MEASUREMENTS, only=silver_plan.session_read_days
     )
-    built = sessions.sessionise(source, params.semantics)
-    return built.where(F.col("session_date").isin(list(silver_plan.session_days)))
+    if silver_plan.full_refresh:  # every date: every user
+        return sessions.sessionise(source, params.semantics)
+    return sessions.sessions_of(source, params.semantics, silver_plan.session_days)
 
 
 def write_sessions(frame: DataFrame, registry: Registry, silver_plan: SilverPlan) -> None:
