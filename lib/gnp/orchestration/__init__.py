@@ -1,6 +1,7 @@
-"""Running the book: the runner that executes the stage notebooks in order, and the run's HTML book.
+"""Running the book: the runner that executes the stage notebooks in order, the run plan, and the run's HTML book.
 
 Owns ``runner`` (papermill, the run's Spark Connect server, the lake lock, the
-manifest) and ``book`` (a run's executed notebooks as static HTML). May import
-every runtime layer below it; never ``gnp.devtools``.
+manifest), ``runplan`` (what a run reads and rewrites, computed once per run
+and loaded by the stages) and ``book`` (a run's executed notebooks as static
+HTML). May import every runtime layer below it; never ``gnp.devtools``.
 """
