@@ -137,6 +137,12 @@ def test_the_run_succeeds_and_keeps_every_executed_notebook_and_a_manifest(two_r
     assert set(written) == set(TABLES) - {"quality_results"}, sorted(written)
     assert all(o["rows"] > 0 for o in written.values()), written
     assert {o["name"] for o in manifest["outputs"] if o["stage"] == "ingest"} == {"bronze.hyperion"}
+    # One plan for the run, written beside the notebooks: what Silver and Gold recorded rewriting is the plan's.
+    plan = json.loads((run_dir / "plan.json").read_text())
+    assert manifest["plan"] == str(run_dir / "plan.json"), manifest.get("plan")
+    recorded = {name: o["partitions"] for name, o in written.items()}
+    assert recorded == plan["tables"], f"expected the plan's partitions {plan['tables']}, found {recorded}"
+    assert plan["silver"]["run_days"] == ["2025-10-25", "2025-10-26", "2025-10-27", "2025-10-28"], plan["silver"]
 
 
 def test_bronze_holds_each_day_as_received(two_runs):
