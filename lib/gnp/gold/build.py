@@ -72,19 +72,14 @@ class UserDayReductions:
         return self.slice if self.month_download is None else self.month_download
 
     def persist(self) -> "UserDayReductions":
-        """Keep the partitioned measurements and the slice reduction (read by four tables), and the
-        whole periods' partitioned rows (read by the period table and the histogram: one read and
-        one shuffle of the month instead of two)."""
-        for frame in self._kept():
-            frame.persist(StorageLevel.MEMORY_AND_DISK)
+        """Keep the partitioned measurements and the slice reduction (read by four tables)."""
+        self.by_user_day.persist(StorageLevel.MEMORY_AND_DISK)
+        self.slice.persist(StorageLevel.MEMORY_AND_DISK)
         return self
 
     def unpersist(self) -> None:
-        for frame in self._kept():
-            frame.unpersist()
-
-    def _kept(self) -> list[DataFrame]:
-        return [f for f in (self.by_user_day, self.slice, self.period_rows) if f is not None]
+        self.slice.unpersist()
+        self.by_user_day.unpersist()
 
 
 def reduce_measurements(
