@@ -7,22 +7,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from stub_notebooks import stub_notebook
 
 from gnp.orchestration import runner
 
 pytestmark = pytest.mark.slow
 
 
-def notebook(path: Path, *cells: str, spark: bool = False) -> None:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell(
-        'params_file: str = ""  # params file\ndate_from: str = ""\ndate_to: str = ""\nrun_id: str = ""'
-    )
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["gnp"] = {"spark": spark}
-    nbformat.write(nb, path)
+notebook = stub_notebook  # (path, *cells, spark=False)
 
 
 @pytest.fixture()

@@ -25,7 +25,9 @@ from gnp.core.registry import Registry
 from gnp.lake import lakehouse
 from gnp.orchestration import runner, runplan
 from gnp.silver import stage as silver_stage
+import stub_notebooks
 from silver.bronze_factories import record, write_day
+from stub_notebooks import PARAMETERS
 
 UTC = dt.timezone.utc
 DAY, NEXT, OTHER = dt.date(2025, 11, 5), dt.date(2025, 11, 6), dt.date(2025, 11, 10)
@@ -145,15 +147,7 @@ def test_only_the_bronze_versions_the_plan_saw_are_consumed(tmp_path):
 # --- slow: the runner ----------------------------------------------------------
 
 def stub_notebook(path: Path, *cells: str, plan: bool) -> None:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell(
-        'params_file: str = ""\ndate_from: str = ""\ndate_to: str = ""\nrun_id: str = ""\nfull_refresh: bool = False'
-    )
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["gnp"] = {"spark": False, "plan": plan}
-    nbformat.write(nb, path)
+    stub_notebooks.stub_notebook(path, *cells, parameters=(*PARAMETERS, "full_refresh: bool = False"), plan=plan)
 
 
 LOADS_THE_PLAN = (
