@@ -164,5 +164,6 @@ def to_markdown(report: dict, heading: str = "##") -> str:
         lines += ["", f"Incremental plan: {incremental['plan']}"]
     lines += ["", "Spark stage times are the run manifest's (papermill, kernel start, quality checks and "
               "writes included); the Spark Connect server start is shown apart. Peak RSS: the Spark JVM "
-              "process tree, and the DuckDB reference's own process."]
+              "process tree, and the DuckDB reference's own process, each page counted once (summed PSS, "
+              "or one process's kernel-tracked peak if larger; see gnp.devtools.bench_probe)."]
     return "\n".join(lines) + "\n"
