@@ -7,14 +7,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from stub_notebooks import stub_notebook
 
 from gnp.orchestration import runner
+from stub_notebooks import stub_notebook as notebook  # (path, *cells, spark=False)
 
 pytestmark = pytest.mark.slow
-
-
-notebook = stub_notebook  # (path, *cells, spark=False)
 
 
 @pytest.fixture()

@@ -25,9 +25,8 @@ from gnp.core.registry import Registry
 from gnp.lake import lakehouse
 from gnp.orchestration import runner, runplan
 from gnp.silver import stage as silver_stage
-import stub_notebooks
 from silver.bronze_factories import record, write_day
-from stub_notebooks import PARAMETERS
+import stub_notebooks
 
 UTC = dt.timezone.utc
 DAY, NEXT, OTHER = dt.date(2025, 11, 5), dt.date(2025, 11, 6), dt.date(2025, 11, 10)
@@ -147,7 +146,7 @@ def test_only_the_bronze_versions_the_plan_saw_are_consumed(tmp_path):
 # --- slow: the runner ----------------------------------------------------------
 
 def stub_notebook(path: Path, *cells: str, plan: bool) -> None:
-    stub_notebooks.stub_notebook(path, *cells, parameters=(*PARAMETERS, "full_refresh: bool = False"), plan=plan)
+    stub_notebooks.stub_notebook(path, *cells, parameters=(*stub_notebooks.PARAMETERS, "full_refresh: bool = False"), plan=plan)
 
 
 LOADS_THE_PLAN = (
