@@ -152,3 +152,29 @@ def test_restore_makes_the_previous_version_current_and_vacuum_keeps_what_recent
     lakehouse.overwrite(things(spark, BASE), THINGS, new)
     lakehouse.restore(spark, new, None)  # the table was new: it goes
     assert lakehouse.version(new) is None
+
+
+def test_a_first_commit_that_never_finished_is_no_table_and_its_leftovers_can_be_cleared(tmp_path):
+    # What a kill -9 during a table's first commit leaves: staged commits and data files, no commit.
+    table = tmp_path / "gold" / "area_isp_period_metrics"
+    (table / lakehouse.DELTA_LOG / "_staged_commits").mkdir(parents=True)
+    (table / lakehouse.DELTA_LOG / "_staged_commits" / "00000000000000000000.uuid.json").write_text("{}")
+    (table / "part-00000.parquet").write_bytes(b"PAR1")
+
+    assert not lakehouse.is_delta(str(table))
+    assert lakehouse.version(str(table)) is None and lakehouse.history(str(table)) == []
+    assert lakehouse.versions({"t": str(table)}) == {"t": None}
+    assert lakehouse.current_files(str(table)) == []
+
+    assert lakehouse.remove_uncommitted(str(table)) is True
+    assert not table.exists()
+    assert lakehouse.remove_uncommitted(str(table)) is False  # nothing left: nothing to do
+
+
+def test_a_committed_table_is_never_taken_for_leftovers(spark, tmp_path):
+    path = str(tmp_path / "things")
+    lakehouse.overwrite(things(spark, [row(1, D1)]), THINGS, path)
+    assert lakehouse.is_delta(path) and lakehouse.remove_uncommitted(path) is False
+    assert lakehouse.version(path) == 0
+    created = lakehouse.created_at(path)
+    assert created is not None and abs((dt.datetime.now(UTC) - created).total_seconds()) < 600, created

@@ -158,3 +158,24 @@ def test_with_create_only_rights_every_notebook_is_uploaded_once_the_failed_one_
     error = saved["stages"][1]["error"]
     assert saved["status"] == "failed" and "cell 3" in error and f"{result.run_dir}/20_broken.ipynb" in error, error
     assert saved["outputs"] == [{"stage": "ok", "name": "t", "location": "x", "rows": 1}], saved["outputs"]
+
+
+def test_an_ingest_only_run_takes_no_lake_lock_and_reads_no_table(tmp_path, params_file):
+    # The cloud's daily ingest runs as an identity with no rights on the lake bucket: it must not touch it.
+    from gnp.core.config import load_params
+    from gnp.core.registry import Registry
+    from gnp.lake import lakelock
+
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    notebook(books / "10_ingest.ipynb", "print('fetched')")
+    notebook(books / "20_silver.ipynb", "raise SystemExit('not selected')", spark=True)
+    lake = Registry.from_params(load_params(params_file)).lake
+    lakelock.acquire(lake, "another-run")  # held by another run for the whole test
+    try:
+        result = runner.run(str(params_file), stages=["ingest"], notebooks=books, log=lambda *_: None)
+    finally:
+        lakelock.release(lake, "another-run")
+
+    assert result.ok, result.manifest
+    assert "table_versions" not in result.manifest, result.manifest.get("table_versions")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote
 
@@ -55,8 +56,25 @@ def _spark_path(table_path: str) -> str:
     return table_path if "://" in table_path else os.path.abspath(table_path)
 
 
+COMMIT_FILE = re.compile(r"^\d{20}(\.json|\.checkpoint.*\.parquet)$")
+
+
 def is_delta(table_path: str) -> bool:
-    return storage.exists(join(table_path, DELTA_LOG))
+    """True once the table has a commit. A folder whose first commit never finished (a crash mid-write
+    leaves ``_delta_log/_staged_commits`` and data files, but no commit) is no table yet."""
+    log = join(table_path, DELTA_LOG)
+    return storage.exists(log) and any(COMMIT_FILE.match(name) for name in storage.listdir(log))
+
+
+def remove_uncommitted(table_path: str) -> bool:
+    """Delete what an interrupted first commit left (a folder with no commit); True if there was any.
+
+    Call it only while holding the lake lock: a first commit in progress looks the same.
+    """
+    if is_delta(table_path) or is_old_format(table_path) or not storage.exists(table_path):
+        return False
+    storage.filesystem(table_path).rm(table_path, recursive=True)
+    return True
 
 
 def is_old_format(table_path: str) -> bool:
@@ -184,6 +202,20 @@ def history(table_path: str, limit: int | None = None) -> list[dict]:
             "engine": info.get("engineInfo", ""),
         })
     return rows
+
+
+def created_at(table_path: str) -> dt.datetime | None:
+    """When the table's first commit (version 0) was made; None if no table, or the log no longer holds it."""
+    check_format(table_path)
+    if not is_delta(table_path):
+        return None
+    first = join(table_path, DELTA_LOG, f"{0:020d}.json")
+    if not storage.exists(first):
+        return None
+    text = storage.read_bytes(first).decode("utf-8")
+    info = next((action["commitInfo"] for action in map(json.loads, text.splitlines()) if "commitInfo" in action), {})
+    stamp = info.get("inCommitTimestamp") or info.get("timestamp")
+    return dt.datetime.fromtimestamp(stamp / 1000, dt.timezone.utc) if stamp else None
 
 
 # --- Spark ------------------------------------------------------------------------------------------

@@ -209,11 +209,16 @@ def _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parame
     """Execute the selected stages in order, recording each in ``record``; the first failure stops them."""
     failure: StageFailed | None = None
     table_paths = {name: registry.table_path(name) for name in TABLES}
+    # Only stages that use Spark or the plan read or write the lake's tables. A run of none of them (the
+    # cloud's daily ingest, whose identity has no rights on the lake bucket) takes no lock and reads no table.
+    uses_lake = any(stage.needs_spark or stage.needs_plan for stage in selected)
     with contextlib.ExitStack() as stack:
-        # One run writes the lake at a time; the versions are read under the lock.
-        stack.enter_context(lakelock.holding(registry.lake, run_id, params.storage.lock_wait_s))
-        _check_table_format(table_paths, full_refresh, log)
-        record["table_versions"] = {name: {"before": v} for name, v in lakehouse.versions(table_paths).items()}
+        if uses_lake:
+            # One run writes the lake at a time; the versions are read under the lock.
+            stack.enter_context(lakelock.holding(registry.lake, run_id, params.storage.lock_wait_s))
+            _check_table_format(table_paths, full_refresh, log)
+            _remove_uncommitted(table_paths, log)
+            record["table_versions"] = {name: {"before": v} for name, v in lakehouse.versions(table_paths).items()}
         spark_remote = ""
         for number, stage in enumerate(selected, 1):
             if stage.needs_plan and "plan" not in record:
@@ -254,9 +259,17 @@ def _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parame
             log(f"[{number}/{len(selected)}] {stage.name} {entry['status']} in {entry['duration_s']} s")
             if failure:
                 break
-        for name, after in lakehouse.versions(table_paths).items():
-            record["table_versions"][name]["after"] = after
+        if uses_lake:
+            for name, after in lakehouse.versions(table_paths).items():
+                record["table_versions"][name]["after"] = after
     return failure
+
+
+def _remove_uncommitted(table_paths: dict[str, str], log) -> None:
+    """A table whose first commit was interrupted (kill -9, Ctrl-C) is no table: clear its leftovers."""
+    for name, path in table_paths.items():
+        if lakehouse.remove_uncommitted(path):
+            log(f"{name}: removed the leftovers of a first commit that never finished (no table yet; this run builds it)")
 
 
 def _record_plan(params, registry, run_id, full_refresh, stage, record, log) -> StageFailed | None:
