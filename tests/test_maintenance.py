@@ -44,3 +44,27 @@ def test_a_daily_run_vacuums_each_table_once_a_week_and_remembers_it(tmp_path, m
     record = maintenance.read_record(registry)
     assert record["sessions"] == (NOW + dt.timedelta(days=6)).isoformat()
     assert record["measurements"] == (NOW + dt.timedelta(days=7)).isoformat()
+
+
+def test_a_table_younger_than_the_retention_is_not_due_even_if_never_vacuumed():
+    young, old = NOW - dt.timedelta(days=2), NOW - dt.timedelta(days=9)
+    created = {"young": young, "old": old, "unknown": None}
+    # Nothing it removed can be older than the retention yet: VACUUM would list files and free none.
+    assert maintenance.due({}, ["young", "old", "unknown"], NOW, 7, created, retain_days=7) == ["old", "unknown"]
+    # A table vacuumed before follows its schedule whatever its age.
+    last = {"young": (NOW - dt.timedelta(days=8)).isoformat()}
+    assert maintenance.due(last, ["young"], NOW, 7, created, retain_days=7) == ["young"]
+
+
+def test_a_new_lakes_tables_are_not_vacuumed_until_they_could_hold_a_deletable_file(spark, tmp_path, monkeypatch):
+    calls: list[str] = []
+    monkeypatch.setattr(lakehouse, "vacuum", lambda spark, path, retain: calls.append(path))
+    registry = _registry(tmp_path)
+    spark.range(3).write.format("delta").save(registry.table_path("measurements"))
+    born = lakehouse.created_at(registry.table_path("measurements"))
+
+    assert maintenance.vacuum_due(spark, registry, ["measurements"], 7, 7, now=born + dt.timedelta(days=6)) == []
+    assert calls == [] and maintenance.read_record(registry) == {}
+    assert maintenance.vacuum_due(spark, registry, ["measurements"], 7, 7, now=born + dt.timedelta(days=7)) == [
+        "measurements"]
+    assert calls == [registry.table_path("measurements")]

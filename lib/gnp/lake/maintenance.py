@@ -7,6 +7,12 @@ weekly VACUUM would not: a file becomes deletable only ``vacuum_retain_days``
 after the commit that removed it, so a file now lingers at most
 ``retain + every`` days, and readers of a pinned version are as safe as before.
 
+A table younger than ``vacuum_retain_days`` (its first commit is that recent)
+is not due even if never vacuumed: every file it ever removed was removed less
+than the retention ago, so VACUUM could delete nothing. This spares a new lake
+(a first ``make run``, every test lake) fourteen VACUUMs that list and free
+nothing, about 40 s of its Gold stage on 2 cores.
+
 Delta's own VACUUM commits are switched off (see ``lake.spark``), so the lake
 keeps when each table was last vacuumed in one small file beside the tables
 (``Registry.maintenance``): one read and one write per run.
@@ -25,12 +31,29 @@ from gnp.lake import lakehouse
 
 
 def due(
-    last_vacuumed: Mapping[str, str], names: Iterable[str], now: dt.datetime, every_days: int
+    last_vacuumed: Mapping[str, str],
+    names: Iterable[str],
+    now: dt.datetime,
+    every_days: int,
+    created: Mapping[str, dt.datetime | None] | None = None,
+    retain_days: int = 0,
 ) -> list[str]:
-    """The tables among ``names`` never vacuumed, or last vacuumed ``every_days`` or more before ``now``."""
-    every = dt.timedelta(days=every_days)
-    return [name for name in names
-            if name not in last_vacuumed or now - dt.datetime.fromisoformat(last_vacuumed[name]) >= every]
+    """The tables among ``names`` last vacuumed ``every_days`` or more before ``now``, or never vacuumed.
+
+    A never-vacuumed table whose first commit (``created``) is less than
+    ``retain_days`` old is left out: it holds no file VACUUM may delete yet.
+    An unknown creation time (no table, or a log whose first commit is gone) counts as old.
+    """
+    every, retain = dt.timedelta(days=every_days), dt.timedelta(days=retain_days)
+    created = created or {}
+
+    def is_due(name: str) -> bool:
+        if name in last_vacuumed:
+            return now - dt.datetime.fromisoformat(last_vacuumed[name]) >= every
+        born = created.get(name)
+        return born is None or now - born >= retain
+
+    return [name for name in names if is_due(name)]
 
 
 def read_record(registry: Registry) -> dict[str, str]:
@@ -49,7 +72,10 @@ def vacuum_due(
     """VACUUM the tables that are due and record when; returns their names (empty: none was due)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     record = read_record(registry)
-    vacuumed = due(record, names, now, every_days)
+    names = list(names)
+    never = [name for name in names if name not in record]
+    created = {name: lakehouse.created_at(registry.table_path(name)) for name in never}
+    vacuumed = due(record, names, now, every_days, created, retain_days)
     for name in vacuumed:
         lakehouse.vacuum(spark, registry.table_path(name), retain_days)
         record[name] = now.isoformat()
