@@ -34,7 +34,7 @@ def test_a_second_writer_fails_at_once_naming_the_holder_and_what_to_do(tmp_path
         with pytest.raises(lakelock.LakeLocked) as caught:
             lakelock.acquire(lake, "run-me")
         message = str(caught.value)
-        assert "run-other" in message and f"pid {proc.pid}" in message and "delete" in message, message
+        assert "run-other" in message and f"pid {proc.pid}" in message and "wait for that run" in message, message
     finally:
         proc.kill()
         proc.wait()
@@ -50,6 +50,40 @@ def test_a_second_writer_waits_for_the_first_to_finish(tmp_path):
     proc.wait()
     assert waited >= 1, f"expected to wait for the other run, waited {waited:.1f} s"
     assert lakelock.holder(lake) is None, "the lock was not released"
+
+
+WAIT_AND_HOLD = """
+import json, sys, time
+from gnp.lake import lakelock
+lake, name, log = sys.argv[1], sys.argv[2], sys.argv[3]
+lakelock.acquire(lake, name, wait_s=60)
+start = time.time()
+for _ in range(20):  # while held, the lock names this waiter and nobody else
+    assert lakelock.holder(lake)["owner"] == name, lakelock.holder(lake)
+    time.sleep(0.05)
+with open(log, "a") as fh:
+    fh.write(json.dumps([name, start, time.time()]) + "\\n")
+lakelock.release(lake, name)
+"""
+
+
+def test_a_holder_killed_with_sigkill_leaves_the_lake_free_and_two_waiters_take_turns(tmp_path):
+    lake, log = str(tmp_path / "lake"), tmp_path / "held.jsonl"
+    holder = other_run_holding(lake, 600)
+    waiters = [subprocess.Popen([sys.executable, "-c", WAIT_AND_HOLD, lake, f"run-{n}", str(log)])
+               for n in ("b", "c")]
+    time.sleep(1.5)  # both wait on the live holder
+    assert lakelock.holder(lake)["owner"] == "run-other" and not log.exists()
+    holder.kill()  # SIGKILL: no release runs
+    holder.wait()
+    assert [w.wait(timeout=60) for w in waiters] == [0, 0]
+    spans = sorted(json.loads(line) for line in log.read_text().splitlines())
+    assert [s[0] for s in spans] == ["run-b", "run-c"], spans
+    (_, start_b, end_b), (_, start_c, end_c) = spans
+    assert end_b <= start_c or end_c <= start_b, f"both waiters held the lake at once: {spans}"
+    assert lakelock.holder(lake) is None
+    lakelock.acquire(lake, "run-d")  # free at once
+    lakelock.release(lake, "run-d")
 
 
 def test_only_one_of_many_concurrent_takers_wins(tmp_path):
