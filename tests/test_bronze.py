@@ -182,11 +182,34 @@ def test_a_refused_token_stops_with_a_clear_error_and_writes_nothing(tmp_path, m
     assert_no_canary(tmp_path, str(error.value), repr(error.value))
 
 
-def test_a_missing_token_names_the_variable(tmp_path, monkeypatch):
+def test_without_a_token_the_open_api_is_ingested_with_no_authorization_header(tmp_path, monkeypatch):
     monkeypatch.delenv(TOKEN_ENV, raising=False)
-    params = make_params(tmp_path, {"kind": "api", "base_url": "http://127.0.0.1:9/api/v1"})
-    with pytest.raises(ParamsError, match=TOKEN_ENV):
-        bronze.ingest_range(params, Registry.from_params(params), progress=False)
+    with fake_api.serving(mode=fake_api.OPEN, **SAMPLE) as api:
+        params = make_params(tmp_path, {"kind": "api", "base_url": api.base_url})
+        registry = Registry.from_params(params)
+        summary = bronze.ingest_range(params, registry, run_id="open", progress=False)
+        assert (api.requests_total, api.requests_with_authorization) == (5, 0)
+    assert summary.totals().set_index("action")["days"].to_dict() == {"fetched": 5}
+    manifest = bronze.latest_version(registry, DAY).manifest()
+    assert manifest["source_kind"] == "api" and manifest["run_id"] == "open" and manifest["record_count"] > 0
+
+
+def test_without_a_token_a_protected_api_stops_saying_which_variable_to_set_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    with fake_api.serving(**SAMPLE) as api:
+        params = make_params(tmp_path, {"kind": "api", "base_url": api.base_url})
+        with pytest.raises(HyperionAuthError, match=f"asked for a token.*{TOKEN_ENV}"):
+            bronze.ingest_range(params, Registry.from_params(params), progress=False)
+    assert not (tmp_path / "lake").exists()
+
+
+def test_a_required_token_that_is_missing_names_the_variable_before_any_request(tmp_path, monkeypatch):
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    with fake_api.serving(mode=fake_api.OPEN, **SAMPLE) as api:
+        params = make_params(tmp_path, {"kind": "api", "base_url": api.base_url, "token_required": True})
+        with pytest.raises(ParamsError, match=f"{TOKEN_ENV} is not set.*token_required"):
+            bronze.ingest_range(params, Registry.from_params(params), progress=False)
+        assert api.requests_total == 0
 
 
 def test_failed_days_are_named_the_rest_stored_and_a_rerun_fills_the_gap(tmp_path, api, api_params):

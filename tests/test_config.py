@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gnp.core.config import ParamsError, load_params, require_secrets, secret
+from gnp.core.config import ParamsError, api_token, load_params, require_secrets, secret
 
 PARAMS_DIR = Path(__file__).resolve().parents[1] / "params"
 
@@ -56,16 +56,41 @@ def test_bad_params_name_the_file_and_key(tmp_path, text, expected):
     assert "\n" not in message.strip(), f"expected one line, found: {message}"
 
 
-def test_missing_token_for_the_api_source_is_one_clear_error(tmp_path, monkeypatch):
+API_SOURCE = (
+    "env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\nsource: {kind: api, token_env: GNP_TEST_TOKEN%s}\n"
+)
+
+
+def test_the_api_source_needs_no_token_unless_the_params_require_one(tmp_path, monkeypatch):
     monkeypatch.delenv("GNP_TEST_TOKEN", raising=False)
-    path = write(
-        tmp_path,
-        "env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\nsource: {kind: api, token_env: GNP_TEST_TOKEN}\n",
-    )
+    params = load_params(write(tmp_path, API_SOURCE % ""))
+    require_secrets(params)
+    assert api_token(params.source) is None
+    monkeypatch.setenv("GNP_TEST_TOKEN", "")
+    assert api_token(params.source) is None, "an empty variable is no token"
+    monkeypatch.setenv("GNP_TEST_TOKEN", "tok-3f9a2b7c")
+    assert api_token(params.source) == "tok-3f9a2b7c"
+
+
+def test_a_required_token_that_is_missing_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("GNP_TEST_TOKEN", raising=False)
+    path = write(tmp_path, API_SOURCE % ", token_required: true")
     params = load_params(path)
-    with pytest.raises(ParamsError, match=r"source.token_env: environment variable GNP_TEST_TOKEN is not set"):
+    with pytest.raises(ParamsError) as error:
         require_secrets(params)
+    message = str(error.value)
+    assert message.startswith(f"{path}: source.token_env: environment variable GNP_TEST_TOKEN is not set"), message
+    assert "source.token_required" in message and "\n" not in message, message
     monkeypatch.setenv("GNP_TEST_TOKEN", "x")
+    require_secrets(params)
+
+
+@pytest.mark.parametrize("name", ["live.yaml", "gcp.yaml"])
+def test_the_shipped_api_params_run_without_a_token(name, monkeypatch):
+    params = load_params(PARAMS_DIR / name)
+    monkeypatch.delenv(params.source.token_env, raising=False)
+    monkeypatch.delenv(params.privacy.pseudonym_key_env, raising=False)
+    assert params.source.kind == "api" and not params.source.token_required
     require_secrets(params)
 
 

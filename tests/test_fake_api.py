@@ -1,3 +1,5 @@
+"""The fake data.gov.gr API over loopback: what it serves, its two modes (open, token-protected), its faults."""
+
 import datetime as dt
 import json
 import time
@@ -52,11 +54,40 @@ def test_listens_on_loopback_only_and_hides_its_token(api):
     assert api.token not in repr(api)
 
 
+def plain_get(api, headers):
+    return requests.get(f"{api.base_url}/query/hyperion", params={"date_from": str(DAY), "date_to": str(DAY)},
+                        headers=headers, timeout=5)  # fmt: skip
+
+
 @pytest.mark.parametrize("token", ["wrong-token", ""])
-def test_missing_or_wrong_token_is_401(api, token):
-    response = requests.get(f"{api.base_url}/query/hyperion", params={"date_from": str(DAY), "date_to": str(DAY)},
-                            headers={"Authorization": f"Token {token}"} if token else {}, timeout=5)  # fmt: skip
+def test_protected_by_default_a_missing_or_wrong_token_is_401(api, token):
+    assert api.mode == fake_api.PROTECTED and api.token
+    response = plain_get(api, {"Authorization": f"Token {token}"} if token else {})
     assert response.status_code == 401, f"expected 401, found {response.status_code}"
+    assert "detail" in response.json()
+
+
+def test_a_protected_api_can_refuse_with_403():
+    with fake_api.serving(auth_status=403, **SAMPLE) as api:
+        assert plain_get(api, {}).status_code == 403
+        assert plain_get(api, {"Authorization": f"Token {api.token}"}).status_code == 200
+
+
+def test_open_mode_asks_for_no_token_ignores_any_and_counts_those_sent():
+    with fake_api.serving(mode=fake_api.OPEN, **SAMPLE) as api:
+        assert api.token is None and "open" in repr(api)
+        bare, with_header = plain_get(api, {}), plain_get(api, {"Authorization": "Token whatever-1234"})
+        assert (bare.status_code, with_header.status_code) == (200, 200)
+        assert bare.content == with_header.content
+        assert (api.requests_total, api.requests_with_authorization) == (2, 1)
+        api.set_faults(reject_token=True)  # a protected-mode fault: an open API has no token to revoke
+        assert plain_get(api, {}).status_code == 200
+
+
+@pytest.mark.parametrize("options", [{"token": "a-token", "mode": fake_api.OPEN}, {"mode": "half-open"}])
+def test_a_mode_that_makes_no_sense_is_refused(options):
+    with pytest.raises(ValueError, match="mode"):
+        fake_api.FakeHyperionApi(**options)
 
 
 @pytest.mark.parametrize(

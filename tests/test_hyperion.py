@@ -1,4 +1,8 @@
-"""The real client against the real fake server over loopback, one test per fault."""
+"""The real client against the real fake server over loopback, one test per fault, in both of its modes.
+
+``api`` is the token-protected fake (the canary token's tests); ``either`` is each mode in turn, with the
+client a user of that mode would have: no token for the open fake, the canary for the protected one.
+"""
 
 import datetime as dt
 import json
@@ -33,6 +37,14 @@ def api():
         yield server
 
 
+@pytest.fixture(params=[fake_api.OPEN, fake_api.PROTECTED])
+def either(request):
+    """(server, the client's token) for each mode: an open fake and no token, a protected one and the canary."""
+    token = CANARY if request.param == fake_api.PROTECTED else None
+    with fake_api.serving(token, mode=request.param, empty_days=frozenset({dt.date(2025, 10, 1)}), **SAMPLE) as server:
+        yield server, token
+
+
 @pytest.fixture(autouse=True)
 def all_logs(caplog):
     caplog.set_level(logging.DEBUG)
@@ -49,8 +61,9 @@ def fetch(api, days, **options):
 
 
 def direct_body(api, day):
+    headers = {"Authorization": f"Token {api.token}"} if api.token else {}
     response = requests.get(f"{api.base_url}/query/hyperion", params={"date_from": str(day), "date_to": str(day)},
-                            headers={"Authorization": f"Token {api.token}"}, timeout=5)  # fmt: skip
+                            headers=headers, timeout=5)  # fmt: skip
     return response.content
 
 
@@ -59,8 +72,9 @@ def assert_no_canary(caplog, *texts):
         assert CANARY not in text, f"the token leaked into: {text[:300]}"
 
 
-def test_a_day_is_returned_exactly_as_received(api, all_logs):
-    [day] = fetch(api, [DAY])
+def test_a_day_is_returned_exactly_as_received(either, all_logs):
+    api, token = either
+    [day] = fetch(api, [DAY], token=token)
     assert day.body == direct_body(api, DAY), "the body differs from what the server sent"
     assert (day.day, day.status, day.attempts) == (DAY, 200, 1)
     assert day.record_count == len(json.loads(day.body)) > 150
@@ -69,9 +83,10 @@ def test_a_day_is_returned_exactly_as_received(api, all_logs):
     assert_no_canary(all_logs, repr(day), day.url)
 
 
-def test_several_days_concurrently_one_request_each(api):
+def test_several_days_concurrently_one_request_each(either):
+    api, token = either
     days = [DAY + dt.timedelta(days=i) for i in range(5)]
-    fetched = fetch(api, days, concurrency=3)
+    fetched = fetch(api, days, token=token, concurrency=3)
     assert [f.day for f in fetched] == days
     assert all(f.body == direct_body(api, f.day) for f in fetched)
     assert all(api.requests_per_day[d] == 2 for d in days), "one fetch plus one direct read per day"
@@ -89,8 +104,9 @@ def test_multi_day_requests_are_split_per_measurement_day_byte_for_byte():
             assert f.url.endswith(f"date_from={first}&date_to={last}") and f.response_sha256
 
 
-def test_empty_day_is_an_empty_array_not_an_error(api):
-    [day] = fetch(api, [dt.date(2025, 10, 1)])
+def test_empty_day_is_an_empty_array_not_an_error(either):
+    api, token = either
+    [day] = fetch(api, [dt.date(2025, 10, 1)], token=token)
     assert (day.body, day.record_count, day.fields) == (b"[]", 0, ())
 
 
@@ -111,9 +127,10 @@ def test_429_is_retried_after_retry_after(api):
 
 
 @pytest.mark.parametrize("fault", ["server_errors", "unavailable"])
-def test_5xx_twice_then_success(api, fault):
+def test_5xx_twice_then_success(either, fault):
+    api, token = either
     api.set_faults(**{fault: 2})
-    [day] = fetch(api, [DAY])
+    [day] = fetch(api, [DAY], token=token)
     assert day.attempts == 3 and api.requests_per_day[DAY] == 3
     assert day.body == direct_body(api, DAY)
 
@@ -147,13 +164,37 @@ def test_refused_token_fails_fast_with_what_to_do(api, how, all_logs):
         fetch(api, [DAY], token="not-the-token" if how == "wrong token" else CANARY)
     assert time.perf_counter() - start < 1.0 and api.requests_total == 1, "no retry on 401"
     assert "GNP_TEST_TOKEN" in str(error.value) and "401" in str(error.value)
+    assert "refused the token" in str(error.value), "a sent token that is refused is named as such"
     assert_no_canary(all_logs, str(error.value), repr(error.value))
 
 
-def test_missing_token_fails_before_any_request(api):
-    with pytest.raises(HyperionAuthError, match="GNP_TEST_TOKEN"):
-        client_for(api, token="")
-    assert api.requests_total == 0
+@pytest.mark.parametrize("token", [None, ""])
+def test_without_a_token_requests_carry_no_authorization_header(token):
+    with fake_api.serving(mode=fake_api.OPEN, **SAMPLE) as api:
+        with client_for(api, token=token) as client:
+            assert "with_token=False" in repr(client)
+            fetched = list(client.fetch_days([DAY, DAY + dt.timedelta(days=1)]))
+        assert len(fetched) == 2 and api.requests_total == 2
+        assert api.requests_with_authorization == 0, "a client without a token sent an Authorization header"
+
+
+def test_with_a_token_the_open_api_still_gets_it_in_the_header_only(all_logs):
+    with fake_api.serving(mode=fake_api.OPEN, **SAMPLE) as api:
+        fetched = fetch(api, [DAY])
+        assert api.requests_with_authorization == 1
+    assert_no_canary(all_logs, repr(fetched), fetched[0].url)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_without_a_token_a_refusal_says_the_endpoint_asked_for_one_and_which_variable(status):
+    with fake_api.serving(auth_status=status, **SAMPLE) as api:
+        start = time.perf_counter()
+        with pytest.raises(HyperionAuthError) as error:
+            fetch(api, [DAY], token=None)
+        assert time.perf_counter() - start < 1.0 and api.requests_total == 1, f"no retry on {status}"
+    message = str(error.value)
+    assert f"HTTP {status}" in message and "asked for a token" in message and "GNP_TEST_TOKEN" in message, message
+    assert "refused the token" not in message and "\n" not in message, message
 
 
 @pytest.mark.parametrize("token", [CANARY + "\n", CANARY + "\r\n", " " + CANARY, "canary token", CANARY + "\x00"])

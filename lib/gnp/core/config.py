@@ -5,7 +5,9 @@ every notebook calls ``load_params`` in the cell after its parameters cell.
 Errors are one line that names the file and the key.
 
 Secrets never live in a params file: a params file names the environment
-variable that holds a secret (``token_env``), and ``secret`` reads it.
+variable that holds a secret (``token_env``), and ``secret`` reads it. The
+data.gov.gr token is optional (``api_token``): since mid-2025 the portal
+appears to serve the Hyperion query without one.
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ class SourceParams(_Strict):
     kind: Literal["api", "sample"] = "sample"
     base_url: str = "https://data.gov.gr/api/v1"  # the sample source ignores it
     dataset: str = "hyperion"
-    token_env: str = "HYPERION_TOKEN"  # environment variable holding the API token
+    token_env: str = "HYPERION_TOKEN"  # environment variable that may hold an API token; sent only when set
+    # data.gov.gr appears to need no token since mid-2025; true makes a run without one fail before any request.
+    token_required: bool = False
     days_per_request: int = Field(1, ge=1, le=31)
     concurrency: int = Field(4, ge=1, le=16)
     timeout_s: float = Field(60.0, gt=0)
@@ -53,10 +57,6 @@ class SourceParams(_Strict):
     sample_seed: int = 42
     sample_tests_per_day: int = Field(2000, ge=0)
     sample_users: int = Field(3000, ge=1)
-
-    @property
-    def needs_token(self) -> bool:
-        return self.kind == "api"
 
 
 class DateParams(_Strict):
@@ -224,23 +224,44 @@ def check_secret_text(value: str, where: str, name: str) -> None:
 
 def secret(name: str, purpose: str) -> str:
     """Read a secret from the environment, or fail saying which variable to set (or to strip)."""
-    value = os.environ.get(name, "")
-    if not value:
+    value = optional_secret(name, purpose)
+    if value is None:
         raise ParamsError(f"environment variable {name} is not set: it must hold the {purpose}")
-    check_secret_text(value, f"environment variable {name} (the {purpose})", name)
     return value
 
 
+def optional_secret(name: str, purpose: str, where: str = "") -> str | None:
+    """A secret from the environment, or None when the variable is unset or empty; a set one is checked."""
+    value = os.environ.get(name, "")
+    if not value:
+        return None
+    check_secret_text(value, f"{where}environment variable {name} (the {purpose})", name)
+    return value
+
+
+def api_token(source: SourceParams, where: str = "") -> str | None:
+    """The data.gov.gr token from ``source.token_env``, or None: the API is called without one.
+
+    A set token must be usable as it is (no whitespace or control characters).
+    Unset is an error only when ``source.token_required``. ``where`` prefixes
+    messages (the params file).
+    """
+    name = source.token_env
+    token = optional_secret(name, "data.gov.gr API token", where)
+    if token is None and source.token_required:
+        raise ParamsError(
+            f"{where}source.token_env: environment variable {name} is not set, and source.token_required is "
+            f"true: set {name} to your data.gov.gr API token, or set source.token_required: false to call "
+            f"the API without one"
+        )
+    return token
+
+
 def require_secrets(params: Params) -> None:
-    """Fail early, before any work or request, when a secret is missing or not usable as it is."""
-    token_env = params.source.token_env
-    if params.source.needs_token:
-        if not os.environ.get(token_env):
-            raise ParamsError(
-                f"{params.params_file}: source.token_env: environment variable "
-                f"{token_env} is not set: the api source needs a data.gov.gr token"
-            )
-        check_secret_text(os.environ[token_env], f"{params.params_file}: environment variable {token_env}", token_env)
+    """Fail early, before any work or request, when a secret is required but missing, or set but not usable."""
+    where = f"{params.params_file}: "
+    if params.source.kind == "api":
+        api_token(params.source, where)
     key_env = params.privacy.pseudonym_key_env
     if os.environ.get(key_env):
-        check_secret_text(os.environ[key_env], f"{params.params_file}: environment variable {key_env}", key_env)
+        check_secret_text(os.environ[key_env], f"{where}environment variable {key_env}", key_env)

@@ -1,10 +1,14 @@
 """A local stand-in for data.gov.gr's Hyperion endpoint, serving the sample source.
 
 It speaks the same protocol as the real service (``GET
-/api/v1/query/hyperion?date_from=&date_to=`` with ``Authorization: Token``,
-one JSON array for the whole inclusive range) and listens on 127.0.0.1 only.
+/api/v1/query/hyperion?date_from=&date_to=``, one JSON array for the whole
+inclusive range) and listens on 127.0.0.1 only. It serves in one of two modes:
+``OPEN``, as data.gov.gr appears to since mid-2025 (no token asked, any
+``Authorization`` header ignored), or ``PROTECTED``, as it did before
+(``Authorization: Token <token>`` required, anything else refused: 401, or 403).
 Tests and demos inject faults through ``Faults``, also while it runs, and read
-``requests_per_day`` to check retries.
+``requests_per_day`` to check retries and ``requests_with_authorization`` to
+check that a client without a token sends no header.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 API_PREFIX = "/api/v1"
 QUERY_PATH = f"{API_PREFIX}/query/hyperion"
+OPEN, PROTECTED = "open", "protected"
 MAX_RANGE_DAYS = 31  # longer ranges are refused (400), as the real service refuses very long ones
 NON_JSON_BODY = b"<html><body><h1>502 Bad Gateway</h1>The upstream server did not answer.</body></html>"
 
@@ -47,7 +52,7 @@ class Faults:
     hang_s: float = 5.0
     truncated: int = 0  # send the first half of the body, then close
     non_json: int = 0  # answer 200 with an HTML page
-    reject_token: bool = False  # answer 401 whatever the token (a revoked token)
+    reject_token: bool = False  # protected mode: refuse whatever the token (a revoked token)
     broken_days: frozenset[dt.date] = frozenset()  # always 500 for a range touching these days
 
 
@@ -55,12 +60,18 @@ COUNTED_FAULTS = ("too_many_requests", "server_errors", "unavailable", "hangs", 
 
 
 class FakeHyperionApi:
-    """The fake server. ``base_url`` and ``token`` are what a client needs; the token is not in repr."""
+    """The fake server. ``base_url`` and ``token`` are what a client needs; the token is not in repr.
+
+    ``mode`` is ``PROTECTED`` (the default; ``token``, or a random one, is required) or ``OPEN``
+    (no token: ``token`` is None). ``auth_status`` is what a refused request gets (401, or 403).
+    """
 
     def __init__(
         self,
         token: str | None = None,
         *,
+        mode: str = PROTECTED,
+        auth_status: int = 401,
         port: int = 0,
         seed: int = 42,
         tests_per_day: int = 2000,
@@ -70,12 +81,19 @@ class FakeHyperionApi:
         max_range_days: int = MAX_RANGE_DAYS,
         faults: Faults | None = None,
     ):
-        self.token = token or secrets.token_urlsafe(24)
+        if mode not in (OPEN, PROTECTED):
+            raise ValueError(f"mode must be {OPEN!r} or {PROTECTED!r}, not {mode!r}")
+        if mode == OPEN and token:
+            raise ValueError("an open fake API asks for no token: pass mode='protected' to require one")
+        self.mode = mode
+        self.token = None if mode == OPEN else token or secrets.token_urlsafe(24)
+        self.auth_status = auth_status
         self.faults = faults or Faults()
         self.sample = {"seed": seed, "tests_per_day": tests_per_day, "users": users, "dirt_rate": dirt_rate}
         self.empty_days = frozenset(empty_days)
         self.max_range_days = max_range_days
         self.requests_total = 0
+        self.requests_with_authorization = 0
         self.requests_per_day: Counter[dt.date] = Counter()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -93,7 +111,7 @@ class FakeHyperionApi:
         return f"http://{HOST}:{self.port}{API_PREFIX}"
 
     def __repr__(self) -> str:
-        return f"FakeHyperionApi(base_url={self.base_url!r}, requests_total={self.requests_total})"
+        return f"FakeHyperionApi(base_url={self.base_url!r}, mode={self.mode!r}, requests_total={self.requests_total})"
 
     def set_faults(self, **changes) -> None:
         """Change faults while the server runs, e.g. ``set_faults(server_errors=2)``."""
@@ -124,10 +142,18 @@ class FakeHyperionApi:
         self.stop()
 
     # Used by the handler ------------------------------------------------
-    def count(self, days: list[dt.date]) -> None:
+    def count(self, days: list[dt.date], authorization: str | None) -> None:
         with self._lock:
             self.requests_total += 1
+            self.requests_with_authorization += authorization is not None
             self.requests_per_day.update(days)
+
+    def refuses(self, authorization: str | None) -> bool:
+        """Whether a request with this ``Authorization`` header is refused (only ever in protected mode)."""
+        if self.mode == OPEN:
+            return False
+        expected = f"Token {self.token}".encode("utf-8")
+        return self.faults.reject_token or not secrets.compare_digest((authorization or "").encode("utf-8"), expected)
 
     def take_fault(self) -> str | None:
         """The counted fault the current request gets, if any (and use it up)."""
@@ -189,13 +215,12 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.rstrip("/") != QUERY_PATH:
             return self._detail(404, "Not found.")
         days, problem = _parse_range(url.query, api.max_range_days)
-        api.count(days or [])
+        authorization = self.headers.get("Authorization")
+        api.count(days or [], authorization)
         faults = api.faults
-        expected = f"Token {api.token}"
-        if faults.reject_token or not secrets.compare_digest(
-            self.headers.get("Authorization", "").encode("utf-8"), expected.encode("utf-8")
-        ):
-            return self._detail(401, "Invalid token.")
+        if api.refuses(authorization):
+            # The portal's old answer to a bad token (pydatagovgr's tests before July 2025): "wrong token".
+            return self._detail(api.auth_status, "Λανθασμένο token")
         if days is None:
             return self._detail(400, problem)
         if faults.latency_s:
@@ -228,7 +253,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def serving(token: str | None = None, **options) -> Iterator[FakeHyperionApi]:
-    """Run a fake server for the duration of a ``with`` block; yields it (``.base_url``, ``.token``)."""
+    """Run a fake server for the duration of a ``with`` block; yields it (``.base_url``, ``.token``).
+
+    Protected unless ``mode=OPEN`` is passed (then ``.token`` is None).
+    """
     api = FakeHyperionApi(token, **options)
     with api:
         yield api
@@ -236,27 +264,30 @@ def serving(token: str | None = None, **options) -> Iterator[FakeHyperionApi]:
 
 @contextmanager
 def open_sample_client(source: SourceParams, *, progress: bool = True) -> Iterator[HyperionClient]:
-    """A client of the sample source: this fake server on loopback with a random token, for a ``with`` block.
+    """A client of the sample source: this fake server on loopback, open as the real API now appears to be,
+    for a ``with`` block.
 
-    The sample travels the same HTTP path as real data. ``source.sample_*`` set
-    the generator; the client's retries and concurrency are the params' as for the API.
+    The sample travels the same HTTP path as real data, without a token as ``make live`` does by default.
+    ``source.sample_*`` set the generator; the client's retries and concurrency are the params' as for the API.
     """
     sample = {"seed": source.sample_seed, "tests_per_day": source.sample_tests_per_day, "users": source.sample_users}
-    token = secrets.token_urlsafe(24)
     with (
-        serving(token, **sample) as api,
-        HyperionClient.from_source(source, token, base_url=api.base_url, progress=progress) as client,
+        serving(mode=OPEN, **sample) as api,
+        HyperionClient.from_source(source, None, base_url=api.base_url, progress=progress) as client,
     ):
         yield client
 
 
-def serve_forever(port: int = 8765, token: str | None = None, **options) -> None:
-    """Serve until interrupted (the ``gnp fake-api`` command). Prints where and with which token."""
-    api = FakeHyperionApi(token, port=port, **options)
-    print(f"fake data.gov.gr API at {api.base_url} (127.0.0.1 only); Ctrl-C stops it")
-    print(f"its token (a fake one, for this server only): {api.token}")
+def serve_forever(port: int = 8765, token: str | None = None, mode: str = PROTECTED, **options) -> None:
+    """Serve until interrupted (the ``gnp fake-api`` command). Prints where, in which mode and with which token."""
+    api = FakeHyperionApi(token, mode=mode, port=port, **options)
+    print(f"fake data.gov.gr API at {api.base_url} (127.0.0.1 only, {api.mode}); Ctrl-C stops it")
     query = f"{api.base_url}/query/hyperion?date_from=2025-10-26&date_to=2025-10-26"
-    print(f"try: curl -H 'Authorization: Token {api.token}' '{query}'")
+    if api.token:
+        print(f"its token (a fake one, for this server only): {api.token}")
+        print(f"try: curl -H 'Authorization: Token {api.token}' '{query}'")
+    else:
+        print(f"try: curl '{query}'")
     try:
         api._httpd.serve_forever()
     except KeyboardInterrupt:

@@ -6,7 +6,9 @@ with bounded concurrency. Transient failures (timeouts, dropped connections,
 exponential backoff and jitter; a refused request (400, 401, 403, 404) fails
 at once with what to do. Every day comes back as the exact bytes received.
 
-The token goes only into the ``Authorization`` header: never into a URL, a
+The token is optional: since mid-2025 data.gov.gr appears to serve the query
+without one, so a client without a token sends no ``Authorization`` header at
+all. A token, when given, goes only into that header: never into a URL, a
 message, a log line, a repr or a result.
 """
 
@@ -30,7 +32,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from tqdm import tqdm
 
-from gnp.core.config import SourceParams, secret, secret_text_problem
+from gnp.core.config import SourceParams, api_token, secret_text_problem
 from gnp.core.errors import GnpError
 from gnp.source.hyperion_body import BodyError, measurement_day, parse_records, split_by_day
 
@@ -51,7 +53,7 @@ class HyperionError(GnpError):
 
 
 class HyperionAuthError(HyperionError):
-    """The token is missing or was refused (401/403): retrying will not help."""
+    """The token is unusable, was refused, or the endpoint asked for one (401/403): retrying will not help."""
 
 
 class HyperionRequestError(HyperionError):
@@ -96,14 +98,17 @@ class _Secret:
 
     __slots__ = ("_value", "_forms")
 
-    def __init__(self, value: str):
-        self._value = value
+    def __init__(self, value: str | None):
+        self._value = value or ""
         self._forms = _escaped_forms(value) if value else []
 
     def __repr__(self) -> str:
         return "<secret>"
 
     __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
 
     def reveal(self) -> str:
         return self._value
@@ -214,12 +219,15 @@ _SOURCE_SETTINGS = (
 
 
 class HyperionClient:
-    """Fetches Hyperion days from ``{base_url}/query/{dataset}``; use as a context manager."""
+    """Fetches Hyperion days from ``{base_url}/query/{dataset}``; use as a context manager.
+
+    ``token`` None (or empty) sends requests without an ``Authorization`` header.
+    """
 
     def __init__(
         self,
         base_url: str,
-        token: str,
+        token: str | None = None,
         *,
         dataset: str = "hyperion",
         token_env: str = "HYPERION_TOKEN",
@@ -232,9 +240,7 @@ class HyperionClient:
         days_per_request: int = 1,
         progress: bool = True,
     ):
-        if not token:
-            raise HyperionAuthError(f"no API token: set the environment variable {token_env} to your data.gov.gr token")
-        problem = secret_text_problem(token)
+        problem = secret_text_problem(token) if token else None
         if problem:  # requests would refuse the header with an error that quotes it, escaped
             raise HyperionAuthError(
                 f"the API token from the environment variable {token_env} {problem}: strip them and set "
@@ -254,13 +260,18 @@ class HyperionClient:
         self._session.mount("https://", adapter)
 
     @classmethod
-    def from_source(cls, source: SourceParams, token: str, *, base_url: str | None = None, progress: bool = True):
+    def from_source(
+        cls, source: SourceParams, token: str | None, *, base_url: str | None = None, progress: bool = True
+    ) -> "HyperionClient":
         """A client configured by the ``source`` params (``base_url`` overrides, e.g. for the fake server)."""
         settings = source.model_dump(include=set(_SOURCE_SETTINGS))
         return cls(base_url or source.base_url, token, source_kind=source.kind, progress=progress, **settings)
 
     def __repr__(self) -> str:
-        return f"HyperionClient(url={self.url!r}, source_kind={self.source_kind!r}, concurrency={self.concurrency})"
+        return (
+            f"HyperionClient(url={self.url!r}, source_kind={self.source_kind!r}, "
+            f"with_token={bool(self._token)}, concurrency={self.concurrency})"
+        )
 
     def __enter__(self) -> "HyperionClient":
         return self
@@ -336,7 +347,9 @@ class HyperionClient:
     def _get(self, first: dt.date, last: dt.date) -> tuple[int, bytes, str, float]:
         params = {DATE_FROM: first.isoformat(), DATE_TO: last.isoformat()}
         url = requests.Request("GET", self.url, params=params).prepare().url
-        headers = {AUTH_HEADER: f"{AUTH_SCHEME} {self._token.reveal()}", "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
+        if self._token:
+            headers[AUTH_HEADER] = f"{AUTH_SCHEME} {self._token.reveal()}"
         start = time.monotonic()
         try:
             response = self._session.get(self.url, params=params, headers=headers, timeout=self.timeout_s)
@@ -357,10 +370,15 @@ class HyperionClient:
         if 200 <= status < 300:
             return status, body, url, elapsed
         snippet = self._token.scrub(body[:SNIPPET_CHARS].decode("utf-8", "replace"))
-        if status in AUTH_STATUSES:
+        if status in AUTH_STATUSES and self._token:
             raise HyperionAuthError(
                 f"HTTP {status} from {url}: data.gov.gr refused the token; check that the environment "
                 f"variable {self.token_env} holds a valid data.gov.gr API token ({snippet})"
+            )
+        if status in AUTH_STATUSES:
+            raise HyperionAuthError(
+                f"HTTP {status} from {url}: the endpoint asked for a token and none was sent; set the "
+                f"environment variable {self.token_env} to your data.gov.gr API token and run again ({snippet})"
             )
         if status in RETRY_STATUSES:
             raise _Transient(f"HTTP {status}: {snippet}", retry_after_s(response.headers.get("Retry-After")))
@@ -374,10 +392,10 @@ OpenClient = Callable[..., AbstractContextManager[HyperionClient]]  # (SourcePar
 
 
 def open_api_client(source: SourceParams, *, progress: bool = True) -> HyperionClient:
-    """A client of the real API, with the token from the environment variable ``source.token_env``."""
+    """A client of the real API, with the token from ``source.token_env`` if that is set (see ``api_token``)."""
     if source.kind != "api":
         raise HyperionError(
             f"source.kind is {source.kind!r}, not 'api': the sample source is served by the fake API, "
             "open its client with gnp.devtools.fake_api.open_sample_client"
         )
-    return HyperionClient.from_source(source, secret(source.token_env, "data.gov.gr API token"), progress=progress)
+    return HyperionClient.from_source(source, api_token(source), progress=progress)
