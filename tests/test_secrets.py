@@ -1,7 +1,8 @@
-"""A token pasted with a trailing newline: refused before any request, and in no artifact in any form.
+"""The API token through the real ``gnp run`` (runner) and the real ingest notebook under papermill.
 
-The real ``gnp run`` (runner) and the real ingest notebook under papermill, against the fake
-data.gov.gr API that would accept the token without its newline.
+Optional: with none set, ``make live``'s params get past configuration and fetch from the open fake
+data.gov.gr API with no ``Authorization`` header. Set but pasted with a trailing newline: refused before
+any request, and in no artifact in any form (the protected fake would accept it without the newline).
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from urllib.parse import quote, quote_plus
 
 import papermill
 import pytest
+import yaml
 from test_ingest_notebook import ci_params_in, execute
 
+from gnp.bronze import ingest as bronze
+from gnp.core.config import load_params
+from gnp.core.registry import Registry
 from gnp.devtools import fake_api
 
 pytestmark = pytest.mark.slow
@@ -26,6 +31,7 @@ CORE = "canary-token-newline-8e2f"
 TOKEN = CORE + "\n"
 TOKEN_ENV = "GNP_SECRETS_TEST_TOKEN"
 GNP = Path(sys.executable).with_name("gnp")
+LIVE_PARAMS = Path(__file__).resolve().parents[1] / "params" / "live.yaml"
 
 
 def token_forms() -> list[str]:
@@ -74,3 +80,28 @@ def test_the_ingest_notebook_refuses_it_too_and_the_executed_notebook_holds_no_f
     assert "ParamsError" in error.value.ename and TOKEN_ENV in error.value.evalue and "strip" in error.value.evalue
     files = assert_token_nowhere(tmp_path, str(error.value), error.value.evalue, "".join(error.value.traceback))
     assert tmp_path / "artifacts" / "ingest.ipynb" in files, "papermill keeps the executed notebook"
+
+
+def test_make_live_with_no_token_set_gets_past_configuration_and_fetches_without_an_authorization_header(tmp_path):
+    # params/live.yaml as it ships, only its base URL pointed at the open fake and its folders into tmp_path.
+    live = yaml.safe_load(LIVE_PARAMS.read_text(encoding="utf-8"))
+    live["source"]["base_url"] = "<set below>"
+    live["storage"] = {"lake": str(tmp_path / "lake"), "artifacts": str(tmp_path / "artifacts")}
+    live["warehouse"]["duckdb_path"] = str(tmp_path / "warehouse.duckdb")
+    live["privacy"] = {"pseudonym_key_file": str(tmp_path / "secrets" / "pseudonym.key")}
+    env = {k: v for k, v in os.environ.items() if k != live["source"]["token_env"]}
+    with fake_api.serving(mode=fake_api.OPEN, seed=1, tests_per_day=40, users=30) as api:
+        live["source"]["base_url"] = api.base_url
+        params_file = tmp_path / "params" / "live.yaml"
+        params_file.parent.mkdir()
+        params_file.write_text(yaml.safe_dump(live, allow_unicode=True))
+        proc = subprocess.run([str(GNP), "run", "--params", str(params_file), "--stages", "ingest"],
+                              env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+        requests_seen = (api.requests_total, api.requests_with_authorization)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    params = load_params(params_file)
+    days = (params.dates.date_to - params.dates.date_from).days + 1
+    assert requests_seen == (days, 0), f"expected {days} requests, none with a token, found (all, with) {requests_seen}"
+    registry = Registry.from_params(params)
+    manifest = bronze.latest_version(registry, params.dates.date_from).manifest()
+    assert manifest["source_kind"] == "api" and manifest["record_count"] > 0, manifest
