@@ -66,10 +66,10 @@ resource "google_project_iam_member" "pipeline_bigquery_jobs" {
 }
 
 resource "google_secret_manager_secret_iam_member" "pipeline_secrets" {
-  for_each = {
-    hyperion_token = google_secret_manager_secret.hyperion_token.id
-    pseudonym_key  = google_secret_manager_secret.pseudonym_key.id
-  }
+  for_each = merge(
+    { pseudonym_key = google_secret_manager_secret.pseudonym_key.id },
+    { for secret in google_secret_manager_secret.hyperion_token : "hyperion_token" => secret.id },
+  )
   secret_id = each.value
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.pipeline.member
@@ -125,7 +125,7 @@ resource "google_service_account_iam_member" "deployer_acts_as" {
 }
 
 # The ingest stage runs on the GitHub runner: it appends to Bronze, writes its
-# artifacts and needs the API token, like the job does for those steps.
+# artifacts and reads the API token when there is one, like the job does for those steps.
 resource "google_storage_bucket_iam_member" "deployer_ingest" {
   for_each = {
     bronze-create    = { bucket = google_storage_bucket.bronze.name, role = "roles/storage.objectCreator" }
@@ -139,7 +139,8 @@ resource "google_storage_bucket_iam_member" "deployer_ingest" {
 }
 
 resource "google_secret_manager_secret_iam_member" "deployer_token" {
-  secret_id = google_secret_manager_secret.hyperion_token.id
+  count     = var.hyperion_token_enabled ? 1 : 0
+  secret_id = google_secret_manager_secret.hyperion_token[0].id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.deployer.member
 }

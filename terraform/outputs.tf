@@ -46,18 +46,20 @@ output "workload_identity_provider" {
 }
 
 output "github_variables" {
-  description = "Repository variables the workflows read: set each with `gh variable set NAME --body VALUE`."
-  value = {
-    GCP_PROJECT_ID                 = var.project_id
-    GCP_REGION                     = var.region
-    GCP_WORKLOAD_IDENTITY_PROVIDER = google_iam_workload_identity_pool_provider.github.name
-    GCP_DEPLOYER_SERVICE_ACCOUNT   = google_service_account.deployer.email
-    GCP_PLANNER_SERVICE_ACCOUNT    = google_service_account.planner.email
-    GCP_TF_STATE_BUCKET            = var.state_bucket
-    GNP_IMAGE_REPOSITORY           = local.image_repository
-    GNP_PIPELINE_JOB               = google_cloud_run_v2_job.pipeline.name
-    GNP_DASHBOARD_SERVICE          = google_cloud_run_v2_service.dashboard.name
-    GNP_HYPERION_TOKEN_SECRET      = google_secret_manager_secret.hyperion_token.secret_id
-    GNP_ARTIFACTS_BUCKET           = google_storage_bucket.artifacts.name
-  }
+  description = "Repository variables the workflows read: set each with `gh variable set NAME --body VALUE`. GNP_HYPERION_TOKEN_SECRET only when hyperion_token_enabled: without it the ingest workflow sends no token."
+  value = merge(
+    {
+      GCP_PROJECT_ID                 = var.project_id
+      GCP_REGION                     = var.region
+      GCP_WORKLOAD_IDENTITY_PROVIDER = google_iam_workload_identity_pool_provider.github.name
+      GCP_DEPLOYER_SERVICE_ACCOUNT   = google_service_account.deployer.email
+      GCP_PLANNER_SERVICE_ACCOUNT    = google_service_account.planner.email
+      GCP_TF_STATE_BUCKET            = var.state_bucket
+      GNP_IMAGE_REPOSITORY           = local.image_repository
+      GNP_PIPELINE_JOB               = google_cloud_run_v2_job.pipeline.name
+      GNP_DASHBOARD_SERVICE          = google_cloud_run_v2_service.dashboard.name
+      GNP_ARTIFACTS_BUCKET           = google_storage_bucket.artifacts.name
+    },
+    { for secret in google_secret_manager_secret.hyperion_token : "GNP_HYPERION_TOKEN_SECRET" => secret.secret_id },
+  )
 }

@@ -28,12 +28,16 @@ resource "google_cloud_run_v2_job" "pipeline" {
           value = var.params_file
         }
 
-        env {
-          name = "HYPERION_TOKEN"
-          value_source {
-            secret_key_ref {
-              secret  = google_secret_manager_secret.hyperion_token.secret_id
-              version = "latest"
+        # Only when var.hyperion_token_enabled: without it the job calls the API with no token.
+        dynamic "env" {
+          for_each = google_secret_manager_secret.hyperion_token
+          content {
+            name = "HYPERION_TOKEN"
+            value_source {
+              secret_key_ref {
+                secret  = env.value.secret_id
+                version = "latest"
+              }
             }
           }
         }

@@ -95,8 +95,14 @@ variable "gold_dataset" {
   default     = "gold"
 }
 
+variable "hyperion_token_enabled" {
+  description = "Whether the pipeline sends a data.gov.gr API token: creates its secret, lets the job and the ingest workflow read it. data.gov.gr appears to need none since mid-2025; set true if it answers 401/403."
+  type        = bool
+  default     = false
+}
+
 variable "hyperion_token_secret_id" {
-  description = "Secret Manager secret id that holds the data.gov.gr API token (the value is added outside Terraform)."
+  description = "Secret Manager secret id that holds the data.gov.gr API token, when hyperion_token_enabled (the value is added outside Terraform)."
   type        = string
   default     = "hyperion-token"
 }

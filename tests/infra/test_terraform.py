@@ -161,11 +161,28 @@ def test_only_the_deploy_ref_may_impersonate_the_deployer(hcl):
     )
 
 
+def container_env(container: dict) -> dict[str, dict]:
+    """A container's env by name, its ``dynamic "env"`` blocks included: the secret a dynamic env refers to
+    (``env.value.secret_id``) is replaced by what the block iterates over, so both read alike."""
+    env = {e["name"]: e for e in container.get("env", [])}
+    for block in container.get("dynamic", []):
+        if "env" not in block:
+            continue
+        content = block["env"]["content"][0]
+        ref = content["value_source"][0]["secret_key_ref"][0]
+        assert ref["secret"] == "${env.value.secret_id}", (
+            f"{content['name']}: expected the iterated secret, found {ref}"
+        )
+        iterated = block["env"]["for_each"].removesuffix("}") + ".secret_id}"
+        env[content["name"]] = {**content, "value_source": [{"secret_key_ref": [{**ref, "secret": iterated}]}]}
+    return env
+
+
 def test_job_takes_secrets_from_secret_manager(hcl):
     job = resources(hcl, "google_cloud_run_v2_job")["google_cloud_run_v2_job.pipeline"]
     task = job["template"][0]["template"][0]
     assert task["service_account"] == "${google_service_account.pipeline.email}"
-    env = {e["name"]: e for e in task["containers"][0]["env"]}
+    env = container_env(task["containers"][0])
     for name in SECRET_ENV_NAMES:
         assert "value" not in env[name], f"{name}: expected no plain value, found {env[name]['value']!r}"
         ref = env[name]["value_source"][0]["secret_key_ref"][0]
@@ -176,6 +193,35 @@ def test_job_takes_secrets_from_secret_manager(hcl):
     assert plain_secretish == [], f"expected no secret-looking env with a plain value, found {plain_secretish}"
     assert env["GNP_PARAMS"]["value"] == "${var.params_file}"
     assert named_blocks(hcl, "variable")["params_file"]["default"] == "params/gcp.yaml"
+
+
+def test_the_api_token_its_secret_and_every_grant_on_it_exist_only_when_enabled(hcl):
+    enabled = named_blocks(hcl, "variable")["hyperion_token_enabled"]
+    assert enabled["type"] == "bool" and enabled["default"] is False, (
+        f"expected hyperion_token_enabled a bool, false by default (data.gov.gr needs no token), found {enabled}"
+    )
+    secrets = resources(hcl, "google_secret_manager_secret")
+    token_count = secrets["google_secret_manager_secret.hyperion_token"].get("count")
+    assert token_count == "${var.hyperion_token_enabled ? 1 : 0}", (
+        f"expected the token's secret gated by hyperion_token_enabled, found count {token_count!r}"
+    )
+    assert "count" not in secrets["google_secret_manager_secret.pseudonym_key"], "the pseudonym key is always needed"
+    on_token = {
+        address: body
+        for address, body in iam_grants(hcl).items()
+        if "google_secret_manager_secret.hyperion_token" in json.dumps(body)
+    }
+    assert on_token, "expected grants on the token's secret, found none"
+    for address, body in on_token.items():
+        gated = body.get("count", "").startswith("${var.hyperion_token_enabled") or (
+            "for secret in google_secret_manager_secret.hyperion_token" in body.get("for_each", "")
+        )
+        assert gated, f"{address}: expected the grant to exist only with the secret, found {body}"
+    job = resources(hcl, "google_cloud_run_v2_job")["google_cloud_run_v2_job.pipeline"]
+    [dynamic] = job["template"][0]["template"][0]["containers"][0]["dynamic"]
+    assert dynamic["env"]["for_each"] == "${google_secret_manager_secret.hyperion_token}", (
+        f"expected HYPERION_TOKEN in the job only when its secret exists, found {dynamic}"
+    )
 
 
 def test_dashboard_identity_only_reads_gold(hcl):
