@@ -118,6 +118,33 @@ def test_pipeline_ingests_then_waits_for_the_job():
     assert "DATE_FROM=$DATE_FROM" in runs[execute] and "DATE_TO=$DATE_TO" in runs[execute]
 
 
+@pytest.mark.parametrize("secret", ["", "hyperion-token"])
+def test_pipeline_ingest_reads_the_api_token_only_when_terraform_made_its_secret(tmp_path, secret):
+    # The ingest step's own script, with gcloud and gnp stubbed: each logs what it was called with.
+    [step] = [s for s in steps(load("pipeline.yml")) if s.get("name") == "Ingest into Bronze"]
+    assert step["env"]["TOKEN_SECRET"] == "${{ vars.GNP_HYPERION_TOKEN_SECRET }}"
+    log = tmp_path / "calls.log"
+    stubs = {
+        "bin/gcloud": f'echo "gcloud $*" >> {log}; printf %s canary-token-3c1d',
+        ".venv/bin/gnp": f'echo "gnp token=${{HYPERION_TOKEN:-none}}" >> {log}',
+    }
+    for name, body in stubs.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f"#!/bin/bash\n{body}\n")
+        (tmp_path / name).chmod(0o755)
+    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "TOKEN_SECRET": secret, "PROJECT": "p", "PARAMS": "x.yaml",
+           "DATE_FROM": "2026-11-16", "DATE_TO": "2026-11-16"}  # fmt: skip
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", step["run"]], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    calls = log.read_text().splitlines()
+    if secret:
+        assert calls[0].startswith("gcloud secrets versions access latest --secret=hyperion-token"), calls
+        assert calls[1] == "gnp token=canary-token-3c1d" and "::add-mask::canary-token-3c1d" in proc.stdout
+    else:
+        assert calls == ["gnp token=none"], f"expected no secret read and no token, found {calls}"
+
+
 def test_image_workflow_builds_existing_targets_and_deploys_the_commit_tag():
     text = run_text(load("image.yml"))
     targets = set(re.findall(r"--target (\w+)", text))
