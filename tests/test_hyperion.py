@@ -195,6 +195,7 @@ def test_without_a_token_a_refusal_says_the_endpoint_asked_for_one_and_which_var
     message = str(error.value)
     assert f"HTTP {status}" in message and "asked for a token" in message and "GNP_TEST_TOKEN" in message, message
     assert "refused the token" not in message and "\n" not in message, message
+    assert "Λανθασμένο token" in message, "the server's own words, decoded, help to tell why"
 
 
 @pytest.mark.parametrize("token", [CANARY + "\n", CANARY + "\r\n", " " + CANARY, "canary token", CANARY + "\x00"])

@@ -207,7 +207,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _detail(self, status: int, message: str, headers: dict | None = None) -> None:
-        self._send(status, json.dumps({"detail": message}).encode("utf-8"), headers)
+        # UTF-8, not \u escapes: the portal's errors look like Django REST framework's, which sends Greek as is.
+        self._send(status, json.dumps({"detail": message}, ensure_ascii=False).encode("utf-8"), headers)
 
     def do_GET(self) -> None:  # noqa: N802 (stdlib name)
         api: FakeHyperionApi = self.server.api  # type: ignore[attr-defined]
