@@ -62,11 +62,14 @@ $(LOCALBQ_VENV)/bin/local-bigquery: tests/local-bigquery-requirements.txt
 
 tools: $(CHECKOV_VENV)/bin/checkov $(BQEMU_VENV)/bin/bqemulator $(LOCALBQ_VENV)/bin/local-bigquery ## Build the test tools' own venvs (checkov, BigQuery emulators)
 
-test: $(STAMP) tools ## Run the whole test suite
-	$(VENV)/bin/pytest
+test: $(STAMP) tools ## Run the test suite (what CI runs): in-process tests, a few end-to-end runs, branch coverage of lib/gnp
+	$(VENV)/bin/pytest --cov=gnp --cov-branch --cov-report=term:skip-covered
 
-test-fast: $(STAMP) ## Unit tests only (no notebooks, browser or emulators)
-	$(VENV)/bin/pytest -m "not slow"
+test-fast: $(STAMP) ## The in-process tests only: no papermill, browser, emulator or JVM beyond the shared Spark session
+	$(VENV)/bin/pytest -m "not slow and not heavy"
+
+test-heavy: $(STAMP) ## The heavy end-to-end tests left out of `make test`: the bench at two sizes, a standalone cluster
+	$(VENV)/bin/pytest -m heavy
 
 dashboard: $(STAMP) ## Serve the dashboard with Voila on 127.0.0.1:PORT over PARAMS' Gold (run `make run` first)
 	$(VENV)/bin/gnp dashboard --params $(PARAMS) --port $(PORT)
@@ -110,4 +113,4 @@ clean-live: ## Remove the live data in .gnp/live (real Bronze, lake, warehouse; 
 	find $(KEEP_LIVE) -mindepth 1 -depth -type d -empty ! -name secrets -delete; \
 	echo "removed $(KEEP_LIVE) (its secrets folder, if any, is kept)"
 
-.PHONY: help install tools run live test test-fast dashboard bench bench-dashboard book lab fake-api diagram clean clean-live
+.PHONY: help install tools run live test test-fast test-heavy dashboard bench bench-dashboard book lab fake-api diagram clean clean-live

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+import yaml
 
 # gcsfs reads this once, at import: without it every call against the fake GCS waits on a 60 s timeout.
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
@@ -33,3 +37,55 @@ def spark():
     )
     yield session
     session.stop()
+
+
+# --- the ci params and the one local end-to-end run ------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+CI_PARAMS = ROOT / "params" / "ci.yaml"
+
+
+def write_ci_params(folder: Path, **changes) -> Path:
+    """params/ci.yaml with every location inside ``folder``; ``changes`` update its sections."""
+    data = yaml.safe_load(CI_PARAMS.read_text())
+    data["storage"] = {"lake": str(folder / "lake"), "artifacts": str(folder / "artifacts")}
+    data["warehouse"]["duckdb_path"] = str(folder / "warehouse.duckdb")
+    data["privacy"] = {"pseudonym_key_file": str(folder / "secrets" / "pseudonym.key")}
+    for section, values in changes.items():
+        data.setdefault(section, {}).update(values)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path
+
+
+@pytest.fixture(scope="session")
+def ci_params():
+    """The one ci-params helper: ``ci_params(folder, **changes)`` writes ci.yaml relocated into ``folder``."""
+    return write_ci_params
+
+
+@dataclass(frozen=True)
+class CiRun:
+    params_file: Path
+    registry: object  # gnp.core.registry.Registry
+    result: object  # gnp.orchestration.runner.RunResult
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.result.run_dir)
+
+
+@pytest.fixture(scope="session")
+def ci_run(tmp_path_factory) -> CiRun:
+    """One `gnp run` of every stage on the ci params (real papermill, a real Spark Connect server, the fake
+    API over HTTP), shared by every test that reads what a whole run leaves: the pipeline's checks, the book in
+    a browser, nbval and the concurrent and interrupted runs that follow it on the same lake."""
+    from gnp.core.config import load_params
+    from gnp.core.registry import Registry
+    from gnp.orchestration import runner
+
+    params_file = write_ci_params(tmp_path_factory.mktemp("ci-run"), storage={"lock_wait_s": 900})
+    result = runner.run(str(params_file), log=print)
+    assert result.ok, json.dumps(result.manifest["stages"], indent=1)
+    return CiRun(params_file, Registry.from_params(load_params(params_file)), result)

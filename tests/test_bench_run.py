@@ -20,7 +20,9 @@ import yaml
 from gnp.orchestration import runner
 
 # Two sizes, each a full refresh and a daily run of every stage: about 16 min per size at a load of 15 on 2 cores.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
+# About 16 min per size on 2 cores: outside the default suite (`make test-heavy`); the bench's parts are
+# tested in-process in test_bench_report.py and test_bench_probe.py, its reference in test_reference_sql*.py.
+pytestmark = [pytest.mark.slow, pytest.mark.heavy, pytest.mark.timeout(3600)]
 GNP = Path(sys.executable).with_name("gnp")  # the console script installed in the venv beside this python
 CI_PARAMS = Path(__file__).resolve().parents[1] / "params" / "ci.yaml"
 SIZES = (20_000, 40_000)

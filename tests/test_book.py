@@ -137,12 +137,10 @@ def test_latest_book_renders_the_newest_run_with_notebooks(tmp_path):
     assert book.latest_book(tmp_path / "nothing") is None
 
 
-def test_gnp_book_prints_the_latest_book_or_says_to_run_first(tmp_path, capsys):
-    from test_pipeline import ci_params_in
-
+def test_gnp_book_prints_the_latest_book_or_says_to_run_first(tmp_path, capsys, ci_params):
     from gnp import cli
 
-    params = ci_params_in(tmp_path / "env")
+    params = ci_params(tmp_path / "env")
     assert cli.main(["book", "--params", str(params)]) == 1  # nothing to show yet: a failure, not a usage error
     assert "no run under" in capsys.readouterr().err
     run_dir = make_run(tmp_path / "env" / "artifacts" / "runs")
@@ -163,17 +161,9 @@ UNDRAWN_CHARTS = """() => [...document.querySelectorAll('.gnp-chart svg')].filte
 
 
 @pytest.fixture(scope="module")
-def real_run(tmp_path_factory):
-    from test_pipeline import ci_params_in
-
-    from gnp.orchestration import runner
-
-    folder = tmp_path_factory.mktemp("book-run")
-    result = runner.run(str(ci_params_in(folder)), log=print)
-    assert result.ok, json.dumps(result.manifest["stages"], indent=1)
-    book.render_run(result.run_dir)
-    book.render_index(Path(result.run_dir).parent)
-    return Path(result.run_dir)
+def real_run(ci_run):
+    """The session's whole ci run (every stage), its book rendered as the runner rendered it."""
+    return ci_run.run_dir
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -8,7 +8,6 @@ import shutil
 import duckdb
 import pytest
 import yaml
-from test_pipeline import ci_params_in
 
 from gnp.core.config import load_params
 from gnp.core.registry import Registry
@@ -19,16 +18,17 @@ from gnp.lake.spark import connect_server
 from gnp.orchestration import runner
 
 # Whole pipelines (two each) on 2 cores: far longer than the suite's 900 s default per test.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
+# Two pipelines and three extra JVMs: about 6 min on 2 cores, so outside the default suite (`make test-heavy`).
+pytestmark = [pytest.mark.slow, pytest.mark.heavy, pytest.mark.timeout(2700)]
 
 
-def test_silver_and_gold_on_a_standalone_cluster_match_local_mode(tmp_path):
-    local = ci_params_in(tmp_path / "local")
+def test_silver_and_gold_on_a_standalone_cluster_match_local_mode(tmp_path, ci_params):
+    local = ci_params(tmp_path / "local")
     first = runner.run(str(local), stages=["ingest", "silver", "gold"], log=print)
     assert first.ok, first.manifest["stages"]
     local_registry = Registry.from_params(load_params(local))
 
-    cluster_params = ci_params_in(tmp_path / "cluster")
+    cluster_params = ci_params(tmp_path / "cluster")
     data = yaml.safe_load(cluster_params.read_text())
     data["privacy"]["pseudonym_key_file"] = str(tmp_path / "local" / "secrets" / "pseudonym.key")
     shutil.copytree(local_registry.bronze_root, Registry.from_params(load_params(cluster_params)).bronze_root)

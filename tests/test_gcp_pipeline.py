@@ -7,9 +7,10 @@ lakehouse leaf's Hive-style folder for a column), and the fake data.gov.gr
 server for the api source, so the same HTTP client runs. The params are
 gcp.yaml's with the endpoints swapped; the code path is the local default's.
 
-Three runs, as the pipeline lives: a first run over four days, an incremental
-run of the last two, and a ``--full-refresh`` of the last one; after each, every
-BigQuery table must hold exactly its lakehouse table's rows. Before the
+One run over four days in the default suite; with ``make test-heavy`` two more,
+as the pipeline lives: an incremental run of the last two days, and a
+``--full-refresh`` of the last one. After each, every BigQuery table must hold
+exactly its lakehouse table's rows. Before the
 incremental run BigQuery is made stale in partitions that run must rewrite
 (the day before its range) and in one it must not touch, so the check sees
 that publish replaces exactly what the run wrote.
@@ -176,7 +177,7 @@ def recorded_partitions(registry: Registry, run_id: str) -> set[tuple[str, dt.da
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    """The three runs against the stand-ins; yields what the checks need."""
+    """The first run against the stand-ins; yields what the checks need (``cloud_lifecycle`` adds two runs)."""
     folder = tmp_path_factory.mktemp("gcp-pipeline")
     token = secrets.token_urlsafe(24)
     with (
@@ -208,17 +209,24 @@ def cloud(tmp_path_factory):
 
         runs["full"] = runner.run(params_file, stages=STAGES, log=print)
         check("full")
-        make_stale(client, registry, STALE_REWRITTEN + STALE_UNTOUCHED)
-        runs["incremental"] = runner.run(params_file, date_from=INCREMENTAL[0], date_to=INCREMENTAL[1],
-                                         stages=STAGES, log=print)
-        rewritten = recorded_partitions(registry, runs["incremental"].run_id)
-        check("incremental", [p for p in STALE_REWRITTEN + STALE_UNTOUCHED if p not in rewritten])
-        runs["full_refresh"] = runner.run(params_file, date_from=DAYS[-1], date_to=DAYS[-1], stages=STAGES,
-                                          full_refresh=True, log=print)
-        check("full_refresh")
-        yield {"registry": registry, "client": client, "runs": runs, "checks": checks, "rewritten": rewritten,
+        yield {"registry": registry, "client": client, "runs": runs, "checks": checks, "check": check,
                "gate": gate, "token": token, "folder": folder, "params_file": params_file}
     gcsfs.GCSFileSystem.clear_instance_cache()
+
+
+@pytest.fixture(scope="module")
+def cloud_lifecycle(cloud):
+    """An incremental run over stale BigQuery partitions, then a ``--full-refresh``: two more runs (heavy)."""
+    registry, client, params_file, check = cloud["registry"], cloud["client"], cloud["params_file"], cloud["check"]
+    make_stale(client, registry, STALE_REWRITTEN + STALE_UNTOUCHED)
+    cloud["runs"]["incremental"] = runner.run(params_file, date_from=INCREMENTAL[0], date_to=INCREMENTAL[1],
+                                              stages=STAGES, log=print)
+    cloud["rewritten"] = rewritten = recorded_partitions(registry, cloud["runs"]["incremental"].run_id)
+    check("incremental", [p for p in STALE_REWRITTEN + STALE_UNTOUCHED if p not in rewritten])
+    cloud["runs"]["full_refresh"] = runner.run(params_file, date_from=DAYS[-1], date_to=DAYS[-1], stages=STAGES,
+                                               full_refresh=True, log=print)
+    check("full_refresh")
+    return cloud
 
 
 def test_every_run_succeeds_in_every_stage(cloud):
@@ -281,7 +289,11 @@ def test_after_the_first_run_every_bigquery_table_holds_its_lakehouse_rows(cloud
     assert found == {"differences": {}, "empty": []}, f"expected equal, non-empty tables, found {found}"
 
 
-def test_an_incremental_run_replaces_exactly_the_partitions_it_rewrote(cloud):
+# Publish's partition replacement is tested in-process against the BigQuery emulator in test_publish.py;
+# these two repeat it through whole runs, four minutes more: `make test-heavy`.
+@pytest.mark.heavy
+def test_an_incremental_run_replaces_exactly_the_partitions_it_rewrote(cloud_lifecycle):
+    cloud = cloud_lifecycle
     """The day before the range is rewritten (sessions, daily Gold) and must be replaced; the rest stays as it was."""
     rewritten = cloud["rewritten"]
     assert set(STALE_REWRITTEN) <= rewritten and not set(STALE_UNTOUCHED) & rewritten, (
@@ -290,7 +302,9 @@ def test_an_incremental_run_replaces_exactly_the_partitions_it_rewrote(cloud):
     assert found == {}, f"expected every table equal to the lakehouse but for {STALE_UNTOUCHED}, found {found}"
 
 
-def test_a_full_refresh_replaces_every_partition(cloud):
+@pytest.mark.heavy
+def test_a_full_refresh_replaces_every_partition(cloud_lifecycle):
+    cloud = cloud_lifecycle
     found = cloud["checks"]["full_refresh"]["differences"]
     assert found == {}, f"expected every table equal to the lakehouse, {STALE_UNTOUCHED} restored, found {found}"
 

@@ -1,9 +1,14 @@
 """End to end: `gnp run` on the ci params, as CI and a new user run it.
 
 Real papermill, a real Spark Connect server, the real HTTP client against the
-fake data.gov.gr server, real Delta tables and DuckDB. One run, then the same
-range again by two `gnp run` processes at once (the lake lock makes one wait),
-then a run whose Gold check is broken on purpose, then checks that need them.
+fake data.gov.gr server, real Delta tables and DuckDB. One whole run (the
+session's ``ci_run``, which the book's browser test and nbval read too); then,
+on the same lake, a Silver run killed with SIGKILL midway and two `gnp run`
+processes started at once right after it: the lake lock makes them take turns,
+the dead run's lock holds nobody back, and Silver ends as the whole run left it.
+
+A run whose critical check fails restores its stage's tables: test_audit.py,
+in-process. A rerun of the same range gives the same Gold: tests/silver/test_stage.py.
 """
 
 from __future__ import annotations
@@ -11,126 +16,78 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 
 from gnp.core.config import load_params
 from gnp.core.registry import Registry
 from gnp.core.schemas import GOLD_TABLES, TABLES
-from gnp.dashboard import report
 from gnp.devtools.reference_sql import compare_tables, reference_gold, register_silver
 from gnp.lake import lakehouse
-from gnp.orchestration import runner
 
-# Whole pipelines (two each) on 2 cores: far longer than the suite's 900 s default per test.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
-CI_PARAMS = Path(__file__).resolve().parents[1] / "params" / "ci.yaml"
-STAGES = ["ingest", "silver", "gold", "report"]
-
-
-def ci_params_in(folder: Path, **changes) -> Path:
-    """The ci params with every location inside ``folder``."""
-    data = yaml.safe_load(CI_PARAMS.read_text())
-    data["storage"] = {"lake": str(folder / "lake"), "artifacts": str(folder / "artifacts")}
-    data["warehouse"]["duckdb_path"] = str(folder / "warehouse.duckdb")
-    data["privacy"] = {"pseudonym_key_file": str(folder / "secrets" / "pseudonym.key")}
-    for section, values in changes.items():
-        data.setdefault(section, {}).update(values)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "params.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+SILVER = ("measurements", "quarantine", "sessions")
+EVERY_STAGE = ["10_ingest", "20_silver", "30_gold", "40_publish", "50_report", "60_regions", "70_providers",
+               "80_frustration"]
 
 
-def gold_snapshot(registry: Registry) -> dict[str, list[tuple]]:
-    con = duckdb.connect(registry.duckdb_path, read_only=True)
-    try:
-        return {
-            spec.name: con.execute(f"SELECT * FROM {registry.table_id(spec.name)} ORDER BY ALL").fetchall()
-            for spec in GOLD_TABLES
-            if spec.name != "quality_results"
-        }
-    finally:
-        con.close()
-
-
-def lake_snapshot(registry: Registry) -> dict[str, list[tuple]]:
-    """Every Silver and Gold table's current rows (but quality_results), read from its Delta files."""
+def lake_snapshot(registry: Registry, names=TABLES) -> dict[str, list[tuple]]:
+    """Each table's current rows (but quality_results), read from its Delta files."""
     con = duckdb.connect()
     found = {}
-    for name in TABLES:
+    for name in names:
         files = lakehouse.current_files(registry.table_path(name))
         if name != "quality_results" and files:
             listed = ", ".join(f"'{f}'" for f in files)
-            # Lineage names the Bronze version a row came from: a refetch of the lookback day makes a new one.
-            lineage = [c for c in ("fetched_at", "bronze_file", "record_index") if c in TABLES[name].column_names]
-            columns = f"* EXCLUDE ({', '.join(lineage)})" if lineage else "*"
-            # The lookback day's refetch adds a Bronze version, and a record no time can be read from is
-            # quarantined once per version: without lineage those rows repeat, whatever ran concurrently.
-            distinct = "DISTINCT " if name == "quarantine" else ""
-            found[name] = con.execute(f"SELECT {distinct}{columns} FROM read_parquet([{listed}]) ORDER BY ALL").fetchall()
+            found[name] = con.execute(f"SELECT * FROM read_parquet([{listed}]) ORDER BY ALL").fetchall()
     return found
 
 
-def gnp_run_process(params_file: Path, run_id: str) -> subprocess.Popen:
+def gnp_run_process(params_file: Path, run_id: str, stages: str) -> subprocess.Popen:
+    """`gnp run` in a session of its own, as a terminal would start it (a kill reaches its server and kernel)."""
     gnp = Path(sys.executable).parent / "gnp"
-    return subprocess.Popen([str(gnp), "run", "--params", str(params_file), "--stages", "ingest,silver,gold",
-                             "--run-id", run_id], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen([str(gnp), "run", "--params", str(params_file), "--stages", stages, "--run-id", run_id],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
-def notebooks_with_a_broken_gold_rule(folder: Path) -> Path:
-    """The stage notebooks, with a critical Gold check that always fails added to the Gold checks."""
-    target = folder / "notebooks"
-    shutil.copytree(runner.NOTEBOOKS, target)
-    gold = target / "30_gold.ipynb"
-    text = gold.read_text()
-    marker = 'checks = quality.evaluate_checks(run, \\"gold\\", quality.gold_targets(written))\\n'
-    assert marker in text, "the Gold checks cell changed: update this test"
-    broken = marker + 'checks.append(quality.result(run, \\"gold\\", \\"broken_on_purpose\\", quality.CRITICAL, False, \\"1\\", \\"0\\"))\\n'
-    gold.write_text(text.replace(marker, broken))
-    return target
-
-
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("pipeline")
-    params_file = ci_params_in(folder, storage={"lock_wait_s": 2400})
-    first = runner.run(str(params_file), stages=STAGES, log=print)
-    registry = Registry.from_params(load_params(params_file))
-    gold_after_first = gold_snapshot(registry) if first.ok else {}
-    lake_after_first = lake_snapshot(registry) if first.ok else {}
-    # The same range again, by two `gnp run` at once: one waits for the other's lake lock.
-    both = [gnp_run_process(params_file, run_id) for run_id in ("run-concurrent-a", "run-concurrent-b")]
-    logs = [proc.communicate(timeout=2400)[0] for proc in both]
-    concurrent = [(proc.returncode, log) for proc, log in zip(both, logs)]
-    second = runner.RunResult("run-concurrent-b", registry.run_dir("run-concurrent-b"), both[1].returncode == 0,
-                              json.loads(Path(registry.run_dir("run-concurrent-b"), "manifest.json").read_text()))
-    return params_file, registry, first, second, gold_after_first, lake_after_first, concurrent
+def wait_for_line(proc: subprocess.Popen, text: str, timeout_s: float) -> list[str]:
+    seen, deadline = [], time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return seen
+    raise AssertionError(f"never saw {text!r}:\n{''.join(seen)[-3000:]}")
 
 
 @pytest.fixture(scope="module")
-def broken_run(two_runs, tmp_path_factory):
-    params_file, registry = two_runs[0], two_runs[1]
-    before = {name: lakehouse.current_files(registry.table_path(name)) for name in TABLES}
-    result = runner.run(str(params_file), stages=["silver", "gold"], run_id="run-broken", log=print,
-                        notebooks=notebooks_with_a_broken_gold_rule(tmp_path_factory.mktemp("broken")))
-    return registry, before, result
+def after_a_crash_and_two_at_once(ci_run):
+    """A Silver run killed with SIGKILL inside its commits, then two Silver runs started at once."""
+    silver_before = lake_snapshot(ci_run.registry, SILVER)
+    versions_before = lakehouse.versions({n: ci_run.registry.table_path(n) for n in SILVER})
+    killed = gnp_run_process(ci_run.params_file, "run-killed", "silver")
+    wait_for_line(killed, "silver ...", timeout_s=300)
+    time.sleep(12)  # inside the stage: its flagging and first writes
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    both = [gnp_run_process(ci_run.params_file, run_id, "silver") for run_id in ("run-two-a", "run-two-b")]
+    logs = [proc.communicate(timeout=900)[0] for proc in both]
+    return silver_before, versions_before, [(proc.returncode, log) for proc, log in zip(both, logs)]
 
 
-def test_the_run_succeeds_and_keeps_every_executed_notebook_and_a_manifest(two_runs):
-    _, registry, first = two_runs[:3]
-    assert first.ok, json.dumps(first.manifest["stages"], indent=1)
-    run_dir = Path(first.run_dir)
-    executed = sorted(p.name for p in run_dir.glob("*.ipynb"))
-    assert executed == ["10_ingest.ipynb", "20_silver.ipynb", "30_gold.ipynb", "50_report.ipynb"]
+def test_the_run_succeeds_and_keeps_every_executed_notebook_and_a_manifest(ci_run):
+    run_dir = ci_run.run_dir
+    assert sorted(p.stem for p in run_dir.glob("*.ipynb")) == EVERY_STAGE
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["status"] == "succeeded" and [s["status"] for s in manifest["stages"]] == ["succeeded"] * 4
+    assert manifest["status"] == "succeeded" and [s["status"] for s in manifest["stages"]] == ["succeeded"] * 8
     report = (run_dir / "dashboard.html").read_text(encoding="utf-8")
     assert report.count("<svg") >= 8 and "ΑΤΤΙΚΗΣ" in report and "<input" not in report, report[:500]
     written = {o["name"]: o for o in manifest["outputs"] if o["stage"] in ("silver", "gold")}
@@ -143,12 +100,15 @@ def test_the_run_succeeds_and_keeps_every_executed_notebook_and_a_manifest(two_r
     recorded = {name: o["partitions"] for name, o in written.items()}
     assert recorded == plan["tables"], f"expected the plan's partitions {plan['tables']}, found {recorded}"
     assert plan["silver"]["run_days"] == ["2025-10-25", "2025-10-26", "2025-10-27", "2025-10-28"], plan["silver"]
+    # A first run on a new lake: every table was absent before and has one commit after.
+    versions = manifest["table_versions"]
+    assert set(versions) == set(TABLES) and all(v["before"] is None for v in versions.values()), versions
+    assert versions["measurements"]["after"] == 0, versions["measurements"]
 
 
-def test_bronze_holds_each_day_as_received(two_runs):
-    params_file, registry = two_runs[:2]
-    params = load_params(params_file)
-    days = sorted(Path(registry.bronze_root).glob("measurement_date=*"))
+def test_bronze_holds_each_day_as_received(ci_run):
+    params = load_params(ci_run.params_file)
+    days = sorted(Path(ci_run.registry.bronze_root).glob("measurement_date=*"))
     assert [d.name[-10:] for d in days] == ["2025-10-25", "2025-10-26", "2025-10-27", "2025-10-28"]
     for day in days:
         versions = sorted(day.glob("*.json.gz"))
@@ -158,80 +118,51 @@ def test_bronze_holds_each_day_as_received(two_runs):
         assert {"measurement_id", "client_ip", "measured_downstream_mbps"} <= set(records[0])
 
 
-def test_every_bronze_record_is_accounted_for(two_runs):
-    _, registry, first = two_runs[:3]
-    con = duckdb.connect(registry.duckdb_path, read_only=True)
+def test_every_bronze_record_is_accounted_for(ci_run):
+    con = duckdb.connect(ci_run.registry.duckdb_path, read_only=True)
     rows = con.execute(
-        f"SELECT run_id, passed, observed FROM {registry.table_id('quality_results')} "
+        f"SELECT run_id, passed, observed FROM {ci_run.registry.table_id('quality_results')} "
         "WHERE check_name = 'accounting_invariant' ORDER BY run_id"
     ).fetchall()
-    assert [r[0] for r in rows] == sorted([first.run_id, "run-concurrent-a", "run-concurrent-b"]), rows
-    assert all(r[1] for r in rows), rows
+    assert [r[0] for r in rows] == [ci_run.result.run_id] and all(r[1] for r in rows), rows
 
 
-def test_running_the_same_range_again_gives_identical_gold(two_runs):
-    _, registry, first, second, gold_after_first = two_runs[:5]
-    assert second.ok, json.dumps(second.manifest["stages"], indent=1)
-    again = gold_snapshot(registry)
-    for name, rows in gold_after_first.items():
-        assert rows, f"{name} is empty after the first run"
-        assert again[name] == rows, f"{name} changed between two runs of the same range"
-
-
-def test_two_runs_at_once_take_turns_and_leave_every_table_as_one_run_does(two_runs):
-    _, registry, _, _, _, lake_after_first, concurrent = two_runs
-    for code, log in concurrent:
-        assert code == 0, log[-3000:]
-    assert lake_snapshot(registry) == lake_after_first, "two concurrent runs left other data than one run"
-    for name in TABLES:  # commits of one run are never interleaved with the other's
-        runs = [c["run_id"] for c in reversed(lakehouse.history(registry.table_path(name)))]
-        concurrent_runs = [r for r in runs if r and r.startswith("run-concurrent-")]
-        changes = sum(1 for a, b in zip(concurrent_runs, concurrent_runs[1:]) if a != b)
-        assert changes <= 1, f"{name}: commits of the two runs interleave: {runs}"
-
-
-def test_every_silver_and_gold_table_is_a_delta_table_and_the_manifest_has_its_versions(two_runs):
-    _, registry, first = two_runs[:3]
+def test_every_silver_and_gold_table_is_a_delta_table(ci_run):
     for name in TABLES:
-        assert Path(registry.table_path(name), lakehouse.DELTA_LOG).is_dir(), f"{name} has no _delta_log"
-    # Whichever of the two concurrent runs took the lock last made the table's last commit.
-    last = lakehouse.history(registry.table_path("measurements"))[0]["run_id"]
-    assert last in ("run-concurrent-a", "run-concurrent-b"), last
-    versions = json.loads(Path(registry.run_dir(last), "manifest.json").read_text())["table_versions"]
-    assert set(versions) == set(TABLES), sorted(versions)
-    measurements = versions["measurements"]
-    assert measurements["after"] == measurements["before"] + 1, f"expected one commit per run, found {measurements}"
-    assert first.manifest["table_versions"]["measurements"]["before"] is None
+        assert Path(ci_run.registry.table_path(name), lakehouse.DELTA_LOG).is_dir(), f"{name} has no _delta_log"
+        assert lakehouse.history(ci_run.registry.table_path(name))[0]["run_id"] == ci_run.result.run_id, name
 
 
-def test_a_run_whose_critical_check_fails_publishes_nothing_and_the_dashboard_still_draws(broken_run):
-    registry, before, result = broken_run
-    assert not result.ok and "broken_on_purpose" in result.manifest["stages"][-1].get("error", ""), result.manifest
-    # Silver passed its checks and keeps its new version; every table of the failing stage is as before.
-    gold = [name for name, spec in TABLES.items() if spec.layer == "gold" and name != "quality_results"]
-    after = {name: lakehouse.current_files(registry.table_path(name)) for name in gold}
-    assert after == {name: before[name] for name in gold}, "a failing version stayed current"
-    assert lakehouse.history(registry.table_path("regional_metrics"))[0]["operation"] == "RESTORE"
+def test_spark_gold_matches_an_independent_duckdb_sql_recomputation(ci_run):
+    params = load_params(ci_run.params_file)
     con = duckdb.connect()
-    files = ", ".join(f"'{f}'" for f in lakehouse.current_files(registry.table_path("quality_results")))
-    failed = con.execute(f"SELECT check_name FROM read_parquet([{files}]) WHERE run_id = 'run-broken' AND NOT passed").fetchall()
-    assert failed == [("broken_on_purpose",)], failed
-    params = load_params(two_runs_params(registry))
-    page = Path(report.write_run_report(params, "after-broken")).read_text(encoding="utf-8")
-    assert page.count("<svg") >= 8, page[:500]
-
-
-def two_runs_params(registry: Registry) -> str:
-    return str(Path(registry.lake).parent / "params.yaml")
-
-
-def test_spark_gold_matches_an_independent_duckdb_sql_recomputation(two_runs):
-    params_file, registry = two_runs[:2]
-    params = load_params(params_file)
-    con = duckdb.connect()
-    register_silver(con, {name: lakehouse.current_files(registry.table_path(name)) for name in ("measurements", "sessions")})
+    register_silver(con, {name: lakehouse.current_files(ci_run.registry.table_path(name))
+                          for name in ("measurements", "sessions")})
     expected = reference_gold(con, params.semantics)
-    wh = duckdb.connect(registry.duckdb_path, read_only=True)
-    found = {name: wh.execute(f"SELECT * FROM {registry.table_id(name)}").df() for name in expected}
+    wh = duckdb.connect(ci_run.registry.duckdb_path, read_only=True)
+    found = {name: wh.execute(f"SELECT * FROM {ci_run.registry.table_id(name)}").df() for name in expected}
     differences = {name: diff for name, diff in compare_tables(found, expected).items() if diff}
     assert not differences, f"Spark Gold and the DuckDB SQL reference disagree: {differences}"
+    assert {spec.name for spec in GOLD_TABLES} >= set(expected)
+
+
+def test_after_a_killed_run_two_runs_at_once_take_turns_and_leave_silver_as_one_run_does(
+        ci_run, after_a_crash_and_two_at_once):
+    silver_before, versions_before, runs = after_a_crash_and_two_at_once
+    for code, log in runs:
+        assert code == 0, log[-3000:]
+    assert lake_snapshot(ci_run.registry, SILVER) == silver_before, "the crash and two reruns changed Silver"
+    for name in SILVER:
+        history = lakehouse.history(ci_run.registry.table_path(name))
+        runs_in_order = [c["run_id"] for c in reversed(history) if c["version"] > versions_before[name]]
+        reruns = [r for r in runs_in_order if r in ("run-two-a", "run-two-b")]
+        assert sorted(set(reruns)) == ["run-two-a", "run-two-b"], f"{name}: {runs_in_order}"
+        changes = sum(1 for a, b in zip(reruns, reruns[1:]) if a != b)
+        assert changes == 1, f"{name}: commits of the two runs interleave: {runs_in_order}"
+    # Each rerun's manifest has its versions, read under the lock: the later one starts where the earlier ended.
+    manifests = {r: json.loads(Path(ci_run.registry.run_dir(r), "manifest.json").read_text())
+                 for r in ("run-two-a", "run-two-b")}
+    first, second = sorted(manifests.values(), key=lambda m: m["started_at"])
+    ordered = sorted(manifests.values(), key=lambda m: m["table_versions"]["measurements"]["before"])
+    assert ordered[1]["table_versions"]["measurements"]["before"] == ordered[0]["table_versions"]["measurements"]["after"]
+    assert {first["status"], second["status"]} == {"succeeded"}

@@ -226,7 +226,10 @@ def measurement_dates(registry: Registry) -> dict[int, dt.date]:
     return dict(rows)
 
 
+# Two runs of the real Silver and Gold notebooks, about 4 min: `make test-heavy`. In the default suite the
+# rule is checked in-process: tests/silver/test_stage.py (unconsumed days, a day refilled by its own ingest).
 @pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.timeout(1800)
 def test_gold_rewrites_the_recorded_plan_and_a_version_stored_during_the_run_goes_to_the_next_run(tmp_path):
     folder = tmp_path / "run"

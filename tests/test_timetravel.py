@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_pipeline import ci_params_in
 
 from gnp.core.config import load_params
 from gnp.core.registry import Registry
@@ -33,8 +32,8 @@ def commit_metrics(spark, registry: Registry, run_id: str, tests: int) -> None:
 
 
 @pytest.fixture
-def two_runs(spark, tmp_path):
-    params_file = ci_params_in(tmp_path)
+def two_runs(spark, tmp_path, ci_params):
+    params_file = ci_params(tmp_path)
     registry = Registry.from_params(load_params(params_file))
     commit_metrics(spark, registry, "run-1", tests=10)
     commit_metrics(spark, registry, "run-2", tests=20)

@@ -54,17 +54,18 @@ def _params(tmp_path, first, last):
     return params.model_copy(update={"dates": params.dates.model_copy(update={"date_from": first, "date_to": last})})
 
 
-def _run(spark, params, full_refresh=False):
-    """Silver then Gold, as notebooks 20 and 30 run them; returns both plans."""
+def _run(spark, params, full_refresh=False, gold=True):
+    """Silver then (unless ``gold`` is False) Gold, as notebooks 20 and 30 run them; returns both plans."""
     registry = Registry.from_params(params)
     silver_plan = silver_stage.plan(params, registry, full_refresh)
     flagged = silver_stage.flag_bronze(spark, params, registry, silver_plan)
     silver_stage.write_measurements(flagged, registry, silver_plan)
     silver_stage.write_sessions(silver_stage.build_sessions(spark, params, registry, silver_plan), registry, silver_plan)
     gold_plan = gold_stage.plan(silver_stage.plan(params, registry, full_refresh))
-    tables, reductions = gold_stage.build(spark, params, registry, gold_plan)
-    gold_stage.write(tables, registry, gold_plan)
-    reductions.unpersist()
+    if gold:  # a test of Silver alone skips Gold's fourteen tables (most of a run's time here)
+        tables, reductions = gold_stage.build(spark, params, registry, gold_plan)
+        gold_stage.write(tables, registry, gold_plan)
+        reductions.unpersist()
     silver_stage.record_consumed(registry, silver_plan)
     return silver_plan, gold_plan, flagged.accounting
 
@@ -195,12 +196,12 @@ def test_a_day_refilled_by_an_ingest_of_its_own_reaches_the_next_runs_silver(spa
     earlier = DAY - dt.timedelta(days=6)
     write_day(registry := Registry.from_params(_params(tmp_path, DAY, DAY)), earlier, [], T_DAY)
     write_day(registry, DAY, DAY_ANSWER, T_DAY)
-    _run(spark, _params(tmp_path, earlier, DAY))
+    _run(spark, _params(tmp_path, earlier, DAY), gold=False)
     assert silver_stage.plan(_params(tmp_path, NEXT, NEXT), registry).run_days == (NEXT,)
 
     write_day(registry, earlier, [record(77, f"{earlier} 09:00:00", ip="10.0.0.7")], T_NEXT, run_id="ingest-run")
     write_day(registry, NEXT, NEXT_ANSWER, T_NEXT, run_id="ingest-run")
-    silver_plan, gold_plan, accounting = _run(spark, _params(tmp_path, NEXT, NEXT))
+    silver_plan, gold_plan, accounting = _run(spark, _params(tmp_path, NEXT, NEXT), gold=False)
 
     assert silver_plan.run_days == (earlier, NEXT) and earlier in gold_plan.days and accounting.is_balanced
     assert 77 in set(_table(spark, _params(tmp_path, NEXT, NEXT), "measurements").measurement_id)
@@ -229,7 +230,7 @@ def test_through_the_real_ingest_a_late_test_lands_on_its_own_date_once(spark, t
     first = json.loads(bronze.latest_version(registry, DAY).read_body())[0]
     assert bronze.latest_version(registry, NEXT).manifest()["measurement_dates"] == [str(DAY), str(NEXT)]
 
-    silver_plan, _, accounting = _run(spark, _params(tmp_path, DAY, DAY))
+    silver_plan, _, accounting = _run(spark, _params(tmp_path, DAY, DAY), gold=False)
 
     kept = _table(spark, params, "measurements").set_index("measurement_id")
     assert silver_plan.bronze_days == (DAY, NEXT) and accounting.is_balanced, (silver_plan, accounting)
