@@ -263,7 +263,7 @@ def test_executed_notebooks_and_the_manifest_are_in_the_artifacts_bucket_each_wr
     found = sorted(p.split(f"{run.run_id}/", 1)[1] for p in fs.find(run.run_dir))
     stages = ["10_ingest", "20_silver", "30_gold", "40_publish"]
     expected = sorted([f"{s}.ipynb" for s in stages] + [f"book/{s}.html" for s in stages] + [
-        "book/index.html", "manifest.json", "plan.json",
+        "book/index.html", "context.json", "manifest.json", "plan.json",
         "outputs/gold.json", "outputs/ingest.json", "outputs/publish.json", "outputs/silver.json"])
     assert found == expected, f"expected {expected}, found {found}"
     manifest = storage.read_json(join(run.run_dir, "manifest.json"))

@@ -147,7 +147,7 @@ def test_with_create_only_rights_every_notebook_is_uploaded_once_the_failed_one_
     fs = storage.filesystem(result.run_dir)
     found = sorted(p.split(f"{result.run_id}/", 1)[1] for p in fs.find(result.run_dir))
     expected = ["10_ok.ipynb", "20_broken.ipynb", "book/10_ok.html", "book/20_broken.html", "book/index.html",
-                "manifest.json", "outputs/ok.json"]
+                "context.json", "manifest.json", "outputs/ok.json"]
     assert found == expected, f"expected {expected}, found {found}"
     ok = nbformat.reads(storage.read_bytes(f"{result.run_dir}/10_ok.ipynb").decode(), as_version=4)
     assert "cell two ran" in json.dumps([c.get("outputs") for c in ok.cells]), "expected the complete executed notebook"
@@ -179,3 +179,31 @@ def test_an_ingest_only_run_takes_no_lake_lock_and_reads_no_table(tmp_path, para
 
     assert result.ok, result.manifest
     assert "table_versions" not in result.manifest, result.manifest.get("table_versions")
+
+
+def test_a_stage_taking_the_run_context_gets_that_file_alone_and_no_stage_reads_the_yaml_again(tmp_path, params_file):
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    # The first stage rewrites the params file: a later stage must still see the run's days, not the file's.
+    notebook(books / "10_first.ipynb",
+             "import gnp.core.context as c, pathlib\n"
+             "ctx = c.load(run_context)\n"
+             "p = pathlib.Path(ctx.params.params_file)\n"
+             "p.write_text(p.read_text().replace('2025-01-03', '2025-01-09'))",
+             parameters=('run_context: str = ""',))
+    notebook(books / "20_second.ipynb",
+             "import gnp.core.context as c\n"
+             "ctx = c.load(run_context)\n"
+             "assert [d.isoformat() for d in ctx.days] == ['2025-01-02', '2025-01-03'], ctx.days\n"
+             "assert ctx.run_id and ctx.location == run_context",
+             parameters=('run_context: str = ""',))
+
+    result = runner.run(str(params_file), date_from="2025-01-02", notebooks=books, log=lambda *_: None)
+
+    assert result.ok, json.dumps(result.manifest["stages"], indent=1)
+    run_dir = Path(result.run_dir)
+    assert result.manifest["context"] == str(run_dir / "context.json")
+    executed = nbformat.read(run_dir / "20_second.ipynb", as_version=4)
+    [injected] = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assigned = [line.split(" = ")[0] for line in injected.source.splitlines() if " = " in line]
+    assert assigned == ["run_context"], injected.source

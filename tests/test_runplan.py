@@ -256,3 +256,30 @@ def test_gold_rewrites_the_recorded_plan_and_a_version_stored_during_the_run_goe
     assert following.silver.run_days == (DAY, OTHER), f"expected DAY unconsumed, found {following.silver}"
     assert NEXT in following.gold.days, following.gold
     assert measurement_dates(registry)[3] == NEXT, "expected the late test on its own date after the next run"
+
+
+@pytest.mark.slow
+def test_the_runner_marks_the_plans_bronze_consumed_only_once_gold_and_publish_succeeded(tmp_path):
+    # Stub stages: what counts is when the runner records the consumed versions, not what the stages write.
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    for name in ("20_silver", "30_gold"):
+        stub_notebook(books / f"{name}.ipynb", "pass", plan=True)
+    stub_notebook(books / "40_publish.ipynb", "raise RuntimeError('BigQuery load failed')", plan=True)
+    params, registry = setup(tmp_path / "run")
+    write_day(registry, DAY, DAY_ANSWER, FIRST_FETCH)
+
+    failed = runner.run(str(params_file(tmp_path / "run")), notebooks=books, log=lambda *_: None)
+
+    assert not failed.ok and silver_stage.read_consumed(registry) is None, "a failed publish consumed the days"
+    assert runplan.compute(params, registry, "next", False).silver.run_days == (DAY,)
+
+    stub_notebook(books / "40_publish.ipynb", "pass", plan=True)
+    done = runner.run(str(params_file(tmp_path / "run")), notebooks=books, log=lambda *_: None)
+
+    assert done.ok, json.dumps(done.manifest["stages"], indent=1)
+    assert silver_stage.read_consumed(registry) == {DAY: runplan.load(registry, done.run_id).silver.bronze_versions[0][1]}
+    # Silver alone consumes nothing: Gold has not built from those versions.
+    write_day(registry, DAY, LATE_ANSWER, LATE_FETCH)
+    runner.run(str(params_file(tmp_path / "run")), stages=["silver"], notebooks=books, log=lambda *_: None)
+    assert silver_stage.read_consumed(registry)[DAY] != runplan.compute(params, registry, "x", False).silver.bronze_versions[0][1]

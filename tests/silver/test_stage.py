@@ -14,13 +14,17 @@ import pandas as pd
 import pytest
 
 from gnp.bronze import ingest as bronze
+from gnp.core import context
 from gnp.core.registry import Registry
 from gnp.core.schemas import TABLES
 from gnp.devtools import fake_api
 from gnp.gold import stage as gold_stage
+from gnp.gold import steps as gold_steps
 from gnp.lake import lakehouse
+from gnp.orchestration import runplan
 from gnp.silver import parse
 from gnp.silver import stage as silver_stage
+from gnp.silver import steps as silver_steps
 from silver.bronze_factories import lake_params, record, write_day
 
 UTC = dt.timezone.utc
@@ -55,19 +59,16 @@ def _params(tmp_path, first, last):
 
 
 def _run(spark, params, full_refresh=False, gold=True):
-    """Silver then (unless ``gold`` is False) Gold, as notebooks 20 and 30 run them; returns both plans."""
-    registry = Registry.from_params(params)
-    silver_plan = silver_stage.plan(params, registry, full_refresh)
-    flagged = silver_stage.flag_bronze(spark, params, registry, silver_plan)
-    silver_stage.write_measurements(flagged, registry, silver_plan)
-    silver_stage.write_sessions(silver_stage.build_sessions(spark, params, registry, silver_plan), registry, silver_plan)
-    gold_plan = gold_stage.plan(silver_stage.plan(params, registry, full_refresh))
-    if gold:  # a test of Silver alone skips Gold's fourteen tables (most of a run's time here)
-        tables, reductions = gold_stage.build(spark, params, registry, gold_plan)
-        gold_stage.write(tables, registry, gold_plan)
-        reductions.unpersist()
-    silver_stage.record_consumed(registry, silver_plan)
-    return silver_plan, gold_plan, flagged.accounting
+    """Silver then (unless ``gold`` is False) Gold, through the steps notebooks 20 and 30 call (their writes; the
+    checks' read-backs are tested with the stages whole in test_steps.py); returns both plans and Silver's
+    accounting. Gold's fourteen tables are most of a run's time here: a Silver test skips them."""
+    ctx = context.of_params(params, full_refresh=full_refresh)
+    plan = runplan.for_context(ctx)
+    silver = silver_steps.run(ctx, spark, plan.silver, silver_steps.WRITES)
+    if gold:
+        gold_steps.run(ctx, spark, plan.gold, gold_steps.WRITES)
+    silver_stage.record_consumed(ctx.registry, plan.silver)  # the runner's, once the build succeeded
+    return plan.silver, plan.gold, silver.flagged.accounting
 
 
 def _table(spark, params, name):

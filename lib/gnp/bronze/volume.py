@@ -84,11 +84,10 @@ def what_happens(volume: DayVolume, empty_refetch_days: int, today: dt.date) -> 
     return "kept; a warning in quality_results; dates.refetch fetches it again if the portal has since published more"
 
 
-def report(params: Params, registry: Registry, today: dt.date | None = None) -> pd.DataFrame:
-    """The empty and thin days of the params' range, with what the pipeline does about each (for notebook 10)."""
+def report(params: Params, registry: Registry, days: Iterable[dt.date], today: dt.date | None = None) -> pd.DataFrame:
+    """The empty and thin days among the run's ``days``, with what the pipeline does about each (for notebook 10)."""
     today = today or bronze.athens_today()
     dates = params.dates
-    days = [dates.date_from + dt.timedelta(days=k) for k in range((dates.date_to - dates.date_from).days + 1)]
     rows = [
         {"measurement_date": v.day, "records": v.records, "neighbours_median": v.neighbours_median,
          "status": v.status, "what_happens": what_happens(v, dates.empty_refetch_days, today)}

@@ -12,15 +12,22 @@ local scratch folder and the runner uploads it once when the stage ends, failed
 or not; the manifest is written once, at the end of the run. A local run folder
 is written directly, as before.
 
+The run's inputs are resolved here, once, into the run context (``context``):
+the params, the run id, the days, the flags, the Spark endpoint and the
+locations, written once as ``context.json``. A stage notebook that declares a
+``run_context`` parameter gets that file and nothing else; it reads no YAML.
+(A notebook without it, such as a test's stub, gets the older parameters.)
+
 The run plan (``runplan``) is computed here, once, before the first stage
 whose notebook says it uses it (``"plan": true`` in its ``gnp`` metadata):
 after ingest, whose fetches it must see. It is written once as ``plan.json``
-and the stages load it by run id.
+beside the context, which names it, and the stages load it from there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import shutil
 import sys
@@ -39,6 +46,7 @@ from gnp.core.errors import GnpError, UsageError
 from gnp.core.registry import Registry, join
 from gnp.core.schemas import TABLES
 from gnp.lake import lakehouse, lakelock
+from gnp.core import context
 from gnp.orchestration import book, runplan
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -149,10 +157,10 @@ def run(
     notebooks: Path = NOTEBOOKS,
 ) -> RunResult:
     """Execute the stage notebooks in order and write the run manifest."""
-    params = load_params(params_file, {"dates.date_from": date_from, "dates.date_to": date_to})
-    require_secrets(params)
-    registry = Registry.from_params(params)
     run_id = run_id or manifest.new_run_id()
+    ctx = context.build(params_file, date_from, date_to, run_id, refetch=refetch, full_refresh=full_refresh)
+    params, registry = ctx.params, ctx.registry
+    require_secrets(params)
     run_dir = registry.run_dir(run_id)
     available = discover_stages(notebooks)
     selected = [s for s in available if not stages or s.name in stages]
@@ -178,19 +186,12 @@ def run(
     }
     log(f"run {run_id}: {len(selected)} stage(s) {', '.join(s.name for s in selected)} "
         f"for {params.dates.date_from}..{params.dates.date_to} ({params.env})")
-    parameters = {
-        "params_file": params.params_file,
-        "date_from": params.dates.date_from.isoformat(),
-        "date_to": params.dates.date_to.isoformat(),
-        "run_id": run_id,
-    }
     storage.ensure_dir(run_dir)
     # A bucket's objects are created once (create-only rights): stages save to a local scratch folder,
     # and each notebook is uploaded when its stage ends.
     scratch_dir = tempfile.mkdtemp(prefix=f"gnp-{run_id}-") if storage.is_remote(run_dir) else run_dir
     try:
-        failure = _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parameters, record,
-                              refetch, full_refresh, log)
+        failure = _run_stages(ctx, scratch_dir, selected, record, log)
         record["status"] = "failed" if failure else "succeeded"
         record["ended_at"] = manifest.utc_now()
         record["book"] = join(run_dir, book.BOOK_DIR, book.INDEX)
@@ -204,9 +205,19 @@ def run(
     return RunResult(run_id=run_id, run_dir=run_dir, ok=failure is None, manifest=record)
 
 
-def _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parameters, record, refetch, full_refresh,
+def _legacy_parameters(ctx: context.RunContext, declared: set[str]) -> dict:
+    """What a notebook without a ``run_context`` parameter gets instead (a test's stub notebook)."""
+    values = {"params_file": ctx.params.params_file, "date_from": ctx.date_from.isoformat(),
+              "date_to": ctx.date_to.isoformat(), "run_id": ctx.run_id, "refetch": ctx.refetch,
+              "full_refresh": ctx.full_refresh, "spark_remote": ctx.spark_remote}
+    always = ("params_file", "date_from", "date_to", "run_id")  # papermill warns of the others, so only if declared
+    return {k: v for k, v in values.items() if k in always or k in declared}
+
+
+def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage], record: dict,
                 log) -> StageFailed | None:
     """Execute the selected stages in order, recording each in ``record``; the first failure stops them."""
+    params, registry, run_id, run_dir = ctx.params, ctx.registry, ctx.run_id, ctx.run_dir
     failure: StageFailed | None = None
     table_paths = {name: registry.table_path(name) for name in TABLES}
     # Only stages that use Spark or the plan read or write the lake's tables. A run of none of them (the
@@ -216,27 +227,27 @@ def _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parame
         if uses_lake:
             # One run writes the lake at a time; the versions are read under the lock.
             stack.enter_context(lakelock.holding(registry.lake, run_id, params.storage.lock_wait_s))
-            _check_table_format(table_paths, full_refresh, log)
+            _check_table_format(table_paths, ctx.full_refresh, log)
             _remove_uncommitted(table_paths, log)
             record["table_versions"] = {name: {"before": v} for name, v in lakehouse.versions(table_paths).items()}
-        spark_remote = ""
+        if any(stage.needs_spark for stage in selected):
+            spark_remote = params.spark.remote or ""
+            if not spark_remote:
+                log("starting the run's Spark Connect server (loopback) ...")
+                spark_remote = stack.enter_context(_spark_server(params, run_dir))
+            ctx = dataclasses.replace(ctx, spark_remote=spark_remote)
+        record["context"] = context.record(ctx)  # once, before the first stage: every stage reads this file
+        consumer = _marks_consumed(selected)
         for number, stage in enumerate(selected, 1):
             if stage.needs_plan and "plan" not in record:
-                failure = _record_plan(params, registry, run_id, full_refresh, stage, record, log)
+                failure = _record_plan(ctx, stage, record, log)
                 if failure:
                     break
-            if stage.needs_spark and not spark_remote:
-                spark_remote = params.spark.remote or ""
-                if not spark_remote:
-                    log("starting the run's Spark Connect server (loopback) ...")
-                    spark_remote = stack.enter_context(_spark_server(params, run_dir))
-            stage_params = dict(parameters)
             declared = stage.parameter_names
-            # --full-refresh reaches every stage that takes it: Silver and Gold rebuild, publish replaces everything.
-            flags = {"refetch": refetch, "full_refresh": full_refresh}
-            stage_params.update({k: v for k, v in flags.items() if k in declared})
-            if stage.needs_spark:
-                stage_params["spark_remote"] = spark_remote
+            if "run_context" in declared:
+                stage_params = {"run_context": ctx.location}
+            else:
+                stage_params = _legacy_parameters(ctx, declared)
             output = join(run_dir, stage.notebook.name)
             scratch = output if scratch_dir == run_dir else str(Path(scratch_dir) / stage.notebook.name)
             entry = {"stage": stage.name, "notebook": stage.notebook.name, "executed_notebook": output,
@@ -259,10 +270,28 @@ def _run_stages(params, registry, run_id, run_dir, scratch_dir, selected, parame
             log(f"[{number}/{len(selected)}] {stage.name} {entry['status']} in {entry['duration_s']} s")
             if failure:
                 break
+            if stage.name == consumer and record.get("plan"):
+                _record_consumed(ctx)
         if uses_lake:
             for name, after in lakehouse.versions(table_paths).items():
                 record["table_versions"][name]["after"] = after
     return failure
+
+
+def _marks_consumed(selected: list[Stage]) -> str | None:
+    """The stage after which the plan's Bronze versions count as built: the last of gold and publish, if
+    gold runs. Until then a failure leaves them unconsumed, and the next run builds (and publishes) them again."""
+    names = [stage.name for stage in selected]
+    if "gold" not in names:
+        return None
+    return "publish" if "publish" in names[names.index("gold"):] else "gold"
+
+
+def _record_consumed(ctx: context.RunContext) -> None:
+    """Silver and Gold (and publish, when it ran) built from the plan's Bronze versions: record them."""
+    from gnp.silver import stage as silver_stage
+
+    silver_stage.record_consumed(ctx.registry, runplan.load(ctx.registry, ctx.run_id).silver)
 
 
 def _remove_uncommitted(table_paths: dict[str, str], log) -> None:
@@ -272,10 +301,11 @@ def _remove_uncommitted(table_paths: dict[str, str], log) -> None:
             log(f"{name}: removed the leftovers of a first commit that never finished (no table yet; this run builds it)")
 
 
-def _record_plan(params, registry, run_id, full_refresh, stage, record, log) -> StageFailed | None:
+def _record_plan(ctx: context.RunContext, stage: Stage, record: dict, log) -> StageFailed | None:
     """Compute the run plan and write it once; a failure stops the run before ``stage`` (and is recorded)."""
     try:
-        record["plan"] = runplan.record(runplan.compute(params, registry, run_id, full_refresh), registry)
+        plan = runplan.compute(ctx.params, ctx.registry, ctx.run_id, ctx.full_refresh)
+        record["plan"] = runplan.record(plan, ctx.registry)
     except Exception as exc:  # noqa: BLE001 - the manifest must still say why the run stopped
         record["plan"], record["plan_error"] = None, f"{type(exc).__name__}: {exc}"
         return StageFailed(f"the run plan could not be computed before stage {stage.name}: {record['plan_error']}. "

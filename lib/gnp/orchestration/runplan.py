@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields
 
 from gnp.core import manifest
 from gnp.core.config import Params
+from gnp.core.context import RunContext
 from gnp.core.errors import UsageError
 from gnp.core.registry import Registry
 from gnp.gold import stage as gold_stage
@@ -108,6 +109,11 @@ def load(registry: Registry, run_id: str) -> RunPlan | None:
     if recorded is None:
         return None
     return from_json(recorded, origin=f"recorded by the runner at {manifest.plan_location(registry, run_id)}")
+
+
+def for_context(ctx: RunContext) -> RunPlan:
+    """The plan a stage works to, from its run context: the run's recorded plan, else one computed here."""
+    return for_stage(ctx.params, ctx.registry, ctx.run_id, ctx.full_refresh)
 
 
 def for_stage(params: Params, registry: Registry, run_id: str, full_refresh: bool) -> RunPlan:

@@ -35,6 +35,30 @@ def national_trend(area_isp_metrics: DataFrame) -> pd.DataFrame:
             .orderBy("measurement_date").toPandas())
 
 
+def staircase_days(frustration_staircase: DataFrame) -> pd.DataFrame:
+    """Greece, every provider: per behaviour bucket, the sessions of the days built and their daily medians.
+
+    A median of several days cannot be had from the days' medians, and their mean
+    is no median: so each day's median is shown as it is (lowest, middle and highest
+    of the days), not blended; the whole period's median is the dashboard's.
+    """
+    days = (frustration_staircase
+            .where((F.col("area_level") == AREA_COUNTRY) & (F.col("isp") == ALL_ISPS) & ~F.col("is_suppressed"))
+            .select("session_date", "behaviour_bucket", "sessions", "median_download_mbps").toPandas())
+    columns = ["behaviour_bucket", "days", "sessions", "lowest_daily_median_mbps", "middle_daily_median_mbps",
+               "highest_daily_median_mbps"]
+    if days.empty:
+        return pd.DataFrame(columns=columns)
+    medians = days.groupby("behaviour_bucket")["median_download_mbps"]
+    return pd.DataFrame({
+        "days": days.groupby("behaviour_bucket")["session_date"].nunique(),
+        "sessions": days.groupby("behaviour_bucket")["sessions"].sum(),
+        "lowest_daily_median_mbps": medians.min(),
+        "middle_daily_median_mbps": medians.median(),
+        "highest_daily_median_mbps": medians.max(),
+    }).reset_index()[columns].sort_values("behaviour_bucket").reset_index(drop=True)
+
+
 def trend_chart(trend: pd.DataFrame) -> alt.TopLevelMixin:
     """Median download and upload of Greece per day (over users' daily medians); suppressed days left out."""
     kept = trend[~trend["is_suppressed"].astype(bool)]
