@@ -115,6 +115,18 @@ def _cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_release(args: argparse.Namespace) -> int:
+    from gnp.serving import release
+
+    result = release.write_release(load_params(args.params), args.month, args.out)
+    what = "written" if result.written else "already there, identical: nothing written"
+    print(f"release {result.month} (Gold of run {result.version}) {what}")
+    print(f"  {result.location}")
+    for table in result.tables:
+        print(f"  {table.spec.name:24s} {table.rows:>9,} rows, {table.suppressed_rows:,} suppressed")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gnp", description="Greek Net Pulse: the notebook book's command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     dash_bench.add_argument("--spacing", type=float, default=10.0, help="seconds between arrivals (default: %(default)s)")
     dash_bench.add_argument("--pool", type=int, default=None, help="pre-heated kernels (default: the params')")
     dash_bench.set_defaults(func=_cmd_bench_dashboard)
+
+    rel = sub.add_parser("release", help="write a whole month of Gold as an open-data package (CSV, Parquet, "
+                         "datapackage.json, README): <out>/<month>/<run id>/")
+    rel.add_argument("--params", default="params/local.yaml", help="params whose Gold to release (default: %(default)s)")
+    rel.add_argument("--month", help="YYYY-MM, a month Gold holds whole (default: the latest such month)")
+    rel.add_argument("--out", help="folder or gs:// URI to write under (default: the params' artifacts/releases)")
+    rel.set_defaults(func=_cmd_release)
 
     stages = sub.add_parser("stages", help="list the stage notebooks the runner would execute")
     stages.set_defaults(func=_cmd_stages)
