@@ -83,6 +83,10 @@ bench-dashboard: $(STAMP) ## Time the served dashboard in headless Chromium: 5 v
 book: $(STAMP) ## Render (if needed) and open the latest run's book of notebooks; prints its path
 	$(VENV)/bin/gnp book --params $(PARAMS) --open
 
+MONTH ?=
+release: $(STAMP) ## Write a whole month of PARAMS' Gold as an open-data package under its artifacts/releases (MONTH=2025-10; default: the latest whole month)
+	$(VENV)/bin/gnp release --params $(PARAMS) $(if $(MONTH),--month $(MONTH))
+
 lab: $(STAMP) ## Open JupyterLab on the notebooks with the project kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
 
@@ -113,4 +117,4 @@ clean-live: ## Remove the live data in .gnp/live (real Bronze, lake, warehouse; 
 	find $(KEEP_LIVE) -mindepth 1 -depth -type d -empty ! -name secrets -delete; \
 	echo "removed $(KEEP_LIVE) (its secrets folder, if any, is kept)"
 
-.PHONY: help install tools run live test test-fast test-heavy dashboard bench bench-dashboard book lab fake-api diagram clean clean-live
+.PHONY: help install tools run live test test-fast test-heavy dashboard bench bench-dashboard book release lab fake-api diagram clean clean-live
