@@ -51,6 +51,23 @@ resource "google_storage_bucket_iam_member" "pipeline_artifacts" {
   member   = google_service_account.pipeline.member
 }
 
+# Releases are written once (gnp release creates each object only if absent) and kept: no delete.
+resource "google_storage_bucket_iam_member" "pipeline_releases" {
+  for_each = toset(["roles/storage.objectCreator", "roles/storage.objectViewer"])
+  bucket   = google_storage_bucket.releases.name
+  role     = each.value
+  member   = google_service_account.pipeline.member
+}
+
+# Only with release_public: the open data are then readable by URL by anyone.
+resource "google_storage_bucket_iam_member" "releases_public" {
+  #checkov:skip=CKV_GCP_28:Public on purpose and only when release_public is true: the bucket holds open data (suppressed aggregates) and nothing else.
+  count  = var.release_public ? 1 : 0
+  bucket = google_storage_bucket.releases.name
+  role   = "roles/storage.objectViewer"
+  member = "allUsers"
+}
+
 resource "google_bigquery_dataset_iam_member" "pipeline_editor" {
   for_each   = { silver = google_bigquery_dataset.silver.dataset_id, gold = google_bigquery_dataset.gold.dataset_id }
   dataset_id = each.value
@@ -171,6 +188,7 @@ resource "google_storage_bucket_iam_member" "planner_buckets" {
     bronze    = google_storage_bucket.bronze.name
     lake      = google_storage_bucket.lake.name
     artifacts = google_storage_bucket.artifacts.name
+    releases  = google_storage_bucket.releases.name
   }
   bucket = each.value
   role   = "roles/storage.legacyBucketReader"

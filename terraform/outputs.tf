@@ -1,9 +1,10 @@
 output "buckets" {
-  description = "gs:// URIs of the Bronze, lake (Silver/Gold) and artifacts buckets, for params/gcp.yaml."
+  description = "gs:// URIs of the Bronze, lake (Silver/Gold) and artifacts buckets, for params/gcp.yaml, and of the open-data releases bucket."
   value = {
     bronze    = "gs://${google_storage_bucket.bronze.name}"
     lake      = "gs://${google_storage_bucket.lake.name}"
     artifacts = "gs://${google_storage_bucket.artifacts.name}"
+    releases  = "gs://${google_storage_bucket.releases.name}"
   }
 }
 
@@ -59,6 +60,7 @@ output "github_variables" {
       GNP_PIPELINE_JOB               = google_cloud_run_v2_job.pipeline.name
       GNP_DASHBOARD_SERVICE          = google_cloud_run_v2_service.dashboard.name
       GNP_ARTIFACTS_BUCKET           = google_storage_bucket.artifacts.name
+      GNP_RELEASE_BUCKET             = google_storage_bucket.releases.name
     },
     { for secret in google_secret_manager_secret.hyperion_token : "GNP_HYPERION_TOKEN_SECRET" => secret.secret_id },
   )

@@ -126,3 +126,32 @@ resource "google_storage_bucket" "artifacts" {
 
   depends_on = [google_project_service.enabled]
 }
+
+# Open-data releases (gnp release): each whole month of Gold as a data package,
+# written once per Gold run under <month>/<run id>/ and kept. Private unless
+# release_public: then anyone may read (not list) its objects by URL.
+resource "google_storage_bucket" "releases" {
+  #checkov:skip=CKV_GCP_62:Usage logs are a legacy feature; who read or wrote what is in Cloud Audit Logs.
+  name                        = local.bucket_names.releases
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = var.release_public ? "inherited" : "enforced"
+  force_destroy               = false
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = var.noncurrent_version_days
+      with_state                 = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.enabled]
+}

@@ -83,6 +83,12 @@ variable "artifacts_nearline_after_days" {
   default     = 30
 }
 
+variable "release_public" {
+  description = "Whether the open-data releases bucket is readable by anyone (allUsers get objectViewer, public access prevention is lifted); false keeps it private."
+  type        = bool
+  default     = false
+}
+
 variable "silver_dataset" {
   description = "BigQuery dataset for Silver tables; must match warehouse.silver_dataset in params/gcp.yaml."
   type        = string

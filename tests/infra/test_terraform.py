@@ -82,23 +82,41 @@ def test_terraform_fmt_is_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     )
 
 
+RELEASES = "google_storage_bucket.releases"
+RELEASE_PREVENTION = '${var.release_public ? "inherited" : "enforced"}'
+
+
 def test_every_bucket_is_uniform_and_never_public(hcl):
+    """Never public, except the open-data releases bucket when release_public (false by default) says so."""
     buckets = resources(hcl, "google_storage_bucket")
     assert set(buckets) == {
         "google_storage_bucket.bronze",
         "google_storage_bucket.lake",
         "google_storage_bucket.artifacts",
-    }, f"expected the bronze, lake and artifacts buckets, found {sorted(buckets)}"
+        RELEASES,
+    }, f"expected the bronze, lake, artifacts and releases buckets, found {sorted(buckets)}"
     for address, body in buckets.items():
         assert body.get("uniform_bucket_level_access") is True, (
             f"{address}: expected uniform access, found {body.get('uniform_bucket_level_access')!r}"
         )
-        assert body.get("public_access_prevention") == "enforced", (
-            f"{address}: expected public access prevention enforced, found {body.get('public_access_prevention')!r}"
+        prevention = RELEASE_PREVENTION if address == RELEASES else "enforced"
+        assert body.get("public_access_prevention") == prevention, (
+            f"{address}: expected public access prevention {prevention}, found {body.get('public_access_prevention')!r}"
         )
         assert body.get("force_destroy") is False, (
             f"{address}: expected force_destroy = false, found {body.get('force_destroy')!r}"
         )
+
+
+def test_only_the_releases_bucket_can_be_public_and_only_when_asked(hcl):
+    public = named_blocks(hcl, "variable")["release_public"]
+    assert public["type"] == "bool" and public["default"] is False, f"expected private by default, found {public}"
+    to_everyone = {a: b for a, b in iam_grants(hcl).items() if re.search(r"\ball(Authenticated)?Users\b", json.dumps(b))}
+    assert to_everyone, "expected the releases bucket's public grant (gated by release_public)"
+    for address, body in to_everyone.items():
+        assert body.get("bucket") == "${google_storage_bucket.releases.name}", f"{address}: public grant on {body}"
+        assert body.get("count") == "${var.release_public ? 1 : 0}", f"{address}: expected gated by release_public"
+        assert roles_in(body) == {"roles/storage.objectViewer"}, f"{address}: expected read-only, found {body}"
 
 
 def test_bronze_is_versioned_with_lifecycle_rules(hcl):
