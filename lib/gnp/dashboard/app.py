@@ -50,8 +50,9 @@ def _shown(widget: widgets.Widget, visible: bool) -> None:
 class Panel:
     """One figure on the page: title, chart (drawn by the browser) or placeholder, caption."""
 
-    def __init__(self, figure: figs.Figure):
+    def __init__(self, figure: figs.Figure, on_pick=None):
         self.figure = figure
+        self.on_pick = on_pick  # called with what a click on the chart chose (the map: a periphery code)
         self.static = widgets.HTML()  # the placeholder: suppressed, no data, or an error
         self.live: VegaChart | None = None  # made with the first chart
         self.caption = widgets.HTML()
@@ -75,6 +76,8 @@ class Panel:
         if self.live is None:
             self.live = VegaChart()
             self.live.add_class("gnp-live-chart")
+            if self.on_pick is not None:
+                self.live.observe(self._picked, names="picked")
             self.box.children = (self.box.children[0], self.live, *self.box.children[1:])
         if unchanged:
             self.live.generation = generation
@@ -82,6 +85,11 @@ class Panel:
             self.live.set_chart(drawn.chart, generation)
         _shown(self.live, True)
         _shown(self.static, False)
+
+    def _picked(self, change) -> None:
+        if change["new"]:
+            self.live.picked = ""  # so that the same choice made again is seen again
+            self.on_pick(change["new"])
 
     def show_error(self, generation: int) -> None:
         self.drawn = None
@@ -116,7 +124,8 @@ class Dashboard:
         for name in ("date_from", "date_to", "periphery", "regional_unit", "isp"):
             getattr(self, name).add_class(f"gnp-filter-{name.replace('_', '-')}")
         self.status, self.headline, self.message = widgets.HTML(), widgets.HTML(), widgets.HTML()
-        self.panels = [Panel(figure) for figure in figs.dashboard_figures(params)]
+        self.panels = [Panel(figure, self._on_pick if figure.key == figs.MAP else None)
+                       for figure in figs.dashboard_figures(params)]
         self.grid = widgets.Box([p.box for p in self.panels], layout=widgets.Layout(flex_flow="row wrap"))
         self._quiet = False
         # the selections drawn last, most recent last: going back to one queries nothing (a page shows Gold
@@ -152,6 +161,11 @@ class Dashboard:
         finally:
             self._quiet = False
         self.refresh()
+
+    def _on_pick(self, periphery_id: str) -> None:
+        """A periphery clicked on the map becomes the periphery filter (its change redraws the page)."""
+        if periphery_id in self.periphery_names and periphery_id != self.periphery.value:
+            self.periphery.value = periphery_id
 
     def _on_filter(self, _change) -> None:
         if not self._quiet:

@@ -13,10 +13,11 @@ from functools import partial
 import pandas as pd
 
 from gnp.core.config import Params
-from gnp.dashboard import charts, queries
+from gnp.dashboard import charts, geo, queries
 from gnp.dashboard.queries import Filters
 
 STATE_OK, STATE_EMPTY, STATE_SUPPRESSED = "ok", "empty", "suppressed"
+MAP = "periphery_map"  # the figure whose clicks select a periphery
 ZOOM_HINT = "Drag to pan, scroll to zoom, double-click to reset; hover a point for its values."
 BELOW = ("areas one level below the selection (the peripheries of Greece, the regional units of a periphery, "
          "or the selected regional unit) at the selected ISP")
@@ -39,7 +40,21 @@ def dashboard_figures(params: Params) -> tuple[Figure, ...]:
     """Every figure in page order, with the run's attainment thresholds in its labels."""
     high, low = params.semantics.attainment_high, params.semantics.attainment_low
     window = params.semantics.returning_window_days
+    k = params.semantics.k_anonymity
+    worst = Figure("worst_attainment_regions", "Regions with the worst attainment", queries.worst_attainment_regions,
+                   partial(charts.worst_regions_table, high_threshold=high, low_threshold=low), False,
+                   "Areas one level below the selection (the peripheries of Greece, or the regional units of the "
+                   "selected periphery) at the selected ISP, ranked by share of user-days reaching the threshold; "
+                   "suppressed ones listed last.")
     return (
+        Figure(MAP, "Median download by periphery", geo.periphery_values, partial(geo.periphery_map, k=k), True,
+               "Every periphery at the selected ISP: median download over users, exact for one whole ISO week or "
+               "calendar month, else ≈ users-weighted mean of daily medians. Paler: fewer than "
+               f"{geo.THIN_WEIGHT} users (user-days); grey: suppressed (fewer than {k} users) or no tests; "
+               "outlined: the selected periphery. Mount Athos is no periphery and has no figure.",
+               hint="Click a periphery to select it (the periphery filter follows); hover one for its figure and "
+                    "why it is drawn as it is."),
+        worst,
         Figure("speeds_over_time", "Download and upload over time", queries.speeds_over_time,
                charts.speeds_over_time, True,
                f"Daily median over users, one line per area: {BELOW}; smoothed as a 7-day rolling mean.", wide=True,
@@ -78,11 +93,6 @@ def dashboard_figures(params: Params) -> tuple[Figure, ...]:
         Figure("speed_histogram", "Speed distribution", queries.speed_histogram, charts.speed_histogram, False,
                "The selection's users by their monthly median download (a user counted once per month), "
                "log-spaced buckets; whole months touching the period."),
-        Figure("worst_attainment_regions", "Regions with the worst attainment", queries.worst_attainment_regions,
-               partial(charts.worst_regions_table, high_threshold=high, low_threshold=low), False,
-               "Areas one level below the selection (the peripheries of Greece, or the regional units of the "
-               "selected periphery) at the selected ISP, ranked by share of user-days reaching the threshold; "
-               "suppressed ones listed last."),
     )
 
 

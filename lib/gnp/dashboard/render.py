@@ -103,6 +103,12 @@ function whenVegaEmbed() {
   });
 }
 
+function pickedField(spec) {
+  // the chart's click selection named "pick" (the map's): its first field's value goes back to the kernel
+  const pick = [spec, ...(spec.layer || [])].flatMap(s => s.params || []).find(p => p.name === "pick");
+  return pick && pick.select && pick.select.fields ? pick.select.fields[0] : null;
+}
+
 function render({ model, el }) {
   el.classList.add("gnp-chart");
   let finalize = null, drawing = 0, drawn = null;
@@ -114,6 +120,13 @@ function render({ model, el }) {
     if (mine !== drawing) { api.finalize(); return; }  // a newer spec arrived meanwhile
     if (finalize) { finalize(); }
     el.replaceChildren(target);
+    const field = pickedField(spec);
+    if (field) {
+      api.view.addSignalListener("pick", (_, value) => {
+        const values = value && value[field];
+        if (values && values.length) { model.set("picked", String(values[0])); model.save_changes(); }
+      });
+    }
     finalize = api.finalize;
     drawn = spec;
     el.dataset.generation = model.get("generation");
@@ -136,6 +149,7 @@ class VegaChart(anywidget.AnyWidget):
     _esm = _ESM
     spec = traitlets.Dict().tag(sync=True)
     generation = traitlets.Int(0).tag(sync=True)  # the redraw the spec belongs to: the page marks the chart with it
+    picked = traitlets.Unicode("").tag(sync=True)  # what a click on a chart's "pick" selection chose ("" none)
 
     def set_chart(self, chart: alt.TopLevelMixin, generation: int) -> None:
         # not validated again: the chart builders' unit tests validate every spec
