@@ -75,10 +75,13 @@ def test_a_whole_month_shows_its_exact_median_and_no_change_against_a_thin_previ
     assert (cards["comparison_note"] == why).all(), cards["comparison_note"]
     assert cards.loc["share_reaching_high", "value"] == pytest.approx(2 / 3), "A's 20 on 3 March did not reach 40"
 
+    assert "user_days" not in cards.index and cards.loc["users", "label"] == "Distinct users"
+    assert cards.loc["users", "value"] == 2, "A and B: the month's distinct users, not users summed per day"
+
     html = markup.headline_html(cards.reset_index())
     median_card = html.split('data-metric="download_median_mbps"')[1].split("gnp-card")[0]
-    assert "37.5 Mbps" in median_card and "≈" not in median_card and why in median_card, median_card
-    assert "vs previous period" not in html
+    assert "37.5 Mbps" in median_card and "≈" not in median_card and why not in median_card, median_card
+    assert html.count(why) == 1 and "vs previous period" not in html, "expected the reason said once, above the cards"
 
 
 def test_a_range_of_days_is_marked_approximate_and_compared_when_the_previous_days_have_tests(gold):
@@ -89,6 +92,7 @@ def test_a_range_of_days_is_marked_approximate_and_compared_when_the_previous_da
     assert download["label"] == "Median download over users ≈" and download["note"].startswith("≈"), download
     assert download["change"] == pytest.approx(-50.0) and download["comparison_note"] == "", download
     assert cards.loc["tests", "label"] == "Tests" and cards.loc["tests", "note"] == ""
+    assert cards.loc["user_days", "label"] == "Users (summed per day)" and "users" not in cards.index
     assert cards.loc["share_reaching_high", "change"] == pytest.approx(0.0), "both days every user-day reached it"
     html = markup.headline_html(cards.reset_index())
     assert "-50.0 % vs previous period" in html and download["note"] in html
@@ -111,3 +115,14 @@ def test_the_app_headline_over_a_whole_month_of_synthetic_gold_is_exact(gold_par
     dash.date_from.value = dt.date(2025, 1, 2)
     days = dash.headline.value.split('data-metric="download_median_mbps"')[1].split("gnp-card")[0]
     assert "Median download over users ≈" in days and "daily medians" in days, days
+
+
+def test_the_app_opens_on_the_latest_whole_month_with_its_distinct_users(gold_params):
+    with open_gold(gold_params) as source:
+        dash = Dashboard(gold_params, filter_options(source))
+    assert (dash.date_from.value, dash.date_to.value) == (dt.date(2025, 1, 1), dt.date(2025, 1, 31))
+    users = dash.headline.value.split('data-metric="users"')[1].split("gnp-card")[0]
+    assert "Distinct users" in users and "vs previous period" in users, users
+    assert "≈" not in dash.headline.value.split('class="gnp-footnote"')[0], "expected every median exact"
+    dash.date_from.value = dt.date(2025, 1, 2)
+    assert 'data-metric="user_days"' in dash.headline.value and 'data-metric="users"' not in dash.headline.value

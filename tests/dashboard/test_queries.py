@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -302,7 +303,10 @@ def test_filter_options_sort_greek_names_ignoring_accents(gold):
     options = filter_options(gold)
     assert [label for label, _ in options.regional_units_of("4")] == ["Άρτας", "Ιωαννίνων"]
     assert greek_sort_key("Άρτας") < greek_sort_key("Βοιωτίας")
-    assert options.default_filters() == PERIOD
+    # Gold holds 9 Dec 2024 .. 6 Feb 2025: the page opens on January, the latest month it holds whole
+    assert options.default_filters() == q.Filters(D(2025, 1, 1), D(2025, 1, 31))
+    assert dataclasses.replace(options, first_date=D(2025, 1, 2)).default_filters() == PERIOD, \
+        "expected the last 30 days when Gold holds no whole month"
     assert [value for _, value in options.isps] == ["COSMOTE", "Inalan", "Nova", "Vodafone", "ΔΕΗ Fiber"], \
         f"expected every ISP but {ALL_ISPS!r}, sorted, found {options.isps}"
     assert options.peripheries[0] == ("ΑΝΑΤΟΛΙΚΗΣ ΜΑΚΕΔΟΝΙΑΣ ΚΑΙ ΘΡΑΚΗΣ", "1")

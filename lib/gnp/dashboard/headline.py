@@ -6,8 +6,10 @@ any other range is still approximated, so its median cards carry "≈" and the
 note saying how. The previous period is ``periods.previous_range`` (the
 previous months for whole months, else as many days before), and a change is
 computed only when it holds tests on most of its days (``has_most_days``):
-otherwise every card says why there is no change. Contract attainment is
-compared with the same previous range under the same rule.
+otherwise the headline says once why there is no change. Contract attainment
+is compared with the same previous range under the same rule. Over one whole
+week or month the users card counts the period's distinct users (Gold's
+period table); over any other range, users summed per day.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ _SELECTION_METRICS = (  # metric, label, unit, a median (exact only over one who
     ("download_median_mbps", "Median download over users", "Mbps", True),
     ("upload_median_mbps", "Median upload over users", "Mbps", True),
 )
-_STATISTICS = {"user_days", "download_median_mbps", "upload_median_mbps", "share_reaching_high"}  # null when suppressed
+_DISTINCT_USERS = ("users", "Distinct users", "", False)  # replaces the summed users over one whole week or month
+# null when suppressed
+_STATISTICS = {"users", "user_days", "download_median_mbps", "upload_median_mbps", "share_reaching_high"}
 
 
 def _row(frame: pd.DataFrame, period: str) -> dict:
@@ -63,14 +67,17 @@ def headline_frame(totals: pd.DataFrame, attainment: pd.DataFrame, high_threshol
     """One row per headline metric; statistics of an all-suppressed selection are null and flagged.
 
     ``totals`` is ``periods.selection_period_totals``: a median card is
-    labelled "≈" with the row's ``note`` unless ``is_exact``; ``change`` is
-    computed only when the previous row ``is_comparable``, else every card
-    carries its ``comparison_note``.
+    labelled "≈" with the row's ``note`` unless ``is_exact``, when the users
+    card also becomes the period's distinct users; ``change`` is computed only
+    when the previous row ``is_comparable``, else every row carries its
+    ``comparison_note`` (the page shows it once).
     """
     comparable, why_not = _comparison(totals)
     current = _row(totals, CURRENT)
     exact = bool(current.get("is_exact", False))
-    sources = [(totals, metric, label, unit, "%", is_median) for metric, label, unit, is_median in _SELECTION_METRICS]
+    metrics = [_DISTINCT_USERS if exact and metric == "user_days" else (metric, label, unit, is_median)
+               for metric, label, unit, is_median in _SELECTION_METRICS]
+    sources = [(totals, metric, label, unit, "%", is_median) for metric, label, unit, is_median in metrics]
     sources.append((attainment, "share_reaching_high", f"User-days reaching {high_threshold:.0%} of contract",
                     "share", "pp", False))
     rows = []

@@ -26,6 +26,7 @@ STYLE = """
 .gnp-card .change { font-size: 0.85em; color: #555; }
 .gnp-card .suppressed { color: #888; font-style: italic; }
 .gnp-footnote { font-size: 0.8em; color: #666; }
+.gnp-comparison { font-size: 0.9em; color: #555; margin: 6px 0 0; }
 .gnp-caption { font-size: 0.82em; color: #555; max-width: 980px; }
 .gnp-caption p { margin: 0.15em 0; }
 .gnp-placeholder { padding: 2em 1em; color: #666; background: #f4f4f4; border-radius: 6px; }
@@ -36,9 +37,10 @@ STYLE = """
 HEADLINE_FOOTNOTE = (
     "Medians over one whole ISO week or calendar month are exact (each user's median of the period, then the "
     "median over users); ≈ marks those still approximated by the users-weighted mean of smaller medians. "
-    "Users are counted once per day they tested; suppressed cells (too few users) are left out of users and "
-    "medians, not of tests. Change: against the previous months for whole months, else the same number of days "
-    "before, and only when that period has tests on most of its days."
+    "Users: over one whole week or month, the period's distinct users; otherwise counted once per day they "
+    "tested. Suppressed cells (too few users) are left out of users and medians, not of tests. Change: against "
+    "the previous months for whole months, else the same number of days before, and only when that period has "
+    "tests on most of its days."
 )
 NO_DATA = "No data for this selection."
 
@@ -68,18 +70,22 @@ def format_change(change, change_unit: str) -> str:
 
 
 def headline_html(frame: pd.DataFrame) -> str:
+    """The cards; a previous period too thin to compare with is said once, above them, not on every card."""
+    records = frame.to_dict("records")
+    why_not = next((r["comparison_note"] for r in records if r.get("comparison_note")), "")
     cards = []
-    for row in frame.to_dict("records"):
+    for row in records:
         if row["is_suppressed"]:
             value, change = '<span class="suppressed">suppressed</span>', "fewer than k users"
         else:
             value = escape(format_value(row["value"], row["unit"]))
-            # a previous period too thin to compare with says so instead of a change
-            change = escape(row.get("comparison_note") or format_change(row["change"], row["change_unit"]))
+            change = "" if row.get("comparison_note") else escape(format_change(row["change"], row["change_unit"]))
         note = f'<div class="note">{escape(row["note"])}</div>' if row.get("note") else ""  # what is still ≈
         cards.append(f'<div class="gnp-card" data-metric="{escape(row["metric"])}"><div class="label">{escape(row["label"])}'
                      f'</div><div class="value">{value}</div><div class="change">{change}</div>{note}</div>')
-    return f'<div class="gnp-cards">{"".join(cards)}</div><div class="gnp-footnote">{escape(HEADLINE_FOOTNOTE)}</div>'
+    comparison = f'<div class="gnp-comparison">{escape(why_not)}</div>' if why_not else ""
+    return (f'{comparison}<div class="gnp-cards">{"".join(cards)}</div>'
+            f'<div class="gnp-footnote">{escape(HEADLINE_FOOTNOTE)}</div>')
 
 
 def caption_html(lines: list[str], generation: int = 0) -> str:

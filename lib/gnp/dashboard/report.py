@@ -51,7 +51,7 @@ def static_report_html(params: Params, filters: Filters | None = None) -> str:
 
 
 def render_static_html(params: Params, out_path: str | Path, filters: Filters | None = None) -> str:
-    """Write the static report (default selection: the last 30 days with data) and return its location."""
+    """Write the static report (default selection: the latest whole month in Gold) and return its location."""
     location = str(out_path)
     storage.write_bytes(location, static_report_html(params, filters).encode("utf-8"))
     return location

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from gnp.core.dates import month_end, month_start
 from gnp.dashboard.queries import CONSTANT_PARAMS, IN_PERIOD, THE_SLICE, Filters
 from gnp.dashboard.source import GoldSource
 
@@ -37,11 +38,21 @@ class Options:
         return _labelled(units, "regional_unit", "regional_unit_id")
 
     def default_filters(self) -> Filters:
-        """The last DEFAULT_PERIOD_DAYS days with data, all of Greece, all ISPs."""
+        """The latest calendar month Gold holds whole (its medians are exact), all of Greece, all ISPs; when
+        Gold holds no whole month, its last DEFAULT_PERIOD_DAYS days."""
         if self.last_date is None:
             return Filters(None, None)
+        month = latest_whole_month(self.first_date, self.last_date)
+        if month is not None:
+            return Filters(month, month_end(month))
         start = max(self.first_date, self.last_date - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1))
         return Filters(start, self.last_date)
+
+
+def latest_whole_month(first: dt.date, last: dt.date) -> dt.date | None:
+    """First day of the last calendar month lying wholly between ``first`` and ``last``, or None."""
+    month = month_start(last) if last == month_end(last) else month_start(month_start(last) - dt.timedelta(days=1))
+    return month if first <= month else None
 
 
 def _labelled(frame: pd.DataFrame, label: str, value: str) -> tuple[tuple[str, str], ...]:
