@@ -29,7 +29,8 @@ pytestmark = pytest.mark.slow
 ARTIFACTS = REPO / ".gnp" / "test-artifacts"
 LOCAL_SCHEMES = {"blob", "data"}  # anywidget loads each chart's bundled module from a blob: URL
 KNOWN_EXTERNAL: set[str] = set()  # the gnp template removed the lab template's FontAwesome CDN stylesheets
-FIGURES = 12
+FIGURES = 13
+MAP_SHAPES = ".gnp-figure-periphery_map g.mark-shape path"
 PAGE_TIMEOUT_MS = 180_000
 FINGERPRINTS = """() => {
   // what each panel shows now: its visible chart SVG (ids left out: vega numbers its clip paths) or placeholder
@@ -143,8 +144,16 @@ def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser, gold_p
     body = page.inner_text("body")
     assert "Traceback" not in body and "Error" not in body, f"expected no error on the page, found:\n{body[:2000]}"
     assert "import gnp" not in body, "expected no code on the page, found the notebook's source"
-    attica = PERIPHERIES["9"][0]
+    attica, crete = PERIPHERIES["9"][0], PERIPHERIES["13"][0]
     assert attica in _panel_text(page, "attainment_by_periphery"), f"expected {attica} drawn in the chart"
+    # the page opens on the latest whole month: January 2025, exact medians, its distinct users
+    assert "01 Jan 2025 – 31 Jan 2025" in page.inner_text(".gnp-status"), page.inner_text(".gnp-status")
+    assert "Distinct users" in page.inner_text(".gnp-cards")
+    shapes = page.locator(MAP_SHAPES)
+    assert shapes.count() == 14, f"expected 13 peripheries and Mount Athos on the map, found {shapes.count()}"
+    hidden = page.get_attribute(f"{MAP_SHAPES}[aria-label*='{PERIPHERIES[ALWAYS_SUPPRESSED_PERIPHERY][0]}']",
+                                "aria-label")
+    assert "Suppressed: fewer than" in hidden, f"expected the suppressed periphery to say why, found {hidden}"
     assert SUPPRESSED_TEXT in _panel_text(page, "attainment_by_periphery"), \
         f"expected {PERIPHERIES[ALWAYS_SUPPRESSED_PERIPHERY][0]} shown as suppressed"
 
@@ -159,11 +168,18 @@ def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser, gold_p
     every, static = [f.key for f in dashboard_figures(gold_params)], _static(gold_params)
     assert len(every) == FIGURES
     timings = {}
+    # a click on Crete on the map selects it as the periphery filter; the dropdown then picks Attica
+    timings["map click"] = _redraw(page, lambda: page.locator(f"{MAP_SHAPES}[aria-label*='{crete}']").click(),
+                                   crete, every, static)
+    picked = page.eval_on_selector(".gnp-filter-periphery select", "s => s.options[s.selectedIndex].text")
+    assert picked == crete, f"expected the map's click to set the periphery filter to {crete}, found {picked}"
     timings["periphery"] = _redraw(page, lambda: page.select_option(".gnp-filter-periphery select", label=attica),
                                    attica, every, static)
+    outlined = page.get_attribute(f"{MAP_SHAPES}[aria-label*='{attica}']", "stroke")
+    assert outlined == "#e76f51", f"expected the map to outline the selected periphery, found stroke {outlined}"
     assert "Πειραιώς" in _panel_text(page, "speeds_over_time"), "expected Attica's regional units in the legend"
     # the peripheries at the selected ISP with Attica highlighted: the same data for Attica and for Πειραιώς
-    same_for_a_unit = ["attainment_by_periphery"]
+    same_for_a_unit = ["attainment_by_periphery", "periphery_map"]
     timings["regional unit"] = _redraw(
         page, lambda: page.select_option(".gnp-filter-regional-unit select", label="Πειραιώς"), "Πειραιώς",
         [key for key in every if key not in same_for_a_unit], static)
@@ -205,8 +221,8 @@ def test_dashboard_serves_filters_and_redraws_offline(voila_url, browser, gold_p
     _screenshot(page, "dashboard-empty-selection.png")
 
     # the same selection as two steps before: figures keep the pictures they drew for it
-    timings["back to data"] = _redraw(page, lambda: page.fill(".gnp-filter-date-to input", "2025-02-06"),
-                                      "06 Feb 2025", [], [])
+    timings["back to data"] = _redraw(page, lambda: page.fill(".gnp-filter-date-to input", "2025-01-31"),
+                                      "31 Jan 2025", [], [])
     assert not page.is_visible("text=No data for this selection"), "expected the message gone once data is back"
 
     external = sorted({url for url in requests if urlparse(url).scheme not in LOCAL_SCHEMES
