@@ -223,3 +223,16 @@ def test_providers_rank_on_a_whole_weeks_exact_medians():
     assert ("COSMOTE was fastest among 2 providers, with a median download of 62.0 Mbps; Nova was slowest at "
             "31.0 Mbps") in text, text
     assert "a median of 16 ms" in text and "≈" not in text
+
+
+def test_the_regions_map_colours_ranked_peripheries_and_says_why_the_others_are_not():
+    from gnp.chapters import figures
+    from gnp.dashboard import geo
+
+    ranked = regions.ranking(area_days(), "periphery")
+    spec = figures.periphery_map(ranked, 5, "Median download by periphery").to_dict()  # validated
+    rows = {r["name"]: r for r in spec["datasets"][spec["transform"][0]["from"]["data"]["name"]]}
+    assert rows["ΑΤΤΙΚΗΣ"]["status"] == geo.MEASURED and rows["ΑΤΤΙΚΗΣ"]["download_median_mbps"] == 80.0
+    assert rows["ΙΟΝΙΩΝ ΝΗΣΩΝ"]["status"] == geo.THIN and "Only 40 user-days" in rows["ΙΟΝΙΩΝ ΝΗΣΩΝ"]["note"]
+    assert rows["ΒΟΡΕΙΟΥ ΑΙΓΑΙΟΥ"]["status"] == geo.SUPPRESSED and "fewer than 5 users" in rows["ΒΟΡΕΙΟΥ ΑΙΓΑΙΟΥ"]["note"]
+    assert rows["ΘΕΣΣΑΛΙΑΣ"]["status"] == geo.NO_DATA and len(rows) == 14

@@ -13,6 +13,7 @@ import pandas as pd
 from IPython.display import SVG, Markdown
 
 from gnp.chapters import wording as w
+from gnp.dashboard import geo
 from gnp.dashboard.charts import BUCKET_ORDER, FONT, SUPPRESSED_COLOR, SUPPRESSED_TEXT, USER_TYPE_LABELS
 from gnp.dashboard.render import chart_svg
 
@@ -58,6 +59,17 @@ def ranking_bars(ranked: pd.DataFrame, title: str, what: str) -> alt.TopLevelMix
         x=alt.datum(0), text=alt.value(SUPPRESSED_TEXT)).transform_filter("datum.is_suppressed")
     chart = alt.layer(bars, hidden, data=frame).properties(width=WIDTH, height=alt.Step(BAR_STEP))
     return _finish(chart, title)
+
+
+def periphery_map(ranked: pd.DataFrame, k: int, title: str) -> alt.TopLevelMixin:
+    """The dashboard's map of the peripheries, coloured by the ranking's median download (exact or ≈, as the
+    ranking says); a periphery on few user-days paler, a suppressed one grey, each saying why on hover."""
+    values = pd.DataFrame({
+        "periphery_id": ranked["area_id"].astype(str), "area": ranked["label"],
+        "download_median_mbps": ranked["download_median_mbps"], "weight": ranked["user_days"],
+        "weight_word": w.weight_word(ranked), "tests": float("nan"), "is_suppressed": ranked["is_suppressed"],
+        "is_exact": ranked["is_exact"] if "is_exact" in ranked else False, "is_selected": False})
+    return geo.periphery_map(values, k, title)
 
 
 def area_heatmap(area_days: pd.DataFrame, level: str, title: str) -> alt.TopLevelMixin:

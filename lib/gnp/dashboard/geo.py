@@ -106,8 +106,9 @@ def shape_rows(values: pd.DataFrame, k: int) -> list[dict]:
         elif row is None:
             status, note = NO_DATA, "No tests in the period at this ISP."
         elif row["is_suppressed"]:
-            status, note = SUPPRESSED, (f"Suppressed: fewer than {k} users in every cell of the period "
-                                        f"({_count(row['tests'])} tests), so no figure is shown.")
+            tests = "" if pd.isna(row.get("tests")) else f" ({_count(row['tests'])} tests)"
+            status, note = SUPPRESSED, (f"Suppressed: fewer than {k} users in every cell of the period{tests}, "
+                                        f"so no figure is shown.")
         else:
             value, weight = float(row["download_median_mbps"]), row["weight"]
             exact = "exact median over users" if row["is_exact"] else "≈ users-weighted mean of daily medians"
