@@ -89,3 +89,21 @@ def ci_run(tmp_path_factory) -> CiRun:
     result = runner.run(str(params_file), log=print)
     assert result.ok, json.dumps(result.manifest["stages"], indent=1)
     return CiRun(params_file, Registry.from_params(load_params(params_file)), result)
+
+
+# --- two workers: the suite runs on `pytest -n 2` (pytest-xdist, --dist loadgroup) ---------------------------
+
+# Longest first, so that the two workers end together: the whole runs, then Spark's heavier in-process modules.
+FIRST = ("ci_run", "tests/test_gcp_pipeline.py", "tests/silver/test_stage.py", "tests/gold/test_steps.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """One group per module (its module-scoped fixtures, emulators and lakes, are set up once), and one for
+    every test of the shared ``ci_run`` (it runs once, on one worker); the longest groups are handed out first."""
+    def group(item) -> str:
+        return "ci_run" if "ci_run" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group(item)))
+    rank = {name: n for n, name in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(group(item), len(FIRST)))  # stable: the rest keep their order
