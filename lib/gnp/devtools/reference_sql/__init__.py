@@ -1,7 +1,7 @@
 """An independent recomputation of Silver and Gold in DuckDB SQL, and a comparison with Spark's tables.
 
-It is written from the documentation (hyperion-source.md, the README's
-semantics) and the table contracts (schemas.py), not by translating the Spark
+It is written from the documentation (the record in ``gnp.source.contract``, the
+README's semantics) and the table contracts (schemas.py), not by translating the Spark
 code: two engines and two formulations that agree are evidence that both are
 right. The benchmark uses it as the DuckDB reference implementation.
 
