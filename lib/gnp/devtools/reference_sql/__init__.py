@@ -10,7 +10,7 @@ source), ``relations`` (where Silver is, DuckDB types), ``silver`` (Silver from
 Bronze), ``gold`` and ``periods`` (Gold from Silver), ``compare``.
 May import from gnp only ``gnp.core.schemas`` (the table contracts), ``gnp.core.config``
 (the params) and itself: a constant borrowed from the Spark side would agree
-with Spark whether right or wrong (``tests/test_reference_sql_independent.py``).
+with Spark whether right or wrong (``tests/devtools/test_reference_sql_independent.py``).
 
 Order::
 

@@ -11,7 +11,7 @@ Sources, cited at each rule:
   (``silver/cleaning.py``, ``silver/measurements.py``), named as such.
 
 The Spark stage states the same rules in its own code. Two statements that
-agree on the same Bronze (``tests/test_reference_sql_silver.py``) are the check;
+agree on the same Bronze (``tests/devtools/test_reference_sql_silver.py``) are the check;
 a constant shared by both would agree with itself whether right or wrong.
 """
 

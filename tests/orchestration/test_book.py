@@ -23,7 +23,7 @@ import pytest
 
 from gnp.orchestration import book
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / ".gnp" / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHAPTERS = ("60_regions", "70_providers", "80_frustration")

@@ -24,7 +24,7 @@ from gnp.orchestration import runner
 # tested in-process in test_bench_report.py and test_bench_probe.py, its reference in test_reference_sql*.py.
 pytestmark = [pytest.mark.slow, pytest.mark.heavy, pytest.mark.timeout(3600)]
 GNP = Path(sys.executable).with_name("gnp")  # the console script installed in the venv beside this python
-CI_PARAMS = Path(__file__).resolve().parents[1] / "params" / "ci.yaml"
+CI_PARAMS = Path(__file__).resolve().parents[2] / "params" / "ci.yaml"
 SIZES = (20_000, 40_000)
 
 
