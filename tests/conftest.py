@@ -41,23 +41,7 @@ def spark():
 
 # --- the ci params and the one local end-to-end run ------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[1]
-CI_PARAMS = ROOT / "params" / "ci.yaml"
-
-
-def write_ci_params(folder: Path, **changes) -> Path:
-    """params/ci.yaml with every location inside ``folder``; ``changes`` update its sections."""
-    data = yaml.safe_load(CI_PARAMS.read_text())
-    data["storage"] = {"lake": str(folder / "lake"), "artifacts": str(folder / "artifacts")}
-    data["warehouse"]["duckdb_path"] = str(folder / "warehouse.duckdb")
-    data["privacy"] = {"pseudonym_key_file": str(folder / "secrets" / "pseudonym.key")}
-    for section, values in changes.items():
-        data.setdefault(section, {}).update(values)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "params.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    return path
-
+from ci_params import write_ci_params  # noqa: E402 - tests/ is on sys.path (rootdir conftest)
 
 @pytest.fixture(scope="session")
 def ci_params():

@@ -1,7 +1,7 @@
 """BigQuery side of the dashboard's Gold source: typed named parameters and the bytes cap on every job (fast).
 
 That the queries return DuckDB's numbers from BigQuery is checked against an
-emulator in tests/test_gcp_pipeline.py.
+emulator in tests/e2e/test_gcp_pipeline.py.
 """
 
 import contextlib

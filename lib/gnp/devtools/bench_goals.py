@@ -1,4 +1,4 @@
-"""One report over a bench's history sizes: a line per size, and issue 13's goals, each met or not.
+"""One report over a bench's history sizes: a line per size, and the speed goals, each met or not.
 
 Pure functions over the per-size reports of ``bench_report.assemble_report``:
 ``bench`` measures, this module compares sizes with each other and with the
@@ -113,7 +113,7 @@ def to_markdown(report: dict) -> str:
                   f"{fmt(s['daily_wall_s'], ' s')} wall clock; server start {fmt(s['daily_server_startup_s'], ' s')}, "
                   f"{split(s['daily_stages'])}"
                   for s in daily]
-    lines += ["", "Goals (issue 13):"]
+    lines += ["", "Goals:"]
     lines += [f"- {goal['goal']}: {goal['figure']}: **{_verdict(goal['met'])}**" for goal in report["goals"]]
     for size in report["sizes"]:
         lines += ["", size_markdown(size, heading="###").rstrip("\n")]

@@ -3,7 +3,7 @@
 The notebooks reach a cluster the same way they reach the run's local server:
 through a Spark Connect endpoint (``spark.remote`` in the params). This module
 starts a real multi-JVM cluster from the classes the pyspark package carries,
-so that path is exercised before it is needed (by ``tests/test_cluster.py``: no
+so that path is exercised before it is needed (by ``tests/devtools/test_cluster.py``: no
 command starts it);
 in production the endpoint is a managed cluster's.
 """

@@ -1,8 +1,9 @@
 """Gold: business aggregates of Silver, one module per theme.
 
 Every transform is DataFrame -> DataFrame and ends with the select of its
-schemas.py spec. ``build`` wires them together; see its docstring for the order
-a stage notebook calls them in. May import ``gnp.core``, ``gnp.lake``,
+schemas.py spec. ``build`` wires them together, ``stage`` decides what a run
+reads and rewrites, and ``steps`` is the stage's order, one step per notebook
+cell. May import ``gnp.core``, ``gnp.lake``,
 ``gnp.source``, ``gnp.bronze``, ``gnp.quality`` and ``gnp.silver``.
 """
 

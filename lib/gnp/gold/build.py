@@ -7,13 +7,11 @@ without another exchange, and after ``persist`` without rereading Parquet.
 Inside the reductions ``user_id`` is a 64-bit hash of the pseudonym (xxhash64)
 rather than its 64 hex characters: it only groups and counts users, and the
 narrower key is what let 5M rows fit a 2 GB driver. Two users share a hash
-with probability about n^2 / 2^65 (3e-8 for a million users). Order for a
-stage notebook::
+with probability about n^2 / 2^65 (3e-8 for a million users).
 
-    reductions = reduce_measurements(measurements).persist()
-    tables = gold_tables(reductions, sessions, params.semantics)
-    ... write each table ...
-    reductions.unpersist()
+``gold.stage.build`` calls these for a run's plan (the measurements of its
+days, and of its whole weeks and months for the period table and the
+histogram); ``gold.steps`` is the order the stage runs in.
 """
 
 from __future__ import annotations

@@ -82,7 +82,8 @@ def flat_params(params: dict, prefix: str = "") -> list[tuple[str, str]]:
         if isinstance(value, dict):
             rows += flat_params(value, f"{dotted}.")
         else:
-            secret = SECRET_NAME.search(name) and not name.endswith(("_env", "_file", "_secret_name"))
+            secret = (SECRET_NAME.search(name) and not name.endswith(("_env", "_file", "_secret_name"))
+                      and not isinstance(value, bool))  # a switch (token_required) holds no secret
             rows.append((dotted, "(hidden)" if secret and value else json.dumps(value, ensure_ascii=False)))
     return rows
 

@@ -205,12 +205,13 @@ def run(
     return RunResult(run_id=run_id, run_dir=run_dir, ok=failure is None, manifest=record)
 
 
-def _legacy_parameters(ctx: context.RunContext, declared: set[str]) -> dict:
+def _legacy_parameters(ctx: context.RunContext, stage: Stage, declared: set[str]) -> dict:
     """What a notebook without a ``run_context`` parameter gets instead (a test's stub notebook)."""
     values = {"params_file": ctx.params.params_file, "date_from": ctx.date_from.isoformat(),
               "date_to": ctx.date_to.isoformat(), "run_id": ctx.run_id, "refetch": ctx.refetch,
               "full_refresh": ctx.full_refresh, "spark_remote": ctx.spark_remote}
-    always = ("params_file", "date_from", "date_to", "run_id")  # papermill warns of the others, so only if declared
+    # The flags only where declared (papermill warns of the others); a Spark stage always gets its endpoint.
+    always = ("params_file", "date_from", "date_to", "run_id", *(("spark_remote",) if stage.needs_spark else ()))
     return {k: v for k, v in values.items() if k in always or k in declared}
 
 
@@ -247,7 +248,7 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
             if "run_context" in declared:
                 stage_params = {"run_context": ctx.location}
             else:
-                stage_params = _legacy_parameters(ctx, declared)
+                stage_params = _legacy_parameters(ctx, stage, declared)
             output = join(run_dir, stage.notebook.name)
             scratch = output if scratch_dir == run_dir else str(Path(scratch_dir) / stage.notebook.name)
             entry = {"stage": stage.name, "notebook": stage.notebook.name, "executed_notebook": output,

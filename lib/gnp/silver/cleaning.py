@@ -20,7 +20,7 @@ LOCAL_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 # A code sent as a float ("44.0") or an integer ("44"); leading zeros dropped.
 CODE_PATTERN = r"^0*(\d+?)(?:\.0+)?$"
 POSTAL_CODE_DIGITS = 5
-# Missing values: the API spells one as null, "" or "NaN" (hyperion-source.md);
+# Missing values: the API spells one as null, "" or "NaN" (the record, gnp.source.contract);
 # "null" and "None" guard against the usual exporters. Compared after trimming spaces,
 # in any case ("NONE", " nUlL "), the rule the DuckDB reference states too.
 # Only text as short as a marker is lower-cased: lower-casing every value of

@@ -1,6 +1,6 @@
 """Silver sessions: a user's tests with no gap over the session gap between consecutive tests.
 
-Semantics (hyperion-source.md; the numbers are ``params.semantics``):
+Semantics (README "Semantics and statistics"; the numbers are ``params.semantics``):
 - a gap of exactly ``session_gap_minutes`` stays in the session, a longer one
   starts a new session; gaps are measured in UTC, so the repeated autumn hour
   neither splits nor merges sessions;

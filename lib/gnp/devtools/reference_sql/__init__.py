@@ -1,7 +1,7 @@
 """An independent recomputation of Silver and Gold in DuckDB SQL, and a comparison with Spark's tables.
 
-It is written from the documentation (hyperion-source.md, the README's
-semantics) and the table contracts (schemas.py), not by translating the Spark
+It is written from the documentation (the record in ``gnp.source.contract``, the
+README's semantics) and the table contracts (schemas.py), not by translating the Spark
 code: two engines and two formulations that agree are evidence that both are
 right. The benchmark uses it as the DuckDB reference implementation.
 
@@ -10,7 +10,7 @@ source), ``relations`` (where Silver is, DuckDB types), ``silver`` (Silver from
 Bronze), ``gold`` and ``periods`` (Gold from Silver), ``compare``.
 May import from gnp only ``gnp.core.schemas`` (the table contracts), ``gnp.core.config``
 (the params) and itself: a constant borrowed from the Spark side would agree
-with Spark whether right or wrong (``tests/test_reference_sql_independent.py``).
+with Spark whether right or wrong (``tests/devtools/test_reference_sql_independent.py``).
 
 Order::
 

@@ -38,7 +38,7 @@ SLICE = ", ".join(SLICE_KEY)
 # (39.99999999999999 for 40), and that noise must not decide a threshold. The
 # Spark Gold rounds the same way (gold/columns.py states the rule there).
 THRESHOLD_DECIMALS = 9
-# Histogram buckets (hyperion-source.md: "histograms over log-spaced buckets";
+# Histogram buckets (the README's statistics, as M-Lab publishes them: over log-spaced buckets;
 # schemas.SPEED_HISTOGRAM: bucket 0 lowest, lower edge inclusive, the last open):
 # one bucket below 1 Mbps, then histogram_buckets_per_decade per decade up to
 # 10 Gbps, Silver's default plausibility limit, from which one open top bucket

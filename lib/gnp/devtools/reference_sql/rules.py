@@ -1,8 +1,9 @@
 """The Hyperion record and the Silver rules, stated here from the documentation, not taken from the Spark code.
 
 Sources, cited at each rule:
-- hyperion-source.md (/work/shared): the record's fields, how they arrive and
-  the dirt to expect; the semantics of users, sessions and behaviour buckets;
+- the record's documentation in ``gnp.source.contract`` ("the record"): its
+  fields, how they arrive and the dirt to expect;
+- README "Semantics and statistics": users, sessions and behaviour buckets;
 - README "Semantics and statistics" and the Silver row of "The stages": dates,
   the autumn hour, deduplication, quarantine, buckets;
 - schemas.py: the Silver column names these rules fill (the table contract);
@@ -10,7 +11,7 @@ Sources, cited at each rule:
   (``silver/cleaning.py``, ``silver/measurements.py``), named as such.
 
 The Spark stage states the same rules in its own code. Two statements that
-agree on the same Bronze (``tests/test_reference_sql_silver.py``) are the check;
+agree on the same Bronze (``tests/devtools/test_reference_sql_silver.py``) are the check;
 a constant shared by both would agree with itself whether right or wrong.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from gnp.core.config import SemanticsParams
 
-# hyperion-source.md, "A record": every field the API publishes, in its order.
+# The record (gnp.source.contract): every field the API publishes, in its order.
 API_FIELDS = (
     "measurement_id", "measurement_time", "connection_id", "client_ip",
     "measured_downstream_mbps", "measured_upstream_mbps", "measured_rtt_msec",
@@ -34,7 +35,7 @@ TIME_FIELD = "measurement_time"  # "local time, Europe/Athens, no offset"
 IP_FIELD = "client_ip"  # "personal data": only its keyed pseudonym reaches Silver
 POSTAL_CODE_FIELD = "connection_postal_code"  # "float, e.g. 19016.0 ... a code, not a number"
 
-# Silver column (schemas.MEASUREMENTS) <- API field, by how the field arrives (hyperion-source.md).
+# Silver column (schemas.MEASUREMENTS) <- API field, by how the field arrives (the record).
 CODES = {  # ids that "come as floats" (44.0) but are codes, not numbers
     "connection_id": "connection_id",
     "municipality_id": "connection_municipality_id",
@@ -62,28 +63,28 @@ CONTRACTS = {  # the contract's speeds; zero or less means unknown (silver/clean
     "contract_upload_mbps": "contract_upload_mbps",
 }
 
-# Missing values: hyperion-source.md says the API sends null, "NaN" or the empty
+# Missing values: the record says the API sends null, "NaN" or the empty
 # string; "null" and "None" guard against the usual exporters. One rule, also
 # stated by the Spark cleaning (silver/cleaning.py): compared after trimming
 # spaces, in any case ("NONE", " NaN " and "nUlL" are missing too).
 MISSING_MARKERS = ("", "nan", "null", "none")
 
-TIME_ZONE = "Europe/Athens"  # hyperion-source.md: measurement_time is Athens wall-clock time
+TIME_ZONE = "Europe/Athens"  # the record: measurement_time is Athens wall-clock time
 LOCAL_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"  # "string YYYY-MM-DD HH:MM:SS"
 LOCAL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # A code sent as a float ("44.0") or an integer ("44") is its digits, leading zeros dropped
-# (hyperion-source.md: ids and postal codes "come as floats"; silver/cleaning.py clean_code).
+# (the record: ids and postal codes arrive as floats; silver/cleaning.py clean_code).
 CODE_PATTERN = r"^0*(\d+?)(?:\.0+)?$"
 POSTAL_CODE_DIGITS = 5  # a Greek postal code has five digits (silver/cleaning.py clean_postal_code)
 MAX_LOSS_PCT = 100.0  # "packet loss, percent": more than all packets is absurd
 
-# hyperion-source.md and README: behaviour bucket of a session by its test count.
+# README "Semantics and statistics": behaviour bucket of a session by its test count.
 ONE_TEST, FEW_TESTS, MANY_TESTS = "1", "2-3", "4+"
 FEW_TESTS_MAX = 3
 
 
 def upper_limits(semantics: SemanticsParams) -> dict[str, float]:
-    """Above these a measured value is absurd (hyperion-source.md: "speeds can be ... absurd").
+    """Above these a measured value is absurd (the record: measured values "may be negative or absurd").
 
     The speed and RTT limits are params; jitter, a variation of the RTT, has the
     RTT's limit (silver/measurements.py upper_limits). Judged in this order.

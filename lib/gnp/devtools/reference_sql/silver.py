@@ -1,7 +1,7 @@
 """Silver from Bronze in DuckDB SQL: the benchmark's reference, and a cross-check of Spark's counts.
 
 It follows the rules as ``rules`` states them from the documentation
-(hyperion-source.md, the README's semantics) and builds the relations that
+(the record in ``gnp.source.contract``, the README's semantics) and builds the relations that
 ``reference_sql.gold`` reads, plus the quarantine, as tables:
 
     con = duckdb.connect(path)
@@ -142,7 +142,7 @@ def _typed_sql() -> str:
     candidate = f"timezone({zone}, local_time)"
     earlier = f"{candidate} - INTERVAL 1 HOUR"
     measured_at = f"CASE WHEN timezone({zone}, {earlier}) = local_time THEN {earlier} ELSE {candidate} END"
-    # NaN is read as a number but means "not measured" (hyperion-source.md: missing values come as
+    # NaN is read as a number but means "not measured" (the record: missing names come as
     # "NaN"); a zero or negative contract means unknown (rules.CONTRACTS).
     measured = [f"CASE WHEN NOT isnan({n}__any) THEN {n}__any END AS {n}" for n in MEASURED]
     contracts = [f"CASE WHEN {n}__any > 0 THEN {n}__any END AS {n}" for n in CONTRACTS]
@@ -162,7 +162,7 @@ def _reasons_sql(semantics: SemanticsParams) -> str:
 
     The rules: the natural key and the time must be there and readable, the IP
     there (a user is its pseudonym), and a measure readable, not negative and
-    not absurd (hyperion-source.md, "Dirt to expect"). The names are the values
+    not absurd (the record, in ``gnp.source.contract``). The names are the values
     of ``quarantine.reason`` that Spark's Silver writes, the contract compared.
     """
     def unreadable(field: str, value: str) -> str:
@@ -293,7 +293,7 @@ def build_silver(
     kept, rejected = "NOT is_duplicate AND len(reasons) = 0", "NOT is_duplicate AND len(reasons) > 0"
     con.execute(f"CREATE OR REPLACE TABLE {relations.measurements} AS "
                 + _spec_select(MEASUREMENTS, f"{_FLAGGED} WHERE {kept}"))
-    # A test is filed under its own local date (hyperion-source.md: "a test belongs to the local day of
+    # A test is filed under its own local date (the record: "a test belongs to the local date of
     # its own measurement_time"); a record with an unreadable time has none: under its Bronze day.
     quarantine = {"measurement_date": "coalesce(measurement_date, bronze_date)", "reason": "reasons[1]"}
     con.execute(f"CREATE OR REPLACE TABLE {QUARANTINE_RELATION} AS "

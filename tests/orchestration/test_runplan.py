@@ -28,13 +28,10 @@ from gnp.silver import stage as silver_stage
 from silver.bronze_factories import record, write_day
 import stub_notebooks
 
-UTC = dt.timezone.utc
-DAY, NEXT, OTHER = dt.date(2025, 11, 5), dt.date(2025, 11, 6), dt.date(2025, 11, 10)
-FIRST_FETCH = dt.datetime(2025, 11, 6, 6, 0, tzinfo=UTC)
-LATE_FETCH = dt.datetime(2025, 11, 7, 6, 0, tzinfo=UTC)  # a refetch of DAY, stored after the plan was made
-DAY_ANSWER = [record(1, f"{DAY} 10:00:00", ip="10.0.0.1"), record(2, f"{DAY} 12:00:00", ip="10.0.0.2")]
-LATE_ANSWER = DAY_ANSWER + [record(3, f"{NEXT} 09:00:00", ip="10.0.0.3")]  # brings a test of the next day
-TESTS = Path(__file__).resolve().parent
+from orchestration.plan_days import (DAY, DAY_ANSWER, FIRST_FETCH, LATE_ANSWER, LATE_FETCH, NEXT, OTHER,
+                                      UTC)
+
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def params_file(folder: Path, first: dt.date = DAY, last: dt.date = DAY) -> Path:
@@ -214,7 +211,7 @@ def late_stage(folder: Path) -> Path:
         shutil.copy(runner.NOTEBOOKS / name, books / name)
     stub_notebook(books / "25_late.ipynb", f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n"
                   "from gnp.core.config import load_params\nfrom gnp.core.registry import Registry\n"
-                  "from test_runplan import LATE_ANSWER, LATE_FETCH, DAY\nfrom silver.bronze_factories import write_day\n"
+                  "from orchestration.plan_days import LATE_ANSWER, LATE_FETCH, DAY\nfrom silver.bronze_factories import write_day\n"
                   "write_day(Registry.from_params(load_params(params_file)), DAY, LATE_ANSWER, LATE_FETCH, run_id=run_id)",
                   plan=False)
     return books

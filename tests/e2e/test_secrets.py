@@ -18,12 +18,13 @@ from urllib.parse import quote, quote_plus
 import papermill
 import pytest
 import yaml
-from test_ingest_notebook import ci_params_in, execute
 
 from gnp.bronze import ingest as bronze
 from gnp.core.config import load_params
 from gnp.core.registry import Registry
 from gnp.devtools import fake_api
+from ci_params import write_ci_params
+from ingest_notebook import execute
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,7 @@ CORE = "canary-token-newline-8e2f"
 TOKEN = CORE + "\n"
 TOKEN_ENV = "GNP_SECRETS_TEST_TOKEN"
 GNP = Path(sys.executable).with_name("gnp")
-LIVE_PARAMS = Path(__file__).resolve().parents[1] / "params" / "live.yaml"
+LIVE_PARAMS = Path(__file__).resolve().parents[2] / "params" / "live.yaml"
 
 
 def token_forms() -> list[str]:
@@ -58,7 +59,7 @@ def assert_token_nowhere(root: Path, *texts: str) -> list[Path]:
 
 def test_gnp_run_refuses_a_newline_token_before_any_request_and_writes_it_nowhere(tmp_path):
     with fake_api.serving(CORE, seed=1, tests_per_day=40, users=30) as api:
-        params_file = ci_params_in(tmp_path, kind="api", base_url=api.base_url, token_env=TOKEN_ENV)
+        params_file = write_ci_params(tmp_path, source={"kind": "api", "base_url": api.base_url, "token_env": TOKEN_ENV})
         env = {**os.environ, TOKEN_ENV: TOKEN}
         proc = subprocess.run([str(GNP), "run", "--params", str(params_file), "--stages", "ingest"],
                               env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
@@ -73,7 +74,7 @@ def test_the_ingest_notebook_refuses_it_too_and_the_executed_notebook_holds_no_f
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     (tmp_path / "artifacts").mkdir()
     with fake_api.serving(CORE, seed=1, tests_per_day=40, users=30) as api:
-        params_file = ci_params_in(tmp_path, kind="api", base_url=api.base_url, token_env=TOKEN_ENV)
+        params_file = write_ci_params(tmp_path, source={"kind": "api", "base_url": api.base_url, "token_env": TOKEN_ENV})
         with pytest.raises(papermill.PapermillExecutionError) as error:
             execute(params_file, tmp_path / "artifacts" / "ingest.ipynb", run_id="run-newline")
         assert api.requests_total == 0

@@ -12,7 +12,7 @@ import papermill
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KERNEL = "gnp"
 
 pytestmark = pytest.mark.slow

@@ -23,7 +23,7 @@ import pytest
 
 from gnp.orchestration import book
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / ".gnp" / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHAPTERS = ("60_regions", "70_providers", "80_frustration")
@@ -31,7 +31,7 @@ CHAPTERS = ("60_regions", "70_providers", "80_frustration")
 MANIFEST = {
     "run_id": "20251028T060000Z-abc123", "status": "failed", "date_from": "2025-10-25", "date_to": "2025-10-28",
     "params_file": "params/ci.yaml", "python": "3.11.9",
-    "params": {"env": "ci", "source": {"kind": "api", "token_env": "HYPERION_TOKEN", "api_token": "s3cr3t"},
+    "params": {"env": "ci", "source": {"kind": "api", "token_env": "HYPERION_TOKEN", "api_token": "s3cr3t", "token_required": True},
                "dates": {"date_from": "2025-10-25"}},
     "git": {"commit": "e91da40deadbeef", "dirty": True}, "packages": {"pyspark": "4.0.1", "voila": None},
     "started_at": "2025-10-28T06:00:00+00:00", "ended_at": "2025-10-28T06:03:05+00:00",
@@ -78,6 +78,7 @@ def test_summary_shows_status_timings_versions_outputs_checks_and_hides_secret_v
     assert ("voila", "not installed") in s["packages"] and s["dirty"] and s["checks_passed"] == 0
     params = dict(s["params"])
     assert params["source.api_token"] == "(hidden)" and params["source.token_env"] == '"HYPERION_TOKEN"', params
+    assert params["source.token_required"] == "true", "a switch is no secret, whatever its name"
     assert [f["stage"] for f in s["failures"]] == ["silver"]
 
 

@@ -15,11 +15,11 @@ from gnp.bronze import ingest as bronze
 from gnp.core.config import load_params
 from gnp.core.registry import Registry
 from gnp.devtools import fake_api
+from ci_params import write_ci_params
+from ingest_notebook import KERNEL, NOTEBOOK, execute, output_text
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "10_ingest.ipynb"
+ROOT = Path(__file__).resolve().parents[2]
 CI_PARAMS = ROOT / "params" / "ci.yaml"
-KERNEL = "gnp"
 CANARY = "canary-token-notebook-5d1c"
 TOKEN_ENV = "GNP_NOTEBOOK_TEST_TOKEN"
 
@@ -30,35 +30,6 @@ pytestmark = pytest.mark.slow
 def project_kernel():
     if KERNEL not in KernelSpecManager().find_kernel_specs():
         pytest.fail(f"kernel {KERNEL!r} is not registered in the venv: run `make install`")
-
-
-def ci_params_in(tmp_path: Path, **source) -> Path:
-    """ci.yaml with every location moved under tmp_path (absolute), plus source overrides."""
-    data = yaml.safe_load(CI_PARAMS.read_text())
-    data["storage"] = {"lake": str(tmp_path / "lake"), "artifacts": str(tmp_path / "artifacts")}
-    data["warehouse"]["duckdb_path"] = str(tmp_path / "warehouse.duckdb")
-    data["privacy"] = {"pseudonym_key_file": str(tmp_path / "secrets" / "pseudonym.key")}
-    data["source"].update(source)
-    path = tmp_path / "params" / "ci.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    return path
-
-
-def execute(params_file: Path, output: Path, **parameters) -> nbformat.NotebookNode:
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(output),
-        parameters={"params_file": str(params_file), **parameters},
-        kernel_name=KERNEL,
-        cwd=str(NOTEBOOK.parent),
-        progress_bar=False,
-    )
-    return nbformat.read(output, as_version=4)
-
-
-def output_text(nb: nbformat.NotebookNode) -> str:
-    return json.dumps([cell.get("outputs", []) for cell in nb.cells])
 
 
 def assert_canary_nowhere(root: Path) -> None:
@@ -79,7 +50,7 @@ def test_the_notebook_is_committed_thin_and_without_outputs():
 
 
 def test_ingest_on_ci_params_writes_bronze_and_is_idempotent(tmp_path):
-    params_file = ci_params_in(tmp_path)
+    params_file = write_ci_params(tmp_path)
     first = execute(params_file, tmp_path / "first.ipynb", run_id="run-1")
     registry = Registry.from_params(load_params(params_file))
     days = [dt.date(2025, 10, 25) + dt.timedelta(days=i) for i in range(4)]
@@ -100,7 +71,7 @@ def test_ingest_on_ci_params_writes_bronze_and_is_idempotent(tmp_path):
 def test_ingest_from_the_api_never_writes_the_token(tmp_path, monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, CANARY)
     with fake_api.serving(CANARY, seed=1, tests_per_day=80, users=60) as api:
-        params_file = ci_params_in(tmp_path, kind="api", base_url=api.base_url, token_env=TOKEN_ENV)
+        params_file = write_ci_params(tmp_path, source={"kind": "api", "base_url": api.base_url, "token_env": TOKEN_ENV})
         nb = execute(params_file, tmp_path / "api.ipynb", run_id="run-api")
         assert api.requests_total == 4
     registry = Registry.from_params(load_params(params_file))
@@ -112,7 +83,7 @@ def test_ingest_from_the_api_never_writes_the_token(tmp_path, monkeypatch):
 def test_a_refused_token_fails_the_notebook_with_what_to_do_and_no_token(tmp_path, monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, CANARY)
     with fake_api.serving("another-token", seed=1, tests_per_day=80, users=60) as api:
-        params_file = ci_params_in(tmp_path, kind="api", base_url=api.base_url, token_env=TOKEN_ENV)
+        params_file = write_ci_params(tmp_path, source={"kind": "api", "base_url": api.base_url, "token_env": TOKEN_ENV})
         with pytest.raises(papermill.PapermillExecutionError) as error:
             execute(params_file, tmp_path / "refused.ipynb")
     assert "HyperionAuthError" in error.value.ename and TOKEN_ENV in error.value.evalue
@@ -127,7 +98,7 @@ def test_an_empty_young_day_is_shown_fetched_again_and_filled_once_published(tmp
     first, empty, last = (today - dt.timedelta(days=k) for k in (4, 3, 2))
     dates = {"date_from": str(first), "date_to": str(last)}
     with fake_api.serving(CANARY, seed=1, tests_per_day=80, users=60, empty_days=frozenset({empty})) as api:
-        params_file = ci_params_in(tmp_path, kind="api", base_url=api.base_url, token_env=TOKEN_ENV)
+        params_file = write_ci_params(tmp_path, source={"kind": "api", "base_url": api.base_url, "token_env": TOKEN_ENV})
         before = execute(params_file, tmp_path / "empty.ipynb", **dates)
         api.empty_days = frozenset()  # the portal publishes the day
         after = execute(params_file, tmp_path / "filled.ipynb", **dates)

@@ -21,7 +21,7 @@ from gnp.core.config import load_params
 from gnp.lake import spark as gs
 from gnp.orchestration import runner
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CI_PARAMS = ROOT / "params" / "ci.yaml"
 API_TOKEN = "hyperion-canary-4b7e"
 PSEUDONYM_KEY = "pseudonym-canary-" + "9" * 32
@@ -200,7 +200,7 @@ def test_sigkill_of_the_process_that_started_the_server_leaves_no_jvm():
 
 @pytest.mark.slow
 def test_the_runner_hands_the_token_to_the_notebooks_by_environment_never_as_a_parameter(tmp_path):
-    from test_runner import notebook
+    from stub_notebooks import stub_notebook as notebook
 
     books, seen = tmp_path / "notebooks", tmp_path / "seen-token"
     books.mkdir()

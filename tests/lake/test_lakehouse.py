@@ -6,39 +6,10 @@ import pytest
 from chispa import assert_df_equality
 
 from gnp.core import storage
-from gnp.core.schemas import Column, TableSpec
 from gnp.lake import lakehouse
 from gnp.lake.spark import COMMIT_METADATA_CONF
 
-UTC = dt.timezone.utc
-D1, D2, D3 = dt.date(2025, 10, 25), dt.date(2025, 10, 26), dt.date(2025, 10, 27)
-THINGS = TableSpec(
-    name="things",
-    layer="silver",
-    grain="one row per thing",
-    key=("thing_id",),
-    partition_by="thing_date",
-    cluster_by=("owner",),
-    columns=(
-        Column("thing_id", "bigint", "key", nullable=False),
-        Column("thing_date", "date", "partition", nullable=False),
-        Column("owner", "string", "who"),
-        Column("value", "double", "how much"),
-        Column("seen_at", "timestamp", "when, UTC"),
-        Column("tags", "array<string>", "labels"),
-    ),
-)
-
-
-def things(spark, rows):
-    return spark.createDataFrame(rows, THINGS.ddl())
-
-
-def row(thing_id, day, owner="a", value=1.0):
-    return (thing_id, day, owner, value, dt.datetime(2025, 10, 26, 1, 30, tzinfo=UTC), ["x"] if value else None)
-
-
-BASE = [row(1, D1), row(2, D1, "b", None), row(3, D2), row(4, D3, None, 2.5), row(5, D3, "c")]
+from lake.tables import BASE, D1, D2, D3, THINGS, UTC, row, things
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from gnp.core.config import ParamsError, api_token, load_params, require_secrets, secret
 
-PARAMS_DIR = Path(__file__).resolve().parents[1] / "params"
+PARAMS_DIR = Path(__file__).resolve().parents[2] / "params"
 
 
 def write(tmp_path: Path, text: str) -> Path:

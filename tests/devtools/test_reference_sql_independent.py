@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = "gnp.devtools.reference_sql"
-LIB = Path(__file__).resolve().parents[1] / "lib"
+LIB = Path(__file__).resolve().parents[2] / "lib"
 PACKAGE_DIR = LIB / "gnp" / "devtools" / "reference_sql"
 ALLOWED = ("gnp.core.schemas", "gnp.core.config", PACKAGE)
 DYNAMIC_IMPORTS = ("import_module", "__import__")

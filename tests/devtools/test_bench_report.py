@@ -86,7 +86,7 @@ def test_server_startup_is_the_time_from_the_start_message_to_the_next_message()
     assert server_startup_s(marks[:1] + marks[2:]) is None
 
 
-# --- several history sizes in one report (issue 13's goals) ---
+# --- several history sizes in one report, and the goals ---
 
 def _size(rows, spark_total, duckdb_total, daily_s, peak_mb=900.0, gold_differences=0):
     """A made-up size report: Spark's silver/gold split 60/40, DuckDB's 80/20; a daily run of ``daily_s``."""
@@ -111,7 +111,7 @@ def _goals(report):
 def test_sizes_come_from_a_comma_list_or_one_number_ascending_and_once_each():
     assert parse_sizes("5000000,500000, 1000000,500000") == (500_000, 1_000_000, 5_000_000)
     assert parse_sizes(20000) == (20000,) and parse_sizes("1_000_000") == (1_000_000,)
-    assert BenchOptions().sizes == (500_000, 1_000_000, 5_000_000), "the default is issue 13's sizes"
+    assert BenchOptions().sizes == (500_000, 1_000_000, 5_000_000), "the default sizes: 0.5M, 1M, 5M rows"
     one = BenchOptions(rows="40000,20000").for_size(20000)
     assert (one.size, one.tests_per_day, one.new_day.isoformat()) == (20000, 667, "2025-10-31")
     for wrong in ("abc", "", "1000,-5", "0"):

@@ -8,14 +8,13 @@ import sys
 
 import pytest
 
-from gnp.core.schemas import Column, TableSpec
 from gnp.lake import lakehouse
 from gnp.lake import spark as gnp_spark
 
-T = TableSpec(name="things", layer="silver", grain="one row per thing", key=("thing_id",), partition_by="day",
-              cluster_by=(), columns=(Column("thing_id", "bigint", "key", nullable=False),
-                                      Column("day", "date", "partition", nullable=False), Column("owner", "string", "who")))
-D1, D2 = dt.date(2025, 1, 1), dt.date(2025, 1, 2)
+from lake.tables import S1 as D1
+from lake.tables import S2 as D2
+from lake.tables import SMALL as T
+
 
 
 def test_every_spark_jvm_gets_the_pinned_jars_and_deltas_settings_never_packages():
@@ -48,7 +47,7 @@ def test_the_gcs_connector_talks_to_an_emulator_without_credentials(monkeypatch)
 CONNECT_CLIENT = """
 import datetime as dt, json, sys
 sys.path.insert(0, sys.argv[2])
-from test_spark_delta import T, D1, D2
+from lake.tables import SMALL as T, S1 as D1, S2 as D2
 from gnp.lake import lakehouse, spark as gnp_spark
 from gnp.core.config import load_params
 from gnp.orchestration.runner import PROJECT_ROOT
@@ -71,7 +70,7 @@ print(json.dumps({"found": found, "restored": restored}))
 def test_a_delta_table_is_written_and_read_through_the_connect_server(tmp_path):
     # A process of its own: a Connect client cannot be made where a classic session exists.
     path = str(tmp_path / "things")
-    done = subprocess.run([sys.executable, "-c", CONNECT_CLIENT, path, os.path.dirname(__file__)],
+    done = subprocess.run([sys.executable, "-c", CONNECT_CLIENT, path, os.path.dirname(os.path.dirname(__file__))],
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])

@@ -472,7 +472,7 @@ def test_a_missing_dataset_is_an_error_naming_the_terraform_step_and_nothing_is_
 
 # --- slow: the publish notebook, executed by papermill ----------------------
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "40_publish.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "40_publish.ipynb"
 
 
 def execute_notebook(output: Path, **parameters) -> str:

@@ -3,7 +3,7 @@
 import datetime as dt
 
 import pytest
-from test_lakehouse import BASE, D1, THINGS, row, things
+from lake.tables import BASE, D1, THINGS, row, things
 
 from gnp.lake import lakehouse
 from gnp.quality import audit

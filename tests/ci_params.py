@@ -1,0 +1,24 @@
+"""The one ci-params helper: params/ci.yaml relocated into a test's folder (tests and fixtures import it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CI_PARAMS = ROOT / "params" / "ci.yaml"
+
+
+def write_ci_params(folder: Path, **changes) -> Path:
+    """params/ci.yaml with every location inside ``folder``; ``changes`` update its sections."""
+    data = yaml.safe_load(CI_PARAMS.read_text())
+    data["storage"] = {"lake": str(folder / "lake"), "artifacts": str(folder / "artifacts")}
+    data["warehouse"]["duckdb_path"] = str(folder / "warehouse.duckdb")
+    data["privacy"] = {"pseudonym_key_file": str(folder / "secrets" / "pseudonym.key")}
+    for section, values in changes.items():
+        data.setdefault(section, {}).update(values)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path
