@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 # gcsfs reads this once, at import: without it every call against the fake GCS waits on a 60 s timeout.
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
@@ -78,7 +77,7 @@ def ci_run(tmp_path_factory) -> CiRun:
 # --- two workers: the suite runs on `pytest -n 2` (pytest-xdist, --dist loadgroup) ---------------------------
 
 # Longest first, so that the two workers end together: the whole runs, then Spark's heavier in-process modules.
-FIRST = ("ci_run", "tests/test_gcp_pipeline.py", "tests/silver/test_stage.py", "tests/gold/test_steps.py")
+FIRST = ("ci_run", "tests/e2e/test_gcp_pipeline.py", "tests/silver/test_stage.py", "tests/gold/test_steps.py")
 
 
 def pytest_collection_modifyitems(config, items):
