@@ -195,3 +195,49 @@ def test_gnp_release_writes_the_latest_whole_month(lake, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert (tmp_path / MONTH / RUN_ID / release.DESCRIPTOR).exists() and f"{MONTH}" in out and RUN_ID in out
+
+
+@pytest.mark.heavy
+def test_a_release_reads_gold_from_gcs_and_writes_into_a_create_only_bucket(tmp_path, monkeypatch):
+    """As in the cloud: Gold's Delta tables in a bucket, the release bucket create-only (fake-gcs-server and a
+    proxy that refuses replacements and deletes there); the same bytes as a local release of the same Gold.
+
+    Heavy (`make test-heavy`, 40 s here): each of the month's ~200 small files is a few round trips to the
+    emulator through the proxy, and the release is written twice.
+    """
+    import gcsfs
+    import yaml
+    from bigquery_emulator import running_fake_gcs
+    from create_only_gcs import create_only_proxy
+
+    from gnp.core import storage
+
+    with running_fake_gcs(tmp_path / "fake-gcs") as endpoint, create_only_proxy(endpoint, {"releases"}) as gate:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", gate.endpoint)
+        gcsfs.GCSFileSystem.clear_instance_cache()
+        try:
+            for bucket in ("lake", "artifacts", "releases"):
+                storage.filesystem("gs://").mkdir(bucket)
+            params_file = tmp_path / "gcs.yaml"
+            params_file.write_text(yaml.safe_dump({
+                "env": "release-gcs", "dates": {"date_from": "2025-01-01", "date_to": "2025-01-31"},
+                "storage": {"lake": "gs://lake", "artifacts": "gs://artifacts"},
+                "warehouse": {"kind": "duckdb", "duckdb_path": str(tmp_path / "w.duckdb")}}), encoding="utf-8")
+            params = load_params(params_file)
+            # deltalake's own GCS writer uploads in a way fake-gcs-server refuses: the tables are written to a
+            # folder, then copied into the bucket as they are (a Delta log's paths are relative to its table)
+            folder = tmp_path / "local-lake"
+            folder.mkdir()
+            local_params = load_params(write_params(folder, folder / "w.duckdb"))
+            write_lake(local_params, small_gold())
+            storage.filesystem("gs://").put(str(folder / "lake" / "gold"), "gs://lake/", recursive=True)
+            result = release.write_release(params, MONTH, "gs://releases")
+            again = release.write_release(params, MONTH, "gs://releases")
+            fs = storage.filesystem("gs://")
+            remote = {p.split(f"{RUN_ID}/", 1)[1]: fs.cat_file(p) for p in fs.find(result.location)}
+            local = release.write_release(local_params, MONTH, str(tmp_path / "local"))
+        finally:
+            gcsfs.GCSFileSystem.clear_instance_cache()
+    assert result.written and not again.written, "expected a second release to find its files and write nothing"
+    assert gate.refused == [], f"expected no replacement or delete tried in the release bucket, found {gate.refused}"
+    assert remote == files_of(local.location), "expected the same bytes from Gold in a bucket as from a folder"

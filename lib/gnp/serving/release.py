@@ -26,6 +26,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -50,6 +51,7 @@ from gnp.serving.release_readme import readme
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 RELEASES = "releases"  # under the params' artifacts folder, unless --out says otherwise
 DESCRIPTOR = "datapackage.json"
+READ_THREADS = 8  # files are read concurrently: on gs:// each is a few round trips
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 ARROW_TYPES = {"bigint": pa.int64(), "int": pa.int32(), "double": pa.float64(), "string": pa.string(),
                "boolean": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC")}
@@ -181,8 +183,9 @@ def read_month(registry: Registry, selection: Selection, month: dt.date) -> tupl
     if version is None:
         return arrow_schema(spec).empty_table(), None
     files = lakehouse.current_files(path, only=selection.partition_values(month), at_version=version)
-    parts = [_typed(pq.read_table(f, filesystem=storage.filesystem(f)), spec, _partition_of(f, selection.column))
-             for f in files]
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:  # one small file per day: wait on them together
+        parts = list(pool.map(lambda f: _typed(pq.read_table(f, filesystem=storage.filesystem(f)), spec,
+                                               _partition_of(f, selection.column)), files))
     rows = pa.concat_tables(parts) if parts else arrow_schema(spec).empty_table()
     if selection.period_kind is not None:
         rows = rows.filter(pc.equal(rows["period_kind"], selection.period_kind))
