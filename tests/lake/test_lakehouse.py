@@ -6,6 +6,7 @@ import pytest
 from chispa import assert_df_equality
 
 from gnp.core import storage
+from gnp.core.schemas import Column, TableSpec
 from gnp.lake import lakehouse
 from gnp.lake.spark import COMMIT_METADATA_CONF
 
