@@ -64,10 +64,10 @@ $(LOCALBQ_VENV)/bin/local-bigquery: tests/local-bigquery-requirements.txt
 tools: $(CHECKOV_VENV)/bin/checkov $(BQEMU_VENV)/bin/bqemulator $(LOCALBQ_VENV)/bin/local-bigquery ## Build the test tools' own venvs (checkov, BigQuery emulators)
 
 test: $(STAMP) tools ## Run the test suite (what CI runs): in-process tests, a few end-to-end runs, branch coverage of lib/gnp
-	$(VENV)/bin/pytest -n $(WORKERS) --dist loadgroup --cov=gnp --cov-branch --cov-report=term:skip-covered
+	$(VENV)/bin/pytest -n $(WORKERS) --dist loadscope --no-loadscope-reorder --cov=gnp --cov-branch --cov-report=term:skip-covered
 
 test-fast: $(STAMP) ## The in-process tests only: no papermill, browser, emulator or JVM beyond the shared Spark session
-	$(VENV)/bin/pytest -n $(WORKERS) --dist loadgroup -m "not slow and not heavy"
+	$(VENV)/bin/pytest -n $(WORKERS) --dist loadscope --no-loadscope-reorder -m "not slow and not heavy"
 
 test-heavy: $(STAMP) ## The heavy end-to-end tests left out of `make test`: the bench at two sizes, a standalone cluster
 	$(VENV)/bin/pytest -m heavy

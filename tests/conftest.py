@@ -74,19 +74,15 @@ def ci_run(tmp_path_factory) -> CiRun:
     return CiRun(params_file, Registry.from_params(load_params(params_file)), result)
 
 
-# --- two workers: the suite runs on `pytest -n 2` (pytest-xdist, --dist loadgroup) ---------------------------
+# --- two workers: the suite runs on `pytest -n 2 --dist loadscope` (pytest-xdist) ----------------------------
 
-# Longest first, so that the two workers end together: the whole runs, then Spark's heavier in-process modules.
-FIRST = ("ci_run", "tests/e2e/test_gcp_pipeline.py", "tests/silver/test_stage.py", "tests/gold/test_steps.py")
+# pytest-xdist hands each module to one worker, whole (its module-scoped fixtures, emulators and lakes, are set
+# up once; the shared ci_run is used by one module only). Longest first, so that the two workers end together.
+FIRST = ("tests/e2e/test_pipeline.py", "tests/e2e/test_gcp_pipeline.py", "tests/silver/test_stage.py",
+         "tests/gold/test_steps.py")
 
 
 def pytest_collection_modifyitems(config, items):
-    """One group per module (its module-scoped fixtures, emulators and lakes, are set up once), and one for
-    every test of the shared ``ci_run`` (it runs once, on one worker); the longest groups are handed out first."""
-    def group(item) -> str:
-        return "ci_run" if "ci_run" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
-
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(group(item)))
+    """The longest modules first (xdist keeps this order with --no-loadscope-reorder); the rest as collected."""
     rank = {name: n for n, name in enumerate(FIRST)}
-    items.sort(key=lambda item: rank.get(group(item), len(FIRST)))  # stable: the rest keep their order
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(FIRST)))  # stable

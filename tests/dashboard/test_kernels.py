@@ -19,7 +19,7 @@ from gnp.devtools.dashboard_probe import ALL_DRAWN, CHROMIUM, CHROMIUM_ARGS, ker
 
 pytestmark = pytest.mark.slow
 
-FIGURES = 12
+FIGURES = 13  # the map and twelve charts
 POOL, CAP, IDLE_S = 1, 2, 12
 
 

@@ -7,23 +7,32 @@ on the same lake, a Silver run killed with SIGKILL midway and two `gnp run`
 processes started at once right after it: the lake lock makes them take turns,
 the dead run's lock holds nobody back, and Silver ends as the whole run left it.
 
+The same run's book is opened in headless Chromium, and nbval runs the
+notebooks that need no Spark over a copy of its lake: all in this one module,
+so that the run is made once (pytest-xdist hands a module to one worker).
+
 A run whose critical check fails restores its stage's tables: test_audit.py,
 in-process. A rerun of the same range gives the same Gold: tests/silver/test_stage.py.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import duckdb
 import pytest
+from nbval_run import SPARK_NOTEBOOKS, nbval
 
 from gnp.core.config import load_params
 from gnp.core.registry import Registry
@@ -32,6 +41,10 @@ from gnp.devtools.reference_sql import compare_tables, reference_gold, register_
 from gnp.lake import lakehouse
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / ".gnp" / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHAPTERS = ("60_regions", "70_providers", "80_frustration")
 SILVER = ("measurements", "quarantine", "sessions")
 EVERY_STAGE = ["10_ingest", "20_silver", "30_gold", "40_publish", "50_report", "60_regions", "70_providers",
                "80_frustration"]
@@ -166,3 +179,81 @@ def test_after_a_killed_run_two_runs_at_once_take_turns_and_leave_silver_as_one_
     ordered = sorted(manifests.values(), key=lambda m: m["table_versions"]["measurements"]["before"])
     assert ordered[1]["table_versions"]["measurements"]["before"] == ordered[0]["table_versions"]["measurements"]["after"]
     assert {first["status"], second["status"]} == {"succeeded"}
+
+
+# --- the run's book in a real browser, and nbval over the run's lake -------------------------------------------------------------------------
+
+UNDRAWN_CHARTS = """() => [...document.querySelectorAll('.gnp-chart svg')].filter(svg =>
+  ![...svg.querySelectorAll('[aria-roledescription]')].some(m => {
+    const role = m.getAttribute('aria-roledescription');
+    if (role.endsWith('container') || ['axis', 'legend', 'title'].includes(role)) return false;
+    const box = m.getBBox();
+    return role.includes('line') ? box.width > 0 || box.height > 0 : box.width > 0 && box.height > 0;
+  })).length"""
+
+
+@pytest.fixture(scope="module")
+def real_run(ci_run):
+    """The session's whole ci run (every stage), its book rendered as the runner rendered it."""
+    return ci_run.run_dir
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # one line per page would bury the test's own output
+        pass
+
+
+@pytest.fixture(scope="module")
+def served(real_run):
+    """The artifacts folder over HTTP on loopback, as a reader's static host would serve it."""
+    handler = functools.partial(_QuietHandler, directory=str(real_run.parents[1]))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2700)
+def test_the_book_of_a_real_run_draws_every_chart_offline(real_run, served):
+    from playwright.sync_api import sync_playwright
+
+    notebooks = sorted(p.stem for p in real_run.glob("*.ipynb"))
+    assert set(CHAPTERS) <= set(notebooks), notebooks
+    requests: list[str] = []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(f"{served}/runs/index.html")
+        page.click(f"a[href='{real_run.name}/book/index.html']")
+        page.wait_for_load_state("load")
+        assert "succeeded" in page.inner_text("main")
+        toc = page.eval_on_selector_all(".gnp-nav li a", "links => links.map(a => a.getAttribute('href'))")
+        assert toc == ["index.html", *[f"{n}.html" for n in notebooks]], toc
+        drawn = {}
+        for href in toc[1:]:
+            page.click(f".gnp-nav a[href='{href}']")
+            page.wait_for_load_state("load")
+            charts = page.locator(".gnp-chart svg").count()
+            undrawn = page.evaluate(UNDRAWN_CHARTS)
+            assert undrawn == 0, f"{href}: {undrawn} of {charts} charts draw no marks"
+            drawn[href] = charts
+            if href.startswith("60_"):
+                page.screenshot(path=str(ARTIFACTS / "book-60_regions.png"), full_page=True)
+        browser.close()
+    print("charts per page:", drawn)
+    assert all(drawn[f"{c}.html"] >= 3 for c in CHAPTERS), drawn
+    outside = [u for u in requests if urlparse(u).scheme not in ("data", "blob")
+               and urlparse(u).hostname != "127.0.0.1"]
+    assert not outside, f"requests left 127.0.0.1: {outside}"
+    assert any("/book/" in u for u in requests)
+
+
+@pytest.mark.slow
+def test_the_notebooks_without_spark_run_top_to_bottom_with_their_defaults_under_nbval(tmp_path, ci_run):
+    """Ingest, publish, the report and the chapters, alone, over a copy of the session's whole run."""
+    names = [f"{stage}.ipynb" for stage in EVERY_STAGE if f"{stage}.ipynb" not in SPARK_NOTEBOOKS]
+    nbval(tmp_path, names, lake_from=Path(ci_run.registry.lake).parent, dates=("2025-10-28", "2025-10-28"))

@@ -9,12 +9,8 @@ the chapters at least three each, and no request may leave 127.0.0.1.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 from pathlib import Path
-from urllib.parse import urlparse
 
 import altair as alt
 import nbformat
@@ -148,74 +144,3 @@ def test_gnp_book_prints_the_latest_book_or_says_to_run_first(tmp_path, capsys, 
     assert cli.main(["book", "--params", str(params)]) == 0
     assert capsys.readouterr().out.strip() == str(run_dir / "book" / "index.html")
     assert (run_dir / "book" / "index.html").exists()
-
-
-# --- a real run in a real browser -------------------------------------------------------------------------
-
-UNDRAWN_CHARTS = """() => [...document.querySelectorAll('.gnp-chart svg')].filter(svg =>
-  ![...svg.querySelectorAll('[aria-roledescription]')].some(m => {
-    const role = m.getAttribute('aria-roledescription');
-    if (role.endsWith('container') || ['axis', 'legend', 'title'].includes(role)) return false;
-    const box = m.getBBox();
-    return role.includes('line') ? box.width > 0 || box.height > 0 : box.width > 0 && box.height > 0;
-  })).length"""
-
-
-@pytest.fixture(scope="module")
-def real_run(ci_run):
-    """The session's whole ci run (every stage), its book rendered as the runner rendered it."""
-    return ci_run.run_dir
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # one line per page would bury the test's own output
-        pass
-
-
-@pytest.fixture(scope="module")
-def served(real_run):
-    """The artifacts folder over HTTP on loopback, as a reader's static host would serve it."""
-    handler = functools.partial(_QuietHandler, directory=str(real_run.parents[1]))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(2700)
-def test_the_book_of_a_real_run_draws_every_chart_offline(real_run, served):
-    from playwright.sync_api import sync_playwright
-
-    notebooks = sorted(p.stem for p in real_run.glob("*.ipynb"))
-    assert set(CHAPTERS) <= set(notebooks), notebooks
-    requests: list[str] = []
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(f"{served}/runs/index.html")
-        page.click(f"a[href='{real_run.name}/book/index.html']")
-        page.wait_for_load_state("load")
-        assert "succeeded" in page.inner_text("main")
-        toc = page.eval_on_selector_all(".gnp-nav li a", "links => links.map(a => a.getAttribute('href'))")
-        assert toc == ["index.html", *[f"{n}.html" for n in notebooks]], toc
-        drawn = {}
-        for href in toc[1:]:
-            page.click(f".gnp-nav a[href='{href}']")
-            page.wait_for_load_state("load")
-            charts = page.locator(".gnp-chart svg").count()
-            undrawn = page.evaluate(UNDRAWN_CHARTS)
-            assert undrawn == 0, f"{href}: {undrawn} of {charts} charts draw no marks"
-            drawn[href] = charts
-            if href.startswith("60_"):
-                page.screenshot(path=str(ARTIFACTS / "book-60_regions.png"), full_page=True)
-        browser.close()
-    print("charts per page:", drawn)
-    assert all(drawn[f"{c}.html"] >= 3 for c in CHAPTERS), drawn
-    outside = [u for u in requests if urlparse(u).scheme not in ("data", "blob")
-               and urlparse(u).hostname != "127.0.0.1"]
-    assert not outside, f"requests left 127.0.0.1: {outside}"
-    assert any("/book/" in u for u in requests)

@@ -33,7 +33,7 @@ from gnp.dashboard.selection import filter_options
 from gnp.dashboard.source import open_gold
 from gnp.devtools.dashboard_probe import ALL_DRAWN, CHROMIUM, CHROMIUM_ARGS, CURRENT, kernel_processes, serving
 
-FIGURES = 12
+FIGURES = 13  # the map and twelve charts
 TIMEOUT_MS = 180_000
 GOAL_VISIT_S, GOAL_CHANGE_S = 3.0, 1.0
 
@@ -100,8 +100,10 @@ async def _select_second(page, name: str) -> None:
 
 async def _filter_changes(page, who: str) -> list[tuple[str, float, float]]:
     """Periphery, regional unit, ISP, start date, then back to all ISPs: each a full redraw."""
-    last = await page.get_attribute(".gnp-range", "data-last")
-    start = (dt.date.fromisoformat(last) - dt.timedelta(days=6)).isoformat()
+    # A week ending where the shown range ends (the first view is the latest whole month, which may end
+    # before the last day with data: a week back from that day could leave a one-day range, a lone point).
+    end = await page.input_value(".gnp-filter-date-to input")
+    start = (dt.date.fromisoformat(end) - dt.timedelta(days=6)).isoformat()
     steps = [("periphery", lambda: _select_second(page, "periphery")),
              ("regional unit", lambda: _select_second(page, "regional-unit")),
              ("ISP", lambda: _select_second(page, "isp")),
