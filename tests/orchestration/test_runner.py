@@ -207,3 +207,31 @@ def test_a_stage_taking_the_run_context_gets_that_file_alone_and_no_stage_reads_
     [injected] = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assigned = [line.split(" = ")[0] for line in injected.source.splitlines() if " = " in line]
     assert assigned == ["run_context"], injected.source
+
+
+def test_a_run_that_fails_before_its_stages_still_leaves_a_manifest_saying_why(tmp_path, params_file, monkeypatch):
+    # A locked lake, then a Spark server that cannot start: neither is a stage's failure, both must be on record.
+    from gnp.core.config import load_params
+    from gnp.core.registry import Registry
+    from gnp.lake import lakelock
+
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    notebook(books / "20_silver.ipynb", "x = 1", spark=True)
+    registry = Registry.from_params(load_params(params_file))
+    lakelock.acquire(registry.lake, "another-run")
+    try:
+        with pytest.raises(lakelock.LakeLocked):
+            runner.run(str(params_file), notebooks=books, run_id="run-locked", log=lambda *_: None)
+    finally:
+        lakelock.release(registry.lake, "another-run")
+    saved = json.loads((Path(registry.run_dir("run-locked")) / "manifest.json").read_text())
+    assert saved["status"] == "failed" and "locked by run another-run" in saved["error"], saved.get("error")
+
+    (tmp_path / "no-jars").mkdir()
+    monkeypatch.setenv("GNP_JARS_DIR", str(tmp_path / "no-jars"))
+    with pytest.raises(Exception, match="jars"):
+        runner.run(str(params_file), notebooks=books, run_id="run-no-spark", log=lambda *_: None)
+    saved = json.loads((Path(registry.run_dir("run-no-spark")) / "manifest.json").read_text())
+    assert saved["status"] == "failed" and "jars are not in" in saved["error"], saved.get("error")
+    assert lakelock.holder(registry.lake) is None, "the failed run kept the lake locked"

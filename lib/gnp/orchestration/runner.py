@@ -190,19 +190,49 @@ def run(
     # A bucket's objects are created once (create-only rights): stages save to a local scratch folder,
     # and each notebook is uploaded when its stage ends.
     scratch_dir = tempfile.mkdtemp(prefix=f"gnp-{run_id}-") if storage.is_remote(run_dir) else run_dir
+    raised: BaseException | None = None
     try:
-        failure = _run_stages(ctx, scratch_dir, selected, record, log)
-        record["status"] = "failed" if failure else "succeeded"
+        try:
+            failure = _run_stages(ctx, scratch_dir, selected, record, log)
+        except BaseException as exc:  # the lock, Spark's start, storage, SIGTERM: the manifest says why, then it goes on
+            failure, raised = None, exc
+            record["error"] = _why(exc)
+            for entry in record["stages"]:
+                if entry["status"] == "running":
+                    entry.update(status="failed", error=record["error"], ended_at=manifest.utc_now())
+        record["status"] = "failed" if failure or raised else "succeeded"
         record["ended_at"] = manifest.utc_now()
         record["book"] = join(run_dir, book.BOOK_DIR, book.INDEX)
         _write_book(scratch_dir, run_dir, record, log)
-        storage.write_json_once(join(run_dir, "manifest.json"), record)
+        _write_manifest(run_dir, record, log, raised)
     finally:
         if scratch_dir != run_dir:
             shutil.rmtree(scratch_dir, ignore_errors=True)
+    if raised:
+        raise raised
     if failure:
         log(f"run {run_id} FAILED: {failure}")
     return RunResult(run_id=run_id, run_dir=run_dir, ok=failure is None, manifest=record)
+
+
+def _why(exc: BaseException) -> str:
+    """A run's failure outside its stages, in the manifest: the error's own message (a GnpError's says what to do)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    if isinstance(exc, SystemExit):
+        return f"stopped (exit {exc.code}, e.g. SIGTERM)"
+    return str(exc) if isinstance(exc, GnpError) else f"{type(exc).__name__}: {exc}"
+
+
+def _write_manifest(run_dir: str, record: dict, log, raised: BaseException | None) -> None:
+    """Write the manifest once; when the run already failed on another error, a failed write is logged, not raised."""
+    if raised is None:
+        storage.write_json_once(join(run_dir, "manifest.json"), record)
+        return
+    try:
+        storage.write_json_once(join(run_dir, "manifest.json"), record)
+    except Exception as exc:  # noqa: BLE001 - the first error is what the caller must see
+        log(f"the manifest of this failed run could not be written ({type(exc).__name__}: {exc})")
 
 
 def _legacy_parameters(ctx: context.RunContext, stage: Stage, declared: set[str]) -> dict:
