@@ -16,6 +16,7 @@ from google.cloud import bigquery
 from pandas.testing import assert_frame_equal
 
 from gnp.chapters import data, frustration, providers, regions
+from gnp.core import context
 from gnp.core.config import load_params
 from gnp.core.schemas import GOLD_TABLES
 from gnp.dashboard.headline import headline
@@ -56,7 +57,8 @@ def both(tmp_path_factory):
         client.create_dataset("gold")
         _load(client, emulator.project, folder / "warehouse.duckdb", emulator.gcs_root)
         client.close()
-        frames = {name: (data.load(on_bigquery, chapter.QUERIES), data.load(on_duckdb, chapter.QUERIES))
+        frames = {name: (data.load(context.of_params(on_bigquery), chapter.QUERIES),
+                         data.load(context.of_params(on_duckdb), chapter.QUERIES))
                   for name, chapter in CHAPTERS.items()}
         yield {**frames, "params": (on_bigquery, on_duckdb)}
 

@@ -16,6 +16,7 @@ import papermill
 import pytest
 from dashboard.synthetic_gold import synthetic_gold, write_gold_duckdb, write_params
 
+from gnp.core import context
 from gnp.orchestration.runner import kernel_name
 
 pytestmark = pytest.mark.slow
@@ -83,15 +84,18 @@ def test_the_regions_chapter_names_the_new_fastest_and_slowest(executed):
     assert "the fastest was ΑΤΤΙΚΗΣ" not in b and "the slowest ΑΤΤΙΚΗΣ" in b, b
 
 
-def test_over_a_whole_month_the_regions_chapter_states_exact_medians(tmp_path):
-    """January 2025 is one whole month of the synthetic Gold: its rankings are Gold's exact medians, no "≈"."""
+def test_in_a_run_a_chapter_reads_the_run_contexts_days_not_the_yaml(tmp_path):
+    """The run's days are January 2025, one whole month of the synthetic Gold (the YAML says 9 Dec to 6 Feb): the
+    rankings are Gold's exact medians, no "≈". The chapter gets the context file only, as from the runner."""
     write_gold_duckdb(tmp_path / "warehouse.duckdb", synthetic_gold(7))
     params_file = write_params(tmp_path, tmp_path / "warehouse.duckdb")
+    run = context.build(str(params_file), "2025-01-01", "2025-01-31", run_id="r-january")
+    context.record(run)
     target = tmp_path / "60_regions.ipynb"
     papermill.execute_notebook(str(NOTEBOOKS / "60_regions.ipynb"), str(target),
-                               parameters={"params_file": str(params_file), "date_from": "2025-01-01",
-                                           "date_to": "2025-01-31"},
+                               parameters={"run_context": run.location, "params_file": "/nonexistent.yaml"},
                                kernel_name=kernel_name(), cwd=str(NOTEBOOKS), progress_bar=False)
     text = findings_text(target)
     ranking = next(line for line in text.splitlines() if "the fastest was" in line)
+    assert "This chapter reads Gold for 1 Jan 2025 to 31 Jan 2025" in text, text
     assert "medians over the month are exact" in text and "Mbps" in ranking and "≈" not in ranking, text

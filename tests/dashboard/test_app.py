@@ -6,9 +6,11 @@ import dataclasses
 import datetime as dt
 import json
 import re
+from pathlib import Path
 
 import ipywidgets as widgets
 import pandas as pd
+import pytest
 
 from gnp.core.config import DashboardParams
 from gnp.dashboard import app, figures, markup
@@ -272,3 +274,19 @@ def test_the_dashboards_imports_skip_the_slow_iri_grammar():
     code = "import sys, gnp.dashboard.app, jsonschema; print(sys.modules.get('rfc3987_syntax'))"
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert found == "None", f"expected rfc3987_syntax left unimported by the dashboard's kernel, found {found}"
+
+
+def test_a_runs_report_shows_gold_as_of_the_runs_last_day_and_is_written_once(gold_params):
+    from gnp.core import context
+    from gnp.dashboard import report
+
+    run = context.of_params(gold_params.model_copy(update={"dates": gold_params.dates.model_copy(
+        update={"date_from": dt.date(2025, 1, 14), "date_to": dt.date(2025, 1, 20)})}), run_id="r-report")
+    location = report.write_run_report(run)
+    page = Path(location).read_text(encoding="utf-8")
+
+    assert location == str(Path(run.run_dir) / "dashboard.html")
+    assert "<title>Greek Net Pulse: 22 Dec 2024 – 20 Jan 2025 · all of Greece · all ISPs</title>" in page, page[:400]
+    with pytest.raises(FileExistsError):
+        report.write_run_report(run)
+    assert report.write_run_report(dataclasses.replace(run, run_id="")) is None, "expected nothing written outside a run"

@@ -23,7 +23,7 @@ from gnp.core.schemas import ALL_ISPS, AREA_COUNTRY, AREA_PERIPHERY, AREA_REGION
 from gnp.dashboard import queries as q
 from gnp.dashboard.periods import selection_period_totals
 from gnp.dashboard.headline import headline, headline_frame
-from gnp.dashboard.selection import filter_options, greek_sort_key, has_data
+from gnp.dashboard.selection import Options, filter_options, greek_sort_key, has_data
 from gnp.dashboard.source import GoldSource, SilverAccessError, duckdb_executor, to_duckdb_placeholders, used_params
 
 D = dt.date
@@ -310,3 +310,16 @@ def test_filter_options_sort_greek_names_ignoring_accents(gold):
     assert [value for _, value in options.isps] == ["COSMOTE", "Inalan", "Nova", "Vodafone", "ΔΕΗ Fiber"], \
         f"expected every ISP but {ALL_ISPS!r}, sorted, found {options.isps}"
     assert options.peripheries[0] == ("ΑΝΑΤΟΛΙΚΗΣ ΜΑΚΕΔΟΝΙΑΣ ΚΑΙ ΘΡΑΚΗΣ", "1")
+
+
+def test_as_of_a_runs_last_day_the_default_period_leaves_out_the_days_gold_holds_after_it():
+    """A run's report shows Gold as of the run's last day (gnp.dashboard.report.run_report_html)."""
+    options = Options(D(2024, 12, 9), D(2025, 2, 6), (), pd.DataFrame(), ())
+    assert options.default_filters(as_of=D(2025, 2, 6)) == q.Filters(D(2025, 1, 1), D(2025, 1, 31))
+    assert options.default_filters(as_of=D(2024, 12, 31)) == q.Filters(D(2024, 12, 9), D(2024, 12, 31)), \
+        "expected the 23 days Gold holds up to 31 Dec 2024: December is not whole"
+    assert options.default_filters(as_of=D(2025, 1, 20)) == q.Filters(D(2024, 12, 22), D(2025, 1, 20))
+    assert options.default_filters(as_of=D(2025, 3, 31)) == options.default_filters(), \
+        "expected a day after Gold's last to change nothing"
+    assert options.default_filters(as_of=D(2024, 12, 1)) == q.Filters(None, None), \
+        "expected no period when Gold holds nothing up to that day"

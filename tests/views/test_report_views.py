@@ -21,6 +21,6 @@ def test_embed_reads_the_written_report(tmp_path):
     written = tmp_path / "dashboard.html"
     written.write_text(DOC, encoding="utf-8")
 
-    shown = report_views.embed(str(written), params=None)
+    shown = report_views.embed(str(written), ctx=None)
 
     assert "<svg><rect/></svg>" in shown.data and "<html" not in shown.data

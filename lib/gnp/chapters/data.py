@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from gnp.core.config import Params
+from gnp.core.context import RunContext
 from gnp.core.errors import GnpError
-from gnp.core.registry import Registry
 from gnp.core.schemas import ALL_ISPS, AREA_COUNTRY, COUNTRY_ID
 from gnp.dashboard import periods
 from gnp.dashboard.queries import SUPPRESSION_COUNTS, kept_sum, weighted_mean, with_suppression_flag
@@ -30,14 +29,14 @@ EVERY_ISP = f"isp = '{ALL_ISPS}'"
 
 @dataclass(frozen=True)
 class Window:
-    """The days a chapter reads: the run's range (or the params file's)."""
+    """The days a chapter reads: the run's days (a notebook opened alone: its defaults' days)."""
 
     date_from: dt.date
     date_to: dt.date
 
     @classmethod
-    def of(cls, params: Params) -> "Window":
-        return cls(params.dates.date_from, params.dates.date_to)
+    def of(cls, ctx: RunContext) -> "Window":
+        return cls(ctx.date_from, ctx.date_to)
 
     def sql_params(self) -> dict:
         # cohort weeks start on a Monday, possibly before the first day of the window
@@ -142,12 +141,12 @@ class NoWarehouse(GnpError, FileNotFoundError):
     """The chapters read Gold from the warehouse, and there is none yet."""
 
 
-def load(params: Params, queries: dict[str, Query]) -> dict[str, pd.DataFrame]:
-    """Run a chapter's queries on one short-lived read-only connection; frames by name."""
-    registry = Registry.from_params(params)
+def load(ctx: RunContext, queries: dict[str, Query]) -> dict[str, pd.DataFrame]:
+    """Run a chapter's queries over the run's days on one short-lived read-only connection; frames by name."""
+    params, registry = ctx.params, ctx.registry
     if registry.warehouse_kind == "duckdb" and not Path(registry.duckdb_path).exists():
         raise NoWarehouse(f"no warehouse at {registry.duckdb_path}: the chapters read Gold, so run the pipeline "
                           f"first (`make run`, or `gnp run --params {params.params_file}`)")
-    w = Window.of(params)
+    w = Window.of(ctx)
     with open_gold(params) as gold:
         return {name: query(gold, w) for name, query in queries.items()}

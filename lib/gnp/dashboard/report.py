@@ -8,6 +8,8 @@ from pathlib import Path
 
 from gnp.core import storage
 from gnp.core.config import Params
+from gnp.core.context import RunContext
+from gnp.core.registry import join
 from gnp.dashboard import figures as figs
 from gnp.dashboard import markup
 from gnp.dashboard.headline import headline
@@ -28,12 +30,15 @@ def _figure_section(drawn: figs.Drawn, svg: str | None, k: int) -> str:
             f"{body}{markup.caption_html(drawn.caption)}</section>")
 
 
-def static_report_html(params: Params, filters: Filters | None = None) -> str:
-    """The whole report as one self-contained HTML document (no scripts, no external requests)."""
+def static_report_html(params: Params, filters: Filters | None = None, as_of: dt.date | None = None) -> str:
+    """The whole report as one self-contained HTML document (no scripts, no external requests).
+
+    Without ``filters`` it shows what the dashboard opens on, as of the day ``as_of`` (by default Gold's last).
+    """
     k = params.semantics.k_anonymity
     with open_gold(params) as gold:
         options = filter_options(gold)
-        f = filters or options.default_filters()
+        f = filters or options.default_filters(as_of)
         names = {value: label for label, value in options.peripheries}
         title = f"Greek Net Pulse: {markup.selection_text(f, names)}" if f.is_valid_period else "Greek Net Pulse"
         if not has_data(gold, f):
@@ -57,13 +62,17 @@ def render_static_html(params: Params, out_path: str | Path, filters: Filters | 
     return location
 
 
-def write_run_report(params: Params, run_id: str) -> str | None:
-    """The static report beside a run's executed notebooks; outside a run (no run id) nothing is written."""
-    if not run_id:
-        return None
-    from gnp.core.registry import Registry, join
+def run_report_html(ctx: RunContext) -> str:
+    """A run's report: the dashboard's first view as of the run's last day (its latest whole month when Gold
+    holds one by then, else its last days up to it)."""
+    return static_report_html(ctx.params, as_of=ctx.date_to)
 
+
+def write_run_report(ctx: RunContext) -> str | None:
+    """The run's report beside its executed notebooks; outside a run (no run id) nothing is written."""
+    if not ctx.run_id:
+        return None
     # Written once, like every artifact of a run (the bucket takes new objects, never replacements).
-    location = join(Registry.from_params(params).run_dir(run_id), REPORT_NAME)
-    storage.write_once(location, static_report_html(params).encode("utf-8"))
+    location = join(ctx.run_dir, REPORT_NAME)
+    storage.write_once(location, run_report_html(ctx).encode("utf-8"))
     return location

@@ -37,16 +37,21 @@ class Options:
         units = self.regional_units[self.regional_units["periphery_id"] == periphery_id]
         return _labelled(units, "regional_unit", "regional_unit_id")
 
-    def default_filters(self) -> Filters:
+    def default_filters(self, as_of: dt.date | None = None) -> Filters:
         """The latest calendar month Gold holds whole (its medians are exact), all of Greece, all ISPs; when
-        Gold holds no whole month, its last DEFAULT_PERIOD_DAYS days."""
-        if self.last_date is None:
+        Gold holds no whole month, its last DEFAULT_PERIOD_DAYS days.
+
+        ``as_of`` (a run's last day) leaves out the days Gold holds after it, so a run's report shows the
+        period as that run left it, also when later runs have added days since.
+        """
+        last = self.last_date if as_of is None or self.last_date is None else min(self.last_date, as_of)
+        if last is None or last < self.first_date:
             return Filters(None, None)
-        month = latest_whole_month(self.first_date, self.last_date)
+        month = latest_whole_month(self.first_date, last)
         if month is not None:
             return Filters(month, month_end(month))
-        start = max(self.first_date, self.last_date - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1))
-        return Filters(start, self.last_date)
+        start = max(self.first_date, last - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1))
+        return Filters(start, last)
 
 
 def latest_whole_month(first: dt.date, last: dt.date) -> dt.date | None:

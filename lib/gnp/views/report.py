@@ -13,6 +13,10 @@ import re
 
 from IPython.display import HTML
 
+from gnp.core import storage
+from gnp.core.context import RunContext
+from gnp.dashboard import report
+
 _STYLE = re.compile(r"<style>.*?</style>", re.S)
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S)
 
@@ -25,13 +29,10 @@ def inline_fragment(document: str) -> str:
     return "".join(_STYLE.findall(document)) + f'<div class="gnp-root">{body.group(1)}</div>'
 
 
-def embed(location: str | None, params) -> HTML:
+def embed(location: str | None, ctx: RunContext) -> HTML:
     """The run's report (read from ``location``), or outside a run one drawn now from Gold and not written."""
-    from gnp.core import storage
-    from gnp.dashboard import report
-
     if location:
         document = storage.read_bytes(location).decode("utf-8")
     else:
-        document = report.static_report_html(params)
+        document = report.run_report_html(ctx)
     return HTML(inline_fragment(document))
