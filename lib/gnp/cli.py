@@ -28,7 +28,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     print()
     print(f"run {result.run_id} {'succeeded' if result.ok else 'FAILED'}")
-    for line in runner.describe_locations(args.params, result):
+    for line in runner.describe_locations(result):
         print("  " + line)
     if not result.ok:
         # The failed stage's StageFailed message: its notebook, cell and error, and where the traceback is kept.

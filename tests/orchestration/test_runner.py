@@ -50,7 +50,7 @@ def test_stages_run_in_order_and_the_manifest_records_them(tmp_path, params_file
     assert saved["packages"]["papermill"] and "commit" in saved["git"]
     executed = nbformat.read(run_dir / "20_second.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert injected and f"run_id = \"{result.run_id}\"" in injected[0].source
+    assert injected and f"run_context = \"{run_dir / 'context.json'}\"" in injected[0].source
     # Every run leaves its book beside the executed notebooks, and the runs index links it.
     assert saved["book"] == str(run_dir / "book" / "index.html")
     assert sorted(p.name for p in (run_dir / "book").iterdir()) == ["10_first.html", "20_second.html", "index.html"]
@@ -70,7 +70,7 @@ def test_a_failing_stage_stops_the_run_names_the_cell_and_keeps_the_partial_note
     stages = {s["stage"]: s for s in result.manifest["stages"]}
     assert list(stages) == ["ok", "broken"], "the stage after a failure must not run"
     error = stages["broken"]["error"]
-    assert "20_broken.ipynb" in error and "cell 3" in error and "bad input on purpose" in error, error
+    assert "20_broken.ipynb" in error and "cell 4" in error and "bad input on purpose" in error, error
     partial = Path(result.run_dir) / "20_broken.ipynb"
     assert partial.exists()
     saved = json.loads((Path(result.run_dir) / "manifest.json").read_text())
@@ -93,18 +93,26 @@ def test_cli_exits_non_zero_on_failure(tmp_path, params_file, capsys):
     assert "params file not found" in capsys.readouterr().err
 
 
-def test_full_refresh_reaches_every_stage_that_declares_it_publish_included(tmp_path, params_file):
+def test_full_refresh_reaches_every_stage_through_the_run_context_publish_included(tmp_path, params_file):
     books = tmp_path / "notebooks"
     books.mkdir()
-    notebook(books / "10_plain.ipynb", "assert 'full_refresh' not in dir(), 'passed to a stage without the parameter'")
+    notebook(books / "10_plain.ipynb", "assert ctx.full_refresh is True, ctx")
     notebook(books / "40_publish.ipynb", "assert full_refresh is True, full_refresh")
-    nb = nbformat.read(books / "40_publish.ipynb", as_version=4)
-    nb.cells[0].source += "\nfull_refresh: bool = False"
-    nbformat.write(nb, books / "40_publish.ipynb")
 
     result = runner.run(str(params_file), full_refresh=True, notebooks=books, log=lambda *_: None)
 
     assert result.ok, json.dumps(result.manifest["stages"], indent=1)
+
+
+def test_a_stage_notebook_without_the_run_context_parameter_is_refused_before_the_run(tmp_path, params_file):
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    notebook(books / "10_ok.ipynb", "x = 1")
+    notebook(books / "20_old.ipynb", "raise SystemExit('must not run')", parameters=('params_file: str = ""',))
+
+    with pytest.raises(ValueError, match="20_old.ipynb.*run_context"):
+        runner.run(str(params_file), notebooks=books, log=lambda *_: None)
+    assert not (tmp_path / "artifacts" / "runs").exists(), "expected nothing started"
 
 
 @pytest.fixture()
@@ -156,7 +164,7 @@ def test_with_create_only_rights_every_notebook_is_uploaded_once_the_failed_one_
     assert errors and errors[0]["evalue"] == "bad input on purpose", "expected the partial notebook with its traceback"
     saved = storage.read_json(f"{result.run_dir}/manifest.json")
     error = saved["stages"][1]["error"]
-    assert saved["status"] == "failed" and "cell 3" in error and f"{result.run_dir}/20_broken.ipynb" in error, error
+    assert saved["status"] == "failed" and "cell 4" in error and f"{result.run_dir}/20_broken.ipynb" in error, error
     assert saved["outputs"] == [{"stage": "ok", "name": "t", "location": "x", "rows": 1}], saved["outputs"]
 
 
@@ -186,17 +194,12 @@ def test_a_stage_taking_the_run_context_gets_that_file_alone_and_no_stage_reads_
     books.mkdir()
     # The first stage rewrites the params file: a later stage must still see the run's days, not the file's.
     notebook(books / "10_first.ipynb",
-             "import gnp.core.context as c, pathlib\n"
-             "ctx = c.load(run_context)\n"
+             "import pathlib\n"
              "p = pathlib.Path(ctx.params.params_file)\n"
-             "p.write_text(p.read_text().replace('2025-01-03', '2025-01-09'))",
-             parameters=('run_context: str = ""',))
+             "p.write_text(p.read_text().replace('2025-01-03', '2025-01-09'))")
     notebook(books / "20_second.ipynb",
-             "import gnp.core.context as c\n"
-             "ctx = c.load(run_context)\n"
              "assert [d.isoformat() for d in ctx.days] == ['2025-01-02', '2025-01-03'], ctx.days\n"
-             "assert ctx.run_id and ctx.location == run_context",
-             parameters=('run_context: str = ""',))
+             "assert ctx.run_id and ctx.location == run_context")
 
     result = runner.run(str(params_file), date_from="2025-01-02", notebooks=books, log=lambda *_: None)
 

@@ -143,14 +143,10 @@ def test_only_the_bronze_versions_the_plan_saw_are_consumed(tmp_path):
 # --- slow: the runner ----------------------------------------------------------
 
 def stub_notebook(path: Path, *cells: str, plan: bool) -> None:
-    stub_notebooks.stub_notebook(path, *cells, parameters=(*stub_notebooks.PARAMETERS, "full_refresh: bool = False"), plan=plan)
+    stub_notebooks.stub_notebook(path, *cells, plan=plan)
 
 
-LOADS_THE_PLAN = (
-    "import gnp.orchestration.runplan\nfrom gnp.core.config import load_params\nfrom gnp.core.registry import Registry\n"
-    "params = load_params(params_file)\n"
-    "print(gnp.orchestration.runplan.for_stage(params, Registry.from_params(params), run_id, full_refresh).describe())"
-)
+LOADS_THE_PLAN = "import gnp.orchestration.runplan\nprint(gnp.orchestration.runplan.for_context(ctx).describe())"
 
 
 def outputs_text(path: Path) -> str:

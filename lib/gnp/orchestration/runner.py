@@ -14,9 +14,9 @@ is written directly, as before.
 
 The run's inputs are resolved here, once, into the run context (``context``):
 the params, the run id, the days, the flags, the Spark endpoint and the
-locations, written once as ``context.json``. A stage notebook that declares a
-``run_context`` parameter gets that file and nothing else; it reads no YAML.
-(A notebook without it, such as a test's stub, gets the older parameters.)
+locations, written once as ``context.json``. Every stage notebook declares one
+``run_context`` parameter and gets that file and nothing else; it reads no
+YAML. A stage notebook without it is refused before the run starts.
 
 The run plan (``runplan``) is computed here, once, before the first stage
 whose notebook says it uses it (``"plan": true`` in its ``gnp`` metadata):
@@ -40,13 +40,12 @@ import nbformat
 import papermill
 from jupyter_client.kernelspec import KernelSpecManager
 
-from gnp.core import manifest, storage
-from gnp.core.config import Params, load_params, require_secrets
+from gnp.core import context, manifest, storage
+from gnp.core.config import Params, require_secrets
 from gnp.core.errors import GnpError, UsageError
 from gnp.core.registry import Registry, join
 from gnp.core.schemas import TABLES
 from gnp.lake import lakehouse, lakelock
-from gnp.core import context
 from gnp.orchestration import book, runplan
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -54,6 +53,7 @@ NOTEBOOKS = PROJECT_ROOT / "notebooks"
 STAGE_PATTERN = re.compile(r"^(\d\d)_([a-z_]+)\.ipynb$")
 FIRST_SERVED_NUMBER = 90
 PROJECT_KERNEL = "gnp"
+RUN_CONTEXT = "run_context"  # the one parameter of every stage notebook: the run's context.json
 
 
 class StageFailed(GnpError):
@@ -79,9 +79,9 @@ class Stage:
         return nbformat.read(self.notebook, as_version=4).metadata.get("gnp", {})
 
     @property
-    def parameter_names(self) -> set[str]:
-        """Names in the notebook's parameters cell: the runner passes a flag only to stages that declare it."""
-        return set(papermill.inspect_notebook(str(self.notebook)))
+    def takes_run_context(self) -> bool:
+        """The notebook's parameters cell declares ``run_context``, the one parameter the runner gives."""
+        return RUN_CONTEXT in papermill.inspect_notebook(str(self.notebook))
 
 
 @dataclass
@@ -90,6 +90,7 @@ class RunResult:
     run_dir: str
     ok: bool
     manifest: dict = field(default_factory=dict)
+    registry: Registry | None = None  # the run's locations, as its context froze them
 
 
 def discover_stages(notebooks: Path = NOTEBOOKS) -> list[Stage]:
@@ -168,6 +169,10 @@ def run(
     if unknown:
         known = ", ".join(s.name for s in available)
         raise UsageError(f"unknown stage(s) {', '.join(sorted(unknown))}; the stages are: {known}")
+    without = [s.notebook.name for s in selected if not s.takes_run_context]
+    if without:
+        raise UsageError(f"stage notebook(s) {', '.join(without)} declare no {RUN_CONTEXT!r} parameter: a stage "
+                         f"takes the run's context file, and nothing else (see notebooks/20_silver.ipynb)")
 
     record = {
         "run_id": run_id,
@@ -212,7 +217,7 @@ def run(
         raise raised
     if failure:
         log(f"run {run_id} FAILED: {failure}")
-    return RunResult(run_id=run_id, run_dir=run_dir, ok=failure is None, manifest=record)
+    return RunResult(run_id=run_id, run_dir=run_dir, ok=failure is None, manifest=record, registry=registry)
 
 
 def _why(exc: BaseException) -> str:
@@ -233,16 +238,6 @@ def _write_manifest(run_dir: str, record: dict, log, raised: BaseException | Non
         storage.write_json_once(join(run_dir, "manifest.json"), record)
     except Exception as exc:  # noqa: BLE001 - the first error is what the caller must see
         log(f"the manifest of this failed run could not be written ({type(exc).__name__}: {exc})")
-
-
-def _legacy_parameters(ctx: context.RunContext, stage: Stage, declared: set[str]) -> dict:
-    """What a notebook without a ``run_context`` parameter gets instead (a test's stub notebook)."""
-    values = {"params_file": ctx.params.params_file, "date_from": ctx.date_from.isoformat(),
-              "date_to": ctx.date_to.isoformat(), "run_id": ctx.run_id, "refetch": ctx.refetch,
-              "full_refresh": ctx.full_refresh, "spark_remote": ctx.spark_remote}
-    # The flags only where declared (papermill warns of the others); a Spark stage always gets its endpoint.
-    always = ("params_file", "date_from", "date_to", "run_id", *(("spark_remote",) if stage.needs_spark else ()))
-    return {k: v for k, v in values.items() if k in always or k in declared}
 
 
 def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage], record: dict,
@@ -274,11 +269,6 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
                 failure = _record_plan(ctx, stage, record, log)
                 if failure:
                     break
-            declared = stage.parameter_names
-            if "run_context" in declared:
-                stage_params = {"run_context": ctx.location}
-            else:
-                stage_params = _legacy_parameters(ctx, stage, declared)
             output = join(run_dir, stage.notebook.name)
             scratch = output if scratch_dir == run_dir else str(Path(scratch_dir) / stage.notebook.name)
             entry = {"stage": stage.name, "notebook": stage.notebook.name, "executed_notebook": output,
@@ -287,7 +277,7 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
             log(f"[{number}/{len(selected)}] {stage.name} ...")
             started = time.monotonic()
             try:
-                _execute(stage, scratch, stage_params, kept_at=output)
+                _execute(stage, scratch, {RUN_CONTEXT: ctx.location}, kept_at=output)
                 entry["status"] = "succeeded"
             except StageFailed as exc:
                 entry["status"], entry["error"] = "failed", str(exc)
@@ -379,9 +369,9 @@ def _spark_server(params: Params, run_dir: str):
     return connect_server(params, log_dir=run_dir if "://" not in run_dir else None)
 
 
-def describe_locations(params_file: str, result: RunResult) -> list[str]:
-    params = load_params(params_file)
-    registry = Registry.from_params(params)
+def describe_locations(result: RunResult) -> list[str]:
+    """Where a run's products are, from its frozen locations (the YAML is not read again)."""
+    registry = result.registry
     return [
         f"lakehouse:          {registry.lake}",
         f"warehouse:          {registry.duckdb_path if registry.warehouse_kind == 'duckdb' else registry.table_id('measurements').rsplit('.', 2)[0]}",
