@@ -3,24 +3,28 @@
 The layer order is stated once, here (``LAYERS``), and each package's
 ``__init__`` docstring says the same in words. Every import counts, also one
 inside a function: a function-level import is still a dependency, only a later
-one.
+one. The notebooks sit on top: their code cells may import any runtime package,
+never ``devtools`` or the CLI.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 LIB = Path(__file__).resolve().parents[1] / "lib"
+NOTEBOOKS = LIB.parent / "notebooks"
+NOT_FOR_NOTEBOOKS = ("devtools", "cli")  # a notebook is a runtime stage (or the dashboard): no developer tool, no CLI
 
 # Bottom to top, along the data flow. Packages on one line share a layer and may not import each other.
 LAYERS = (
     ("core",),  # params, table contracts, locations, errors, storage, dates, the run manifest
     ("lake",),  # Spark, Delta tables, the lake lock, shared column helpers
-    ("source",),  # the Hyperion contract, client and body
+    ("source",),  # the Hyperion contract, client and body; the sample source (generator, loopback API)
     ("bronze",),
     ("quality",),  # checks, stage results, audit before publish
     ("silver",),
@@ -29,7 +33,7 @@ LAYERS = (
     ("dashboard",),
     ("chapters", "views"),  # what the book's chapters and the stage notebooks show
     ("orchestration",),  # runner, book
-    ("devtools",),  # outside the runtime path: sample + fake API, benches, SQL reference, cluster
+    ("devtools",),  # outside the runtime path: benches, SQL reference, cluster
     ("cli",),  # the front door: reaches devtools only inside its dev commands
 )
 RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}
@@ -52,6 +56,11 @@ def gnp_imports(path: Path, lib: Path) -> list[Import]:
     """Every ``gnp`` import of a module, at any depth, relative ones resolved."""
     name = module_name(path, lib)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    return imports_in(path.read_text(encoding="utf-8"), str(path), name, package)
+
+
+def imports_in(code: str, filename: str, name: str, package: str) -> list[Import]:
+    """Every ``gnp`` import in some Python source read as module ``name`` of ``package``."""
     found: list[Import] = []
 
     def visit(node: ast.AST, in_function: bool) -> None:
@@ -67,7 +76,7 @@ def gnp_imports(path: Path, lib: Path) -> list[Import]:
                 found.extend(Import(name, f"{base}.{a.name}", child.lineno, in_function) for a in child.names)
             visit(child, nested)
 
-    visit(ast.parse(path.read_text(encoding="utf-8"), str(path)), False)
+    visit(ast.parse(code, filename), False)
     return [i for i in found if i.target.split(".")[0] == "gnp"]
 
 
@@ -97,8 +106,44 @@ def violations(lib: Path) -> list[str]:
     return problems
 
 
+def notebook_imports(path: Path) -> list[Import]:
+    """Every ``gnp`` import in a notebook's code cells (IPython's ``%`` and ``!`` lines are not Python)."""
+    found = []
+    for number, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"], 1):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+        found.extend(imports_in(code, f"{path.name} cell {number}", f"notebook {path.name} cell {number}", ""))
+    return found
+
+
+def notebook_violations(notebooks: Path) -> list[str]:
+    """Each notebook import of a package a notebook may not use (the notebooks sit on top of the runtime layers)."""
+    return [f"{imp.module}:{imp.line}: imports {imp.target}: {layer_of(imp.target)} is "
+            f"{'outside the runtime path' if layer_of(imp.target) in NOT_FOR_NOTEBOOKS else 'in no layer of LAYERS'}"
+            for path in sorted(notebooks.glob("*.ipynb")) for imp in notebook_imports(path)
+            if layer_of(imp.target) in NOT_FOR_NOTEBOOKS or layer_of(imp.target) not in RANK]
+
+
 def test_every_gnp_import_points_down_the_layers():
     assert violations(LIB) == []
+
+
+def test_no_notebook_imports_a_developer_tool_or_the_command_line():
+    assert notebook_violations(NOTEBOOKS) == []
+
+
+def test_a_planted_notebook_import_of_a_developer_tool_fails_even_inside_a_branch(tmp_path):
+    cells = [{"cell_type": "markdown", "source": ["import gnp.devtools.bench"]},
+             {"cell_type": "code", "source": ["%matplotlib inline\n", "import gnp.core.context\n"]},
+             {"cell_type": "code", "source": ["if True:\n", "    from gnp.devtools import fake_api\n"]},
+             {"cell_type": "code", "source": ["from gnp import cli"]}]
+    (tmp_path / "10_x.ipynb").write_text(json.dumps({"cells": cells}), encoding="utf-8")
+    assert notebook_violations(tmp_path) == [
+        "notebook 10_x.ipynb cell 3:2: imports gnp.devtools.fake_api: devtools is outside the runtime path",
+        "notebook 10_x.ipynb cell 4:1: imports gnp.cli: cli is outside the runtime path",
+    ]
 
 
 def test_every_package_is_a_layer_and_says_what_it_owns_and_may_import():

@@ -100,7 +100,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_fake_api(args: argparse.Namespace) -> int:
-    from gnp.devtools import fake_api
+    from gnp.source import fake_api
 
     fake_api.serve_forever(port=args.port, seed=args.seed, tests_per_day=args.tests_per_day)
     return 0

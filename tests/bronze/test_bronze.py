@@ -12,8 +12,8 @@ from gnp.bronze import ingest as bronze
 from gnp.core import storage
 from gnp.core.config import ParamsError, load_params
 from gnp.core.registry import Registry
-from gnp.devtools import fake_api
-from gnp.source.hyperion import DayFetch, HyperionAuthError, HyperionError, HyperionFetchError
+from gnp.source import fake_api
+from gnp.source.hyperion import DayFetch, HyperionAuthError, HyperionError, HyperionFetchError, open_api_client
 
 CANARY = "canary-token-0b5e11"
 TOKEN_ENV = "GNP_TEST_HYPERION_TOKEN"
@@ -246,7 +246,7 @@ def test_multi_day_requests_still_land_one_folder_per_day(tmp_path, api, monkeyp
 def test_the_sample_source_travels_the_same_http_path(tmp_path):
     params = make_params(tmp_path, {"kind": "sample", "sample_tests_per_day": 50, "sample_users": 40})
     registry = Registry.from_params(params)
-    frame = bronze.ingest_range(params, registry, fake_api.open_sample_client, progress=False).to_frame()
+    frame = bronze.ingest_range(params, registry, progress=False).to_frame()  # the opener source.kind names
     assert frame.action.tolist() == ["fetched"] * 5 and (frame.records >= 50).all()
     manifest = bronze.latest_version(registry, DAY).manifest()
     assert manifest["source_kind"] == "sample" and manifest["request_url"].startswith("http://127.0.0.1:")
@@ -256,8 +256,8 @@ def test_the_sample_source_travels_the_same_http_path(tmp_path):
 
 def test_the_real_api_client_refuses_a_sample_source_and_names_the_sample_client(tmp_path):
     params = make_params(tmp_path, {"kind": "sample"})
-    with pytest.raises(HyperionError, match="gnp.devtools.fake_api.open_sample_client"):
-        bronze.ingest_range(params, Registry.from_params(params), progress=False)
+    with pytest.raises(HyperionError, match="gnp.source.fake_api.open_sample_client"):
+        bronze.ingest_range(params, Registry.from_params(params), open_api_client, progress=False)
     assert not (tmp_path / "lake").exists()
 
 

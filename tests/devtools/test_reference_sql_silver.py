@@ -11,7 +11,7 @@ from silver.bronze_factories import lake_params, record, write_day
 from gnp.core.config import SemanticsParams
 from gnp.core.registry import Registry
 from gnp.core.schemas import MEASUREMENTS, QUARANTINE, SESSIONS
-from gnp.devtools import sample
+from gnp.source import sample
 from gnp.devtools.reference_sql import compare_table
 from gnp.devtools.reference_sql.silver import QUARANTINE_RELATION, build_silver, hmac_pads
 from gnp.silver import accounting, measurements, parse, pseudonym, sessions

@@ -63,7 +63,7 @@ from gnp.dashboard.headline import headline
 from gnp.dashboard.queries import Filters
 from gnp.dashboard.selection import filter_options
 from gnp.dashboard.source import open_gold
-from gnp.devtools import fake_api
+from gnp.source import fake_api
 from gnp.lake import lakehouse
 from gnp.orchestration import runner
 from gnp.serving import warehouse

@@ -14,7 +14,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from gnp.bronze import ingest as bronze
 from gnp.core.config import load_params
 from gnp.core.registry import Registry
-from gnp.devtools import fake_api
+from gnp.source import fake_api
 from ci_params import write_ci_params
 from ingest_notebook import KERNEL, NOTEBOOK, execute, output_text
 

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from gnp.devtools import fake_api
+from gnp.source import fake_api
 from gnp.source.hyperion import (
     HyperionAuthError,
     HyperionClient,

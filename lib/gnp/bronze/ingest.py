@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from gnp.core import storage
-from gnp.core.config import Params
+from gnp.core.config import Params, SourceParams
 from gnp.core.errors import GnpError
 from gnp.core.registry import Registry, join
 from gnp.source.contract import TIME_FIELD
+from gnp.source.fake_api import open_sample_client
 from gnp.source.hyperion import DayFetch, HyperionFetchError, OpenClient, open_api_client
 from gnp.source.hyperion_body import BodyError, parse_records
 
@@ -265,10 +266,15 @@ class IngestSummary:
         ]
 
 
+def client_opener(source: SourceParams) -> OpenClient:
+    """How the params' source is opened: the real API, or the sample source served on loopback (``sample``)."""
+    return open_sample_client if source.kind == "sample" else open_api_client
+
+
 def ingest_range(
     params: Params,
     registry: Registry,
-    open_client: OpenClient = open_api_client,
+    open_client: OpenClient | None = None,
     *,
     run_id: str = "",
     progress: bool = True,
@@ -276,11 +282,11 @@ def ingest_range(
     """Fetch the params' date range into Bronze; days already there are skipped (see ``plan_days``).
 
     ``open_client(params.source, progress=)`` opens the source's client, only
-    when a day is to be fetched: the real API by default; the ingest notebook
-    passes ``gnp.devtools.fake_api.open_sample_client`` for the sample source.
-    If some days fail every retry, the others are stored first, then
-    HyperionFetchError names them.
+    when a day is to be fetched: by default the one ``source.kind`` names
+    (``client_opener``); tests pass fakes. If some days fail every retry, the
+    others are stored first, then HyperionFetchError names them.
     """
+    open_client = open_client or client_opener(params.source)
     dates = params.dates
     to_fetch, to_skip = plan_days(
         registry, dates.date_from, dates.date_to, dates.lookback_days, dates.refetch, dates.empty_refetch_days

@@ -395,7 +395,7 @@ def open_api_client(source: SourceParams, *, progress: bool = True) -> HyperionC
     """A client of the real API, with the token from ``source.token_env`` if that is set (see ``api_token``)."""
     if source.kind != "api":
         raise HyperionError(
-            f"source.kind is {source.kind!r}, not 'api': the sample source is served by the fake API, "
-            "open its client with gnp.devtools.fake_api.open_sample_client"
+            f"source.kind is {source.kind!r}, not 'api': the sample source is served on loopback, "
+            "open its client with gnp.source.fake_api.open_sample_client (gnp.bronze.ingest.client_opener chooses)"
         )
     return HyperionClient.from_source(source, api_token(source), progress=progress)

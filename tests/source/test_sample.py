@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from gnp.devtools import sample
+from gnp.source import sample
 
 DAY = dt.date(2025, 10, 15)
 DST_END = dt.date(2025, 10, 26)  # 04:00 EEST -> 03:00 EET: local 03:xx happens twice

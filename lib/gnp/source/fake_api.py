@@ -26,7 +26,7 @@ from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from gnp.core.config import SourceParams
-from gnp.devtools.sample import DEFAULT_DIRT_RATE, records_for_day
+from gnp.source.sample import DEFAULT_DIRT_RATE, records_for_day
 from gnp.source.hyperion import HyperionClient
 
 log = logging.getLogger(__name__)

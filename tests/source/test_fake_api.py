@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from gnp.devtools import fake_api, sample
+from gnp.source import fake_api, sample
 
 DAY = dt.date(2025, 10, 26)
 SAMPLE = {"seed": 3, "tests_per_day": 200, "users": 150}
