@@ -17,7 +17,7 @@ from gnp.bronze import ingest as bronze
 from gnp.core import context
 from gnp.core.registry import Registry
 from gnp.core.schemas import TABLES
-from gnp.devtools import fake_api
+from gnp.source import fake_api
 from gnp.gold import stage as gold_stage
 from gnp.gold import steps as gold_steps
 from gnp.lake import lakehouse
