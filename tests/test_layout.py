@@ -22,8 +22,8 @@ NOT_FOR_NOTEBOOKS = ("devtools", "cli")  # a notebook is a runtime stage (or the
 
 # Bottom to top, along the data flow. Packages on one line share a layer and may not import each other.
 LAYERS = (
-    ("core",),  # params, table contracts, locations, errors, storage, dates, the run manifest
-    ("lake",),  # Spark, Delta tables, the lake lock, shared column helpers
+    ("core",),  # params, table contracts, locations, errors, storage, dates, the run manifest, pure column helpers
+    ("lake",),  # Spark, Delta tables, the lake lock
     ("source",),  # the Hyperion contract, client and body; the sample source (generator, loopback API)
     ("bronze",),
     ("quality",),  # checks, stage results, audit before publish

@@ -15,7 +15,7 @@ from gnp.core.schemas import CONTRACT_ATTAINMENT
 from gnp.gold.slices import SLICE_KEY, SLICE_LABELS
 from gnp.gold.suppression import with_suppression
 from gnp.gold.user_days import CONTRACT, DATE, USER, median_col
-from gnp.lake.columns import MEDIAN, conform_to_spec, ratio, sorted_list, with_quantiles, without_float_noise
+from gnp.core.columns import MEDIAN, conform_to_spec, ratio, sorted_list, with_quantiles, without_float_noise
 
 
 def contract_attainment(slice_user_days: DataFrame, low: float, high: float, k: int) -> DataFrame:

@@ -10,7 +10,7 @@ from gnp.core.schemas import SPEED_HISTOGRAM
 from gnp.gold.slices import SLICE_KEY
 from gnp.gold.suppression import with_suppression
 from gnp.gold.user_days import median_col
-from gnp.lake.columns import conform_to_spec, without_float_noise
+from gnp.core.columns import conform_to_spec, without_float_noise
 
 LOWEST_EDGE_MBPS = 1.0  # below it: one '<1 Mbps' bucket
 TOP_EDGE_MBPS = 10_000.0  # from it: one open top bucket (the plausibility limit of Silver)

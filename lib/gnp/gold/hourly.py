@@ -9,7 +9,7 @@ from gnp.core.schemas import HOURLY_PROFILE
 from gnp.gold.slices import SLICE_KEY
 from gnp.gold.suppression import with_suppression
 from gnp.gold.user_days import DATE, HOUR, median_col
-from gnp.lake.columns import MEDIAN, conform_to_spec, sorted_list, with_quantiles
+from gnp.core.columns import MEDIAN, conform_to_spec, sorted_list, with_quantiles
 
 
 def hourly_profile(hour_user_days: DataFrame, k: int) -> DataFrame:

@@ -31,7 +31,7 @@ from gnp.core.schemas import AREA_ISP_PERIOD_METRICS, PERIOD_MONTH, PERIOD_WEEK
 from gnp.gold.slices import SLICE_KEY, SLICE_LABELS, with_slices
 from gnp.gold.suppression import with_suppression
 from gnp.gold.user_days import DATE, MEAN_METRICS, SPEED_METRICS, USER
-from gnp.lake.columns import MEDIAN, conform_to_spec, log_average, ratio, sorted_list, with_quantiles
+from gnp.core.columns import MEDIAN, conform_to_spec, log_average, ratio, sorted_list, with_quantiles
 
 KIND, START, END = "period_kind", "period_start", "period_end"
 PERIOD_KEY = (KIND, START)

@@ -24,7 +24,7 @@ from gnp.core.schemas import (
 from gnp.gold.slices import SLICE_KEY, SLICE_LABELS, with_slices
 from gnp.gold.suppression import with_suppression
 from gnp.gold.user_days import DATE, SPEED_METRICS, count_col, median_col, sum_col
-from gnp.lake.columns import MEDIAN, conform_to_spec, log_average, ratio, sorted_list, with_quantiles
+from gnp.core.columns import MEDIAN, conform_to_spec, log_average, ratio, sorted_list, with_quantiles
 
 _COUNTS_KEPT_WHEN_SUPPRESSED = ("tests", "sessions")
 

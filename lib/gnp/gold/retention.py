@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 from gnp.core.schemas import COHORT_RETENTION, USER_RETENTION
 from gnp.gold.slices import SLICE_KEY, with_slices
 from gnp.gold.suppression import with_suppression
-from gnp.lake.columns import conform_to_spec, distinct_count, ratio
+from gnp.core.columns import conform_to_spec, distinct_count, ratio
 
 RETURNING = "returning"
 NEW_OR_TRANSIENT = "new_or_transient"

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from gnp.core.schemas import FRUSTRATION_STAIRCASE
 from gnp.gold.slices import SLICE_KEY, with_slices
 from gnp.gold.suppression import with_suppression
-from gnp.lake.columns import MEDIAN, conform_to_spec, distinct_count, sorted_list, with_quantiles
+from gnp.core.columns import MEDIAN, conform_to_spec, distinct_count, sorted_list, with_quantiles
 
 _MEDIANS = ("median_download_mbps", "median_loss_pct", "median_jitter_ms", "median_rtt_ms")
 

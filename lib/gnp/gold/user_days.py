@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from gnp.gold.slices import SLICE_KEY, SLICE_LABELS
-from gnp.lake.columns import MEDIAN, sorted_list, with_quantiles
+from gnp.core.columns import MEDIAN, sorted_list, with_quantiles
 
 DATE = "measurement_date"
 USER = "user_id"

@@ -1,7 +1,8 @@
-"""Spark and the Delta lakehouse: sessions, table reads and commits, the lake lock, shared column helpers.
+"""Spark and the Delta lakehouse: sessions, table reads and commits, the lake lock.
 
 Owns ``spark`` (sessions and the run's Spark Connect server), ``lakehouse``
-(Delta tables: read, replace partitions, restore, vacuum, history),
-``lakelock`` (one writer per lake) and ``columns`` (the spec select and exact
-quantiles that Silver and Gold share). May import ``gnp.core`` only.
+(Delta tables: read, replace partitions, restore, vacuum, history) and
+``lakelock`` (one writer per lake). May import ``gnp.core`` only. The column
+helpers the transforms share are pure, so they are ``gnp.core.columns``: a
+transform needs no lake.
 """

@@ -36,7 +36,7 @@ from pyspark.sql import functions as F
 
 from gnp.core.config import SemanticsParams
 from gnp.core.schemas import MEASUREMENTS, QUARANTINE
-from gnp.lake.columns import conform_to_spec
+from gnp.core.columns import conform_to_spec
 from gnp.silver import cleaning as C
 from gnp.silver.parse import API_FIELDS, CORRUPT_RECORD
 

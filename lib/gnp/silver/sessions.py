@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 
 from gnp.core.config import SemanticsParams
 from gnp.core.schemas import SESSIONS
-from gnp.lake.columns import MEDIAN, conform_to_spec, sorted_list, with_quantiles
+from gnp.core.columns import MEDIAN, conform_to_spec, sorted_list, with_quantiles
 
 ONE_TEST, FEW_TESTS, MANY_TESTS = "1", "2-3", "4+"
 FEW_TESTS_MAX = 3

@@ -3,7 +3,7 @@ from chispa import assert_approx_df_equality
 from pyspark.sql import functions as F
 
 from gnp.core.schemas import HOURLY_PROFILE
-from gnp.lake.columns import (
+from gnp.core.columns import (
     conform_to_spec,
     distinct_count,
     log_average,
