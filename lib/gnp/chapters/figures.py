@@ -1,6 +1,7 @@
 """The chapters' charts (pure: frame -> Altair chart) and how a notebook shows them and its findings.
 
-Charts are shown as SVG drawn by vl-convert (``show``), not as Vega-Lite JSON
+Every chart takes the one chart module's look (``gnp.dashboard.charts.finish``)
+and is shown as SVG by its renderer (``show``), not as Vega-Lite JSON
 for a browser to draw: an executed notebook then carries its pictures, so
 JupyterLab, nbconvert and the run's book show them with no network and no
 JavaScript. Suppressed cells are drawn grey and labelled, never as zero.
@@ -10,30 +11,20 @@ from __future__ import annotations
 
 import altair as alt
 import pandas as pd
-from IPython.display import SVG, Markdown
+from IPython.display import Markdown
 
 from gnp.chapters import wording as w
 from gnp.dashboard import geo
-from gnp.dashboard.charts import BUCKET_ORDER, FONT, SUPPRESSED_COLOR, SUPPRESSED_TEXT, USER_TYPE_LABELS
-from gnp.dashboard.render import chart_svg
+from gnp.dashboard.charts import BUCKET_ORDER, SUPPRESSED_COLOR, SUPPRESSED_TEXT, USER_TYPE_LABELS, finish
+from gnp.dashboard.render import show  # noqa: F401  (what the chapter notebooks call to draw a chart)
 
 WIDTH, BAR_STEP = 620, 18
 SPEED_SCHEME = alt.Scale(scheme="viridis")
 
 
-def show(chart: alt.TopLevelMixin) -> SVG:
-    """The chart as an SVG output (hover tooltips included)."""
-    return SVG(data=chart_svg(chart))
-
-
 def say(sentences: list[str]) -> Markdown:
     """Findings as a Markdown list (an empty section says nothing)."""
     return Markdown("\n".join(f"- {s}" for s in sentences))
-
-
-def _finish(chart: alt.TopLevelMixin, title: str) -> alt.TopLevelMixin:
-    return chart.properties(title=title).configure(font=FONT, view=alt.ViewConfig(strokeWidth=0),
-                                                   axis=alt.AxisConfig(labelLimit=260))
 
 
 def ranking_bars(ranked: pd.DataFrame, title: str, what: str) -> alt.TopLevelMixin:
@@ -58,7 +49,7 @@ def ranking_bars(ranked: pd.DataFrame, title: str, what: str) -> alt.TopLevelMix
     hidden = base.mark_text(align="left", dx=4, color=SUPPRESSED_COLOR).encode(
         x=alt.datum(0), text=alt.value(SUPPRESSED_TEXT)).transform_filter("datum.is_suppressed")
     chart = alt.layer(bars, hidden, data=frame).properties(width=WIDTH, height=alt.Step(BAR_STEP))
-    return _finish(chart, title)
+    return finish(chart, title)
 
 
 def periphery_map(ranked: pd.DataFrame, k: int, title: str) -> alt.TopLevelMixin:
@@ -86,7 +77,7 @@ def area_heatmap(area_days: pd.DataFrame, level: str, title: str) -> alt.TopLeve
                  alt.Tooltip("download_median_mbps:Q", format=".1f", title="Median download, Mbps"),
                  alt.Tooltip("users:Q", title="Users"), alt.Tooltip("is_suppressed:N", title="Suppressed")],
     ).properties(width=WIDTH, height=alt.Step(BAR_STEP))
-    return _finish(rect, title)
+    return finish(rect, title)
 
 
 def hourly_lines(hours: pd.DataFrame, title: str) -> alt.TopLevelMixin:
@@ -100,7 +91,7 @@ def hourly_lines(hours: pd.DataFrame, title: str) -> alt.TopLevelMixin:
                  alt.Tooltip("median_download_mbps:Q", format=".1f", title="Mbps"),
                  alt.Tooltip("users:Q", format=",.0f", title="User-hours")],
     ).properties(width=WIDTH, height=260)
-    return _finish(chart, title)
+    return finish(chart, title)
 
 
 def attainment_bars(attainment: pd.DataFrame, high: float, title: str) -> alt.TopLevelMixin:
@@ -115,7 +106,7 @@ def attainment_bars(attainment: pd.DataFrame, high: float, title: str) -> alt.To
     ).transform_filter("!datum.is_suppressed")
     hidden = base.mark_text(align="left", dx=4, color=SUPPRESSED_COLOR).encode(
         x=alt.datum(0), text=alt.value(SUPPRESSED_TEXT)).transform_filter("datum.is_suppressed")
-    return _finish(alt.layer(bars, hidden, data=frame).properties(width=WIDTH, height=alt.Step(BAR_STEP)), title)
+    return finish(alt.layer(bars, hidden, data=frame).properties(width=WIDTH, height=alt.Step(BAR_STEP)), title)
 
 
 def staircase_bars(steps: pd.DataFrame, title: str) -> alt.TopLevelMixin:
@@ -128,8 +119,8 @@ def staircase_bars(steps: pd.DataFrame, title: str) -> alt.TopLevelMixin:
     speed = base.mark_bar(color="#3b6ea8").encode(
         y=alt.Y("median_download_mbps:Q", title="Median download, Mbps (≈)"), tooltip=tooltip,
     ).transform_filter("!datum.is_suppressed")
-    chart = alt.hconcat(sessions.properties(width=260, height=220), speed.properties(width=260, height=220))
-    return chart.properties(title=title).configure(font=FONT, view=alt.ViewConfig(strokeWidth=0))
+    return finish(alt.hconcat(sessions.properties(width=260, height=220), speed.properties(width=260, height=220)),
+                  title)
 
 
 def retention_area(daily: pd.DataFrame, title: str) -> alt.TopLevelMixin:
@@ -141,7 +132,7 @@ def retention_area(daily: pd.DataFrame, title: str) -> alt.TopLevelMixin:
         tooltip=[alt.Tooltip("session_date:T", title="Day"), alt.Tooltip("who:N", title="User type"),
                  alt.Tooltip("sessions:Q", format=",.0f")],
     ).properties(width=WIDTH, height=220)
-    return _finish(chart, title)
+    return finish(chart, title)
 
 
 def cohort_heatmap(cohorts: pd.DataFrame, title: str) -> alt.TopLevelMixin:
@@ -156,4 +147,4 @@ def cohort_heatmap(cohorts: pd.DataFrame, title: str) -> alt.TopLevelMixin:
                  alt.Tooltip("retention_share:Q", format=".0%", title="Back"),
                  alt.Tooltip("cohort_users:Q", title="Cohort users")],
     ).properties(width=alt.Step(40), height=alt.Step(22))
-    return _finish(chart, title)
+    return finish(chart, title)

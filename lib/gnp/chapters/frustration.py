@@ -13,10 +13,10 @@ import math
 
 import pandas as pd
 
-from gnp.chapters import data
 from gnp.chapters import wording as w
+from gnp.dashboard import queries
 
-QUERIES = {"staircase": data.staircase, "retention": data.retention, "cohorts": data.cohorts}
+QUERIES = {"staircase": queries.frustration_staircase, "retention": queries.retention, "cohorts": queries.cohort_retention}
 FIRST_STEP, TOP_STEP = "1", "4+"
 
 

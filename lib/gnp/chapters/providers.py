@@ -12,12 +12,12 @@ import math
 
 import pandas as pd
 
-from gnp.chapters import data
 from gnp.chapters import wording as w
 from gnp.core.schemas import ALL_ISPS
+from gnp.dashboard import periods, queries
 
-QUERIES = {"days": data.provider_days, "periods": data.provider_periods, "hours": data.provider_hours,
-           "attainment": data.provider_attainment}
+QUERIES = {"days": queries.provider_days, "periods": periods.provider_periods, "hours": queries.provider_hours,
+           "attainment": queries.provider_attainment}
 MEASURES = ("download_median_mbps", "upload_median_mbps", "rtt_median_ms")
 EVENING_HOURS = range(19, 24)  # local hours when households stream: the usual congestion window
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gnp.chapters import data
 from gnp.chapters import wording as w
 from gnp.core.dates import period_end
 from gnp.core.schemas import AREA_COUNTRY, AREA_PERIPHERY, AREA_REGIONAL_UNIT
+from gnp.dashboard import periods, queries
 
-QUERIES = {"area_days": data.area_days, "area_periods": data.area_periods}
+QUERIES = {"area_days": queries.area_days, "area_periods": periods.area_periods}
 MEASURES = ("download_median_mbps", "upload_median_mbps")
 LEVEL_WORDS = {AREA_PERIPHERY: ("periphery", "peripheries"), AREA_REGIONAL_UNIT: ("regional unit", "regional units")}
 

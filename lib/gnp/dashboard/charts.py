@@ -1,4 +1,6 @@
-"""Altair chart builders: pure functions from a query's DataFrame to a chart.
+"""The chart module: the one look of every chart (``finish``) and the dashboard's builders, pure functions from a
+query's DataFrame to a chart. The stage views and the chapters build theirs with the same look and constants,
+and every static chart is drawn by ``gnp.dashboard.render`` (``show`` in a notebook).
 
 Every chart sets a font with Greek glyphs, shows tooltips, and marks
 suppressed cells (fewer than k users) as "suppressed" instead of drawing them
@@ -27,8 +29,11 @@ TABLE_WIDTH, TABLE_COLUMN_X = NARROW + 140, (0, 260, 385, 505)  # the names' col
 SPEED_MEASURES = {"download_median_mbps": "Download", "upload_median_mbps": "Upload"}
 
 
-def _finish(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    """The shared look, set in one call: every configure_* call copies the whole chart."""
+def finish(chart: alt.TopLevelMixin, title: str | None = None) -> alt.TopLevelMixin:
+    """The one look of every chart (dashboard, stage views, chapters), set in one call: every configure_* call
+    copies the whole chart. A title, when given, goes on the chart (the dashboard's panels carry their own)."""
+    if title is not None:
+        chart = chart.properties(title=title)
     return chart.configure(font=FONT, legend=alt.LegendConfig(labelLimit=300, titleLimit=300),
                            axis=alt.AxisConfig(labelLimit=300), view=alt.ViewConfig(strokeWidth=0))
 
@@ -62,7 +67,7 @@ def speeds_over_time(frame: pd.DataFrame) -> alt.TopLevelMixin:
                  alt.Tooltip("mbps:Q", title="Median over users that day, Mbps", format=".1f"),
                  alt.Tooltip("users:Q", title="Users that day")],
     ).add_params(isolate).properties(width=WIDE - 300, height=HEIGHT - 40)
-    return _finish(lines.facet(row=alt.Row("measure:N", title=None, sort=list(SPEED_MEASURES.values())))
+    return finish(lines.facet(row=alt.Row("measure:N", title=None, sort=list(SPEED_MEASURES.values())))
                    .resolve_scale(y="independent"))
 
 
@@ -74,7 +79,7 @@ def tests_per_day(frame: pd.DataFrame) -> alt.TopLevelMixin:
         tooltip=[alt.Tooltip("area:N", title="Area"), alt.Tooltip("yearmonthdate(measurement_date):T", title="Day"),
                  alt.Tooltip("sum(tests):Q", title="Tests"), alt.Tooltip("sum(users):Q", title="Users")],
     ).properties(width=WIDE - 300, height=HEIGHT)
-    return _finish(bars)
+    return finish(bars)
 
 
 def rtt_vs_jitter(frame: pd.DataFrame) -> alt.TopLevelMixin:
@@ -88,7 +93,7 @@ def rtt_vs_jitter(frame: pd.DataFrame) -> alt.TopLevelMixin:
                      alt.Tooltip("jitter_median_ms:Q", title="Jitter, ms", format=".1f"),
                      alt.Tooltip("users:Q", title="Users")],
         ).interactive().properties(width=NARROW, height=HEIGHT)
-    return _finish(points)
+    return finish(points)
 
 
 def upload_vs_download(frame: pd.DataFrame) -> alt.TopLevelMixin:
@@ -108,7 +113,7 @@ def upload_vs_download(frame: pd.DataFrame) -> alt.TopLevelMixin:
     ).interactive()
     diagonal = alt.Chart(pd.DataFrame({"mbps": [low, high]})).mark_line(
         strokeDash=[4, 4], color="#555").encode(x="mbps:Q", y="mbps:Q")
-    return _finish(alt.layer(points, diagonal).properties(width=NARROW, height=HEIGHT))
+    return finish(alt.layer(points, diagonal).properties(width=NARROW, height=HEIGHT))
 
 
 def _suppressed_labels(base: alt.Chart, horizontal: bool) -> alt.Chart:
@@ -136,7 +141,7 @@ def frustration_staircase(frame: pd.DataFrame) -> alt.TopLevelMixin:
         y=alt.Y("median_loss_pct:Q", title="Median loss, %",
                 axis=alt.Axis(orient="right", offset=58, titleColor="#d62728")), tooltip=tooltip)
     layered = alt.layer(bars, download, loss, _suppressed_labels(base, horizontal=False), data=frame)
-    return _finish(layered.resolve_scale(y="independent").properties(width=NARROW - 60, height=HEIGHT))
+    return finish(layered.resolve_scale(y="independent").properties(width=NARROW - 60, height=HEIGHT))
 
 
 def retention(frame: pd.DataFrame) -> alt.TopLevelMixin:
@@ -150,7 +155,7 @@ def retention(frame: pd.DataFrame) -> alt.TopLevelMixin:
                  alt.Tooltip("sessions:Q", title="Sessions"), alt.Tooltip("users:Q", title="Users"),
                  alt.Tooltip("is_suppressed:N", title="Users suppressed")],
     ).properties(width=NARROW, height=HEIGHT)
-    return _finish(bars)
+    return finish(bars)
 
 
 def cohort_heatmap(frame: pd.DataFrame) -> alt.TopLevelMixin:
@@ -174,7 +179,7 @@ def cohort_heatmap(frame: pd.DataFrame) -> alt.TopLevelMixin:
     ).mark_text(fontSize=10).encode(
         text="label:N",
         color=alt.condition("datum.retention_share > 0.6", alt.value("white"), alt.value("#333")))
-    return _finish(alt.layer(cells, hidden, labels, data=frame).properties(width=NARROW, height=HEIGHT))
+    return finish(alt.layer(cells, hidden, labels, data=frame).properties(width=NARROW, height=HEIGHT))
 
 
 def _attainment(frame: pd.DataFrame, label_title: str, high_threshold: float, low_threshold: float):
@@ -193,7 +198,7 @@ def _attainment(frame: pd.DataFrame, label_title: str, high_threshold: float, lo
         tooltip=tooltip)
     ticks = base.transform_filter("!datum.is_suppressed").mark_tick(color="#222", thickness=2).encode(
         x="share_reaching_low:Q", tooltip=tooltip)
-    return _finish(alt.layer(bars, ticks, _suppressed_labels(base, horizontal=True), data=frame)
+    return finish(alt.layer(bars, ticks, _suppressed_labels(base, horizontal=True), data=frame)
                    .properties(width=NARROW - 160, height=alt.Step(18)))
 
 
@@ -217,7 +222,7 @@ def hourly_profile(frame: pd.DataFrame) -> alt.TopLevelMixin:
     hidden = base.transform_filter("datum.is_suppressed").mark_text(
         text="s", color=SUPPRESSED_COLOR, baseline="bottom").encode(
         y=alt.value(HEIGHT), tooltip=[alt.Tooltip("hour_local:O", title="Hour suppressed (fewer than k users)")])
-    return _finish(alt.layer(line, hidden, data=frame).properties(width=NARROW, height=HEIGHT))
+    return finish(alt.layer(line, hidden, data=frame).properties(width=NARROW, height=HEIGHT))
 
 
 def speed_histogram(frame: pd.DataFrame) -> alt.TopLevelMixin:
@@ -235,7 +240,7 @@ def speed_histogram(frame: pd.DataFrame) -> alt.TopLevelMixin:
                  alt.Tooltip("bucket_upper_mbps:Q", title="To, Mbps", format=".3~r"),
                  alt.Tooltip("users:Q", title="Users"),
                  alt.Tooltip("share_of_users:Q", title="Share", format=".1%")])
-    return _finish(bars.properties(width=NARROW, height=HEIGHT))
+    return finish(bars.properties(width=NARROW, height=HEIGHT))
 
 
 def worst_regions_table(frame: pd.DataFrame, high_threshold: float = 0.8, low_threshold: float = 0.5):
@@ -265,4 +270,4 @@ def worst_regions_table(frame: pd.DataFrame, high_threshold: float = 0.8, low_th
         color=alt.Color("tone:N", legend=None, scale=alt.Scale(
             domain=["ranked", "selected", SUPPRESSED_TEXT], range=["#222", "#e76f51", SUPPRESSED_COLOR])),
         tooltip=[alt.Tooltip("column:N", title="Column"), alt.Tooltip("text:N", title="Value")])
-    return _finish(alt.layer(header, body, data=table).properties(width=TABLE_WIDTH, height=alt.Step(20)))
+    return finish(alt.layer(header, body, data=table).properties(width=TABLE_WIDTH, height=alt.Step(20)))

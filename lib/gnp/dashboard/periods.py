@@ -24,7 +24,8 @@ import pandas as pd
 
 from gnp.core.dates import month_start, period_end
 from gnp.core.schemas import ALL_ISPS, PERIOD_MONTH, PERIOD_WEEK
-from gnp.dashboard.queries import SUPPRESSION_COUNTS, THE_SLICE, Filters, kept_sum, weighted_mean, with_suppression_flag
+from gnp.dashboard.queries import (AT_THE_ISP, SUPPRESSION_COUNTS, THE_SLICE, Filters, kept_sum, weighted_mean,
+                                   with_suppression_flag)
 from gnp.dashboard.source import GoldSource
 
 DAYS = "day"  # grain of a range made of neither whole weeks nor whole months
@@ -210,3 +211,24 @@ def period_cells(gold: GoldSource, kind: str, date_from: dt.date, date_to: dt.da
            f"{', '.join(EXACT_COLUMNS)}, is_suppressed FROM {gold.table('area_isp_period_metrics')} "
            f"WHERE {where} ORDER BY area_level, area_id, isp, period_start")
     return gold.frame(sql, {**(params or {}), "period_kind": kind, "range_from": date_from, "range_to": date_to})
+
+
+def whole_period_cells(gold: GoldSource, f: Filters, conditions: tuple[str, ...]) -> pd.DataFrame:
+    """Gold's exact cells of the period's whole weeks or months (months win), per slice matching ``conditions``
+    (``@name`` parameters from ``f``); none when the period is not made of them: only then does a reader fall
+    back to averaging daily medians."""
+    made_of = cover(f.date_from, f.date_to)
+    if made_of.kind == DAYS:
+        return pd.DataFrame(columns=["period_kind", "period_start", "period_end", "area_level", "area_id", "isp",
+                                     "area", "periphery_id", "periphery", *EXACT_COLUMNS, "is_suppressed"])
+    return period_cells(gold, made_of.kind, f.date_from, f.date_to, conditions, f.sql_params())
+
+
+def area_periods(gold: GoldSource, f: Filters) -> pd.DataFrame:
+    """Every area at the selection's ISP per whole week or month of the period (exact medians over users)."""
+    return whole_period_cells(gold, f, (AT_THE_ISP,))
+
+
+def provider_periods(gold: GoldSource, f: Filters) -> pd.DataFrame:
+    """The selected area per provider (and 'all') per whole week or month of the period (exact medians)."""
+    return whole_period_cells(gold, f, THE_SLICE[:2])

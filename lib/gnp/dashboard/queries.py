@@ -209,12 +209,18 @@ def cohort_retention(gold: GoldSource, f: Filters) -> pd.DataFrame:
     return gold.frame(sql, f.sql_params())
 
 
-def hourly_profile(gold: GoldSource, f: Filters) -> pd.DataFrame:
-    sql = (f"SELECT hour_local, SUM(tests) AS tests, {kept_sum('users')} AS users, "
+def _hourly(gold: GoldSource, f: Filters, by: tuple[str, ...], conditions: tuple[str, ...]) -> pd.DataFrame:
+    """≈ median download per local hour (and ``by``) over the period: users-weighted mean of daily hourly medians."""
+    keys = ", ".join((*by, "hour_local"))
+    sql = (f"SELECT {keys}, SUM(tests) AS tests, {kept_sum('users')} AS users, "
            f"{weighted_mean('median_download_mbps', 'users')} AS median_download_mbps, {SUPPRESSION_COUNTS} "
-           f"FROM {gold.table('hourly_profile')} {_where(IN_PERIOD, *THE_SLICE)} "
-           f"GROUP BY hour_local ORDER BY hour_local")
+           f"FROM {gold.table('hourly_profile')} {_where(IN_PERIOD, *conditions)} "
+           f"GROUP BY {keys} ORDER BY {keys}")
     return with_suppression_flag(gold.frame(sql, f.sql_params()))
+
+
+def hourly_profile(gold: GoldSource, f: Filters) -> pd.DataFrame:
+    return _hourly(gold, f, (), THE_SLICE)
 
 
 def speed_histogram(gold: GoldSource, f: Filters) -> pd.DataFrame:
@@ -243,3 +249,34 @@ def with_histogram_shares(frame: pd.DataFrame) -> pd.DataFrame:
     out["bucket_upper_drawn_mbps"] = out["bucket_upper_mbps"].fillna(out["bucket_lower_mbps"] * step)
     out["bucket_lower_drawn_mbps"] = out["bucket_lower_mbps"].where(positive, out["bucket_upper_drawn_mbps"] / step)
     return out
+
+
+# --- Every area, or every provider, of a selection: the chapters' rankings --------------------------------------
+
+
+def area_days(gold: GoldSource, f: Filters) -> pd.DataFrame:
+    """Every area (country, periphery, regional unit) per day of the period, at the selection's ISP."""
+    sql = (f"SELECT measurement_date, area_level, area_id, area, periphery, tests, users, "
+           f"download_median_mbps, upload_median_mbps, rtt_median_ms, is_suppressed "
+           f"FROM {gold.table('area_isp_metrics')} {_where(IN_PERIOD, AT_THE_ISP)} "
+           f"ORDER BY area_level, area_id, measurement_date")
+    return gold.frame(sql, f.sql_params())
+
+
+def provider_days(gold: GoldSource, f: Filters) -> pd.DataFrame:
+    """The selected area per provider per day (the slice over every provider included, as isp 'all')."""
+    sql = (f"SELECT measurement_date, isp, tests, users, download_median_mbps, upload_median_mbps, "
+           f"rtt_median_ms, is_suppressed FROM {gold.table('area_isp_metrics')} {_where(IN_PERIOD, *THE_SLICE[:2])} "
+           f"ORDER BY isp, measurement_date")
+    return gold.frame(sql, f.sql_params())
+
+
+def provider_hours(gold: GoldSource, f: Filters) -> pd.DataFrame:
+    """The selected area per provider (and 'all') and local hour over the period."""
+    return _hourly(gold, f, ("isp",), THE_SLICE[:2])
+
+
+def provider_attainment(gold: GoldSource, f: Filters) -> pd.DataFrame:
+    """The selected area per provider (and 'all') over the period: share of user-days reaching the thresholds."""
+    frame = _attainment_by(gold, f, "isp", THE_SLICE[:2], None)
+    return frame.rename(columns={"key": "isp"}).drop(columns=["label", "area_level", "is_selected"])

@@ -27,6 +27,7 @@ import anywidget
 import traitlets
 import vl_convert as vlc
 from altair.utils.schemapi import SchemaBase
+from IPython.display import SVG
 
 SVG_THREADS = 4
 log = logging.getLogger(__name__)
@@ -55,6 +56,11 @@ def chart_svg(chart: alt.TopLevelMixin) -> str:
     spec = chart.to_dict(validate=False)
     return with_native_tooltips(vlc.vegalite_to_svg(spec, vl_version=vl_version_for_vl_convert(),
                                                     allowed_base_urls=[]))
+
+
+def show(chart: alt.TopLevelMixin) -> SVG:
+    """The chart as a notebook's SVG output (hover tooltips included): stage views, chapters, report."""
+    return SVG(data=chart_svg(chart))
 
 
 def _svg_or_none(chart: alt.TopLevelMixin) -> str | None:

@@ -1,8 +1,10 @@
 """How the stage notebooks show what happened: charts as SVG, tables with separators, checks in brief.
 
-Charts are drawn to SVG by vl-convert (as the chapters do), not left as
-Vega-Lite for a browser: an executed notebook then carries its pictures, so
-JupyterLab, nbconvert and the run's book show them offline with no JavaScript.
+Charts take the one chart module's look (``gnp.dashboard.charts.finish``) and
+are drawn to SVG by its renderer (``gnp.dashboard.render.show``), as the
+chapters' are, not left as Vega-Lite for a browser: an executed notebook then
+carries its pictures, so JupyterLab, nbconvert and the run's book show them
+offline with no JavaScript.
 Tables are pandas Stylers: numbers get thousands separators and the index is
 hidden, so a reader sees the figures, not a frame's repr.
 """
@@ -11,31 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import altair as alt
 import pandas as pd
-from IPython.display import SVG, Markdown
+from IPython.display import Markdown
 
-from gnp.dashboard.charts import FONT
+from gnp.dashboard.charts import finish  # noqa: F401  (the stage views' charts take the one look)
+from gnp.dashboard.render import show  # noqa: F401  (what the stage notebooks call to draw a chart)
 
 WIDTH = 620
-
-
-def show(chart: alt.TopLevelMixin) -> SVG:
-    """The chart as an SVG output (hover tooltips included)."""
-    from gnp.dashboard.render import chart_svg
-
-    return SVG(data=chart_svg(chart))
 
 
 def say(sentences: Sequence[str]) -> Markdown:
     """Sentences as Markdown, one paragraph each."""
     return Markdown("\n\n".join(sentences))
-
-
-def finish(chart: alt.TopLevelMixin, title: str) -> alt.TopLevelMixin:
-    """The stage charts' common look."""
-    return chart.properties(title=title).configure(font=FONT, view=alt.ViewConfig(strokeWidth=0),
-                                                   axis=alt.AxisConfig(labelLimit=260))
 
 
 def table(frame: pd.DataFrame, decimals: int = 0):
