@@ -18,6 +18,7 @@ from collections import OrderedDict
 import ipywidgets as widgets
 
 from gnp.core.config import Params, load_params
+from gnp.core.registry import Registry
 from gnp.dashboard import figures as figs
 from gnp.dashboard import markup
 from gnp.dashboard.headline import headline
@@ -26,6 +27,7 @@ from gnp.dashboard.render import VegaChart, unvalidated
 from gnp.dashboard.report import render_static_html  # noqa: F401  (part of this module's interface)
 from gnp.dashboard.selection import Options, filter_options, has_data
 from gnp.dashboard.source import open_gold
+from gnp.serving import releases
 
 PARAMS_ENV = "GNP_PARAMS"  # when set, the params file to use (Voila, tests), over the notebook parameter
 ALL = ""  # dropdown value meaning "no filter"
@@ -140,7 +142,8 @@ class Dashboard:
     def root(self) -> widgets.Widget:
         header = widgets.HTML(markup.STYLE + "<h1>Greek Net Pulse</h1><p class='gnp-sub'>Internet quality across "
                               "Greece, from EETT's Hyperion speed tests (Gold tables only).</p>"
-                              + markup.range_html(self.options.first_date, self.options.last_date))
+                              + markup.range_html(self.options.first_date, self.options.last_date)
+                              + markup.release_html(releases.latest(releases.root(Registry.from_params(self.params)))))
         filters = widgets.HBox([self.date_from, self.date_to, self.periphery, self.regional_unit, self.isp],
                                layout=widgets.Layout(flex_flow="row wrap"))
         root = widgets.VBox([header, filters, self.status, self.message, self.headline, self.grid])

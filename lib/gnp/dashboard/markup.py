@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import re
 
 import pandas as pd
 
 from gnp.dashboard.queries import Filters
+from gnp.serving import releases
+from gnp.serving.releases import Release
 
 STYLE = """
 <style>
@@ -135,3 +138,9 @@ def range_html(first: dt.date, last: dt.date) -> str:
 
 def message_html(text: str, detail: str = "") -> str:
     return f'<div class="gnp-message"><b>{escape(text)}</b>{"<br>" + escape(detail) if detail else ""}</div>'
+
+
+def release_html(release: Release | None) -> str:
+    """Where the latest open-data release is, or how to make one (``gnp.serving.releases.sentence``)."""
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(releases.sentence(release)))
+    return f"<p class='gnp-sub gnp-release'>{text}</p>"

@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import html
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ import nbformat
 from nbconvert import HTMLExporter
 
 from gnp.dashboard.render import with_native_tooltips
+from gnp.serving import releases
 
 BOOK_DIR = "book"
 INDEX = "index.html"
@@ -248,9 +250,20 @@ def render_index(runs_root: str | Path) -> Path:
     root = Path(runs_root)
     root.mkdir(parents=True, exist_ok=True)
     rows = [_run_row(d, root) for d in run_dirs(root)]
-    html = _env().get_template("runs.html.j2").render(runs=rows, css=(TEMPLATES / "book.css").read_text("utf-8"))
+    html = _env().get_template("runs.html.j2").render(runs=rows, css=(TEMPLATES / "book.css").read_text("utf-8"),
+                                                      release=latest_release(root))
     (root / INDEX).write_text(html, encoding="utf-8")
     return root / INDEX
+
+
+def latest_release(runs_root: Path) -> dict | None:
+    """The latest open-data release beside the runs (``<artifacts>/releases``), linked relative to the runs
+    index so the link works offline; None when there is none."""
+    latest = releases.latest(str(runs_root.parent / releases.RELEASES))
+    if latest is None:
+        return None
+    href = Path(os.path.relpath(latest.descriptor, runs_root)).as_posix()
+    return {"month": latest.month, "version": latest.version, "href": href}
 
 
 def latest_book(runs_root: str | Path, rebuild: bool = False) -> Path | None:

@@ -47,10 +47,9 @@ from gnp.core.schemas import ALL_ISPS, AREA_COUNTRY, PERIOD_MONTH, SLICE_KEY, TA
 from gnp.lake import lakehouse
 from gnp.serving import release_package as pkg
 from gnp.serving.release_readme import readme
+from gnp.serving.releases import DESCRIPTOR, RELEASES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-RELEASES = "releases"  # under the params' artifacts folder, unless --out says otherwise
-DESCRIPTOR = "datapackage.json"
 READ_THREADS = 8  # files are read concurrently: on gs:// each is a few round trips
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 ARROW_TYPES = {"bigint": pa.int64(), "int": pa.int32(), "double": pa.float64(), "string": pa.string(),
