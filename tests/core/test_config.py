@@ -123,3 +123,23 @@ def test_a_secret_with_whitespace_or_control_characters_is_refused_naming_the_va
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(ParamsError, match="params file not found"):
         load_params(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("url", ["https://data.gov.gr/api/v1", "http://127.0.0.1:8765", "http://localhost:9/api",
+                                 "http://[::1]:8080", "http://127.0.0.2"])
+def test_the_base_url_is_https_or_plain_http_on_loopback(tmp_path, url):
+    params = load_params(write(tmp_path, f"env: t\ndates: {{date_from: 2025-01-01, date_to: 2025-01-02}}\n"
+                                         f"source: {{kind: api, base_url: '{url}'}}\n"))
+    assert params.source.base_url == url
+
+
+@pytest.mark.parametrize("url", ["http://data.gov.gr/api/v1", "http://10.0.0.5:8765", "http://localhost.example.org",
+                                 "ftp://data.gov.gr", "data.gov.gr/api/v1", "https://"])
+def test_a_base_url_that_would_send_the_token_in_clear_is_refused(tmp_path, url):
+    path = write(tmp_path, f"env: t\ndates: {{date_from: 2025-01-01, date_to: 2025-01-02}}\n"
+                           f"source: {{kind: api, base_url: '{url}'}}\n")
+    with pytest.raises(ParamsError) as info:
+        load_params(path)
+    message = str(info.value)
+    assert "source.base_url" in message and "https://" in message and "in clear" in message, message
+    assert "\n" not in message, message

@@ -293,3 +293,10 @@ def test_chunks_cut_runs_of_consecutive_days():
     days = [dt.date(2025, 10, d) for d in (1, 2, 3, 4, 6, 7, 9)]
     chunks = chunk_days(days, 3)
     assert [[d.day for d in c] for c in chunks] == [[1, 2, 3], [4], [6, 7], [9]]
+
+
+def test_a_client_for_plain_http_off_loopback_refuses_before_any_request():
+    # The params refuse such a base_url; a base_url handed to the client directly is checked the same way.
+    with pytest.raises(HyperionRequestError, match="in clear") as error:
+        HyperionClient("http://data.gov.gr/api/v1", CANARY, **FAST)
+    assert CANARY not in str(error.value)

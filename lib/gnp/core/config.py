@@ -13,12 +13,14 @@ appears to serve the Hyperion query without one.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gnp.core.errors import UsageError
 
@@ -41,9 +43,32 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_http_problem(url: str) -> str | None:
+    """Why ``url`` may not be an API's base URL (it is not https, and not plain http on loopback), or None.
+
+    A token in the Authorization header travels in clear over http; only the fake API on this machine may use it.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return None
+    return (f"{url!r} is not an https:// URL: the API token would travel in clear. Use https:// "
+            f"(plain http:// only on loopback, e.g. the fake API on http://127.0.0.1)")
+
+
 class SourceParams(_Strict):
     kind: Literal["api", "sample"] = "sample"
-    base_url: str = "https://data.gov.gr/api/v1"  # the sample source ignores it
+    base_url: str = "https://data.gov.gr/api/v1"  # https, or http on loopback only; the sample source ignores it
     dataset: str = "hyperion"
     token_env: str = "HYPERION_TOKEN"  # environment variable that may hold an API token; sent only when set
     # data.gov.gr appears to need no token since mid-2025; true makes a run without one fail before any request.
@@ -57,6 +82,14 @@ class SourceParams(_Strict):
     sample_seed: int = 42
     sample_tests_per_day: int = Field(2000, ge=0)
     sample_users: int = Field(3000, ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _https_unless_loopback(cls, url: str) -> str:
+        problem = plain_http_problem(url)
+        if problem:
+            raise ValueError(problem)
+        return url
 
 
 class DateParams(_Strict):

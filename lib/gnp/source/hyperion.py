@@ -32,7 +32,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from tqdm import tqdm
 
-from gnp.core.config import SourceParams, api_token, secret_text_problem
+from gnp.core.config import SourceParams, api_token, plain_http_problem, secret_text_problem
 from gnp.core.errors import GnpError
 from gnp.source.hyperion_body import BodyError, measurement_day, parse_records, split_by_day
 
@@ -246,6 +246,9 @@ class HyperionClient:
                 f"the API token from the environment variable {token_env} {problem}: strip them and set "
                 f"{token_env} again (the value is not shown)"
             )
+        insecure = plain_http_problem(base_url)
+        if insecure:  # the params refuse it too; a base_url given here (the fake server's) is checked the same way
+            raise HyperionRequestError(f"source.base_url {insecure}")
         self.url = f"{base_url.rstrip('/')}/query/{dataset}"
         self.token_env = token_env
         self.source_kind = source_kind
