@@ -169,3 +169,9 @@ def test_every_public_exception_of_gnp_derives_from_gnp_error():
     assert len(classes) >= 10, f"expected gnp's error classes, found {classes}"
     outside = sorted(f"{c.__module__}.{c.__qualname__}" for c in classes if not issubclass(c, GnpError))
     assert not outside, f"not GnpErrors (derive them from gnp.core.errors.GnpError): {outside}"
+
+
+def test_a_run_id_that_is_not_a_safe_folder_name_is_one_usage_line(tmp_path, params_file):
+    result = gnp_command("run", "--params", str(params_file), "--run-id", "../../etc", cwd=tmp_path)
+    assert_one_line(result, 2, "--run-id '../../etc' is not a run id", "letters, digits")
+    assert not (tmp_path / "etc").exists() and not (tmp_path / "artifacts").exists(), "a folder was made for it"

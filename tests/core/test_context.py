@@ -60,3 +60,22 @@ def test_a_missing_or_foreign_context_file_says_what_to_do(tmp_path, ci_params):
         context.load(str(tmp_path / "old.json"))
     with pytest.raises(ParamsError, match="date_to"):
         context.build(str(ci_params(tmp_path)), "2025-10-28", "2025-10-01")
+
+
+@pytest.mark.parametrize("run_id", ["../other", "a/b", ".hidden", "-rf", "a b", "x" * 101, "a..b", "run\nid", ""])
+def test_a_run_id_that_is_not_a_safe_folder_name_is_refused(tmp_path, ci_params, run_id):
+    params_file = ci_params(tmp_path)
+    if not run_id:  # empty: no run (a notebook on its own), not an error
+        assert context.build(str(params_file), run_id=run_id).run_id == ""
+        return
+    with pytest.raises(UsageError) as info:
+        context.build(str(params_file), run_id=run_id)
+    message = str(info.value)
+    assert "--run-id" in message and "letters, digits" in message and "\n" not in message, message
+
+
+def test_the_run_ids_gnp_and_the_workflow_make_are_accepted(tmp_path, ci_params):
+    from gnp.core import manifest
+
+    for run_id in (manifest.new_run_id(), "20250101T020304Z-gh123-1", "run-locked", "gh-123-1"):
+        assert context.build(str(ci_params(tmp_path)), run_id=run_id).run_id == run_id

@@ -88,6 +88,8 @@ def build(
 
 def of_params(params: Params, run_id: str = "", full_refresh: bool = False, spark_remote: str = "") -> RunContext:
     """The context of validated params as they are (their dates are the run's days)."""
+    if run_id:
+        manifest.check_run_id(run_id)
     days = tuple(days_between(params.dates.date_from, params.dates.date_to))
     return RunContext(run_id=run_id, params=params, registry=Registry.from_params(params), days=days,
                       refetch=bool(params.dates.refetch), full_refresh=full_refresh, spark_remote=spark_remote)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import re
 import secrets
 import subprocess
 from pathlib import Path
 
 from gnp.core import storage
 from gnp.core.config import Params
+from gnp.core.errors import UsageError
 from gnp.core.registry import Registry, join
 
 PLAN_FILE = "plan.json"
@@ -31,6 +33,19 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     """Sortable and unique: UTC start time plus a short random suffix."""
     now = now or dt.datetime.now(dt.timezone.utc)
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+# A run id names the run's folder (and a lock's owner): no separator, no leading dot or dash, nothing a shell
+# or a URL would read differently. new_run_id's and the workflow's ids (20250101T020304Z-gh123-1) fit.
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` if it is a safe run id, else a UsageError saying what one looks like."""
+    if not RUN_ID_PATTERN.fullmatch(run_id) or ".." in run_id:
+        raise UsageError(f"--run-id {run_id!r} is not a run id: use 1 to 100 letters, digits, '.', '_' or '-', "
+                         f"starting with a letter or digit (it names the run's folder), e.g. {new_run_id()}")
+    return run_id
 
 
 def utc_now() -> str:
