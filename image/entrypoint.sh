@@ -7,7 +7,10 @@
 #             GNP_STAGES, if set, limits the run to those stages; GNP_RUN_ID,
 #             if set, is the run's id.
 #   dashboard serve the dashboard notebook with Voila on $PORT.
-#   anything else is run as a command (a shell for debugging).
+#   gnp <subcommand> [args]  a gnp subcommand, e.g. `gnp release ...` (the
+#             monthly release step).
+# Nothing else: whoever may change the job's arguments must not get a shell
+# with the pipeline's identity (and its secrets) in the container.
 set -eu
 
 case "${1:-pipeline}" in
@@ -27,7 +30,22 @@ dashboard)
   : "${GNP_PARAMS:?GNP_PARAMS must name the params file}"
   exec gnp dashboard --params "$GNP_PARAMS" --ip 0.0.0.0 --port "${PORT:-8080}"
   ;;
+gnp)
+  shift
+  if [ "$#" -eq 0 ]; then
+    echo "gnp: the entrypoint needs a gnp subcommand after gnp, e.g. gnp release --params ..." >&2
+    exit 2
+  fi
+  case "$1" in
+  -*)
+    echo "gnp: the entrypoint runs gnp subcommands only, not gnp $1" >&2
+    exit 2
+    ;;
+  esac
+  exec gnp "$@"
+  ;;
 *)
-  exec "$@"
+  echo "gnp: the entrypoint runs only pipeline, dashboard or gnp <subcommand>, not $1" >&2
+  exit 2
   ;;
 esac

@@ -181,3 +181,18 @@ def test_checkov_passes_on_the_dockerfile(checkov):
     report = checkov["dockerfile"]
     assert checkov_failures(report) == [], "expected no failed checkov check"
     assert checkov_unjustified_skips(report) == [], "expected a reason on every #checkov:skip"
+
+
+def test_entrypoint_runs_a_gnp_subcommand_as_the_release_step_passes_it(tmp_path):
+    line = run_entrypoint(tmp_path, "gnp", "release", "--params", "params/gcp.yaml", "--out", "gs://releases")
+    assert line == "gnp release --params params/gcp.yaml --out gs://releases"
+
+
+@pytest.mark.parametrize("args", [("sh", "-c", "id"), ("python", "-c", "print(1)"), ("gnp",), ("gnp", "--help"),
+                                  ("/bin/sh",)])
+def test_entrypoint_runs_nothing_but_gnp_subcommands(tmp_path, args):
+    bin_dir = fake_tools(tmp_path)
+    proc = subprocess.run(["sh", str(ENTRYPOINT), *args], env={"PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin",
+                          "GNP_PARAMS": "params/gcp.yaml"}, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2 and proc.stdout == "", f"expected a refusal, found {proc.returncode}: {proc.stdout}"
+    assert proc.stderr.startswith("gnp: the entrypoint") and len(proc.stderr.splitlines()) == 1, proc.stderr
