@@ -28,7 +28,7 @@ from gnp.core.schemas import MEASUREMENTS, SESSIONS, TABLES
 from gnp.gold.build import UserDayReductions, gold_tables, reduce_measurements
 from gnp.gold.periods import Period, days_of_periods, periods_to_rebuild
 from gnp.gold.retention import cohort_retention
-from gnp.lake import lakehouse, maintenance
+from gnp.lake import lakehouse, maintenance, parallel
 from gnp.silver.stage import SilverPlan
 
 MONTHLY = {"speed_histogram"}
@@ -111,24 +111,27 @@ def rewritten(gold_plan: GoldPlan) -> dict[str, list[dt.date] | None]:
 
 
 def write(tables: dict[str, DataFrame], registry: Registry, gold_plan: GoldPlan) -> None:
-    """Commit each table's rewritten partitions; the rest of each table stays as it was."""
-    for name, frame in tables.items():
-        spec = TABLES[name]
-        only = _partitions_of(name, gold_plan)
+    """Commit each table's rewritten partitions, a few tables at once; the rest of each table stays as it was."""
+
+    def commit(name: str) -> None:
+        frame, spec, only = tables[name], TABLES[name], _partitions_of(name, gold_plan)
         if only is None or gold_plan.full_refresh:
             lakehouse.overwrite(frame, spec, registry.table_path(name))
         else:
             kept = frame.where(F.col(spec.partition_by).isin(only))
             lakehouse.replace_partitions(kept, spec, registry.table_path(name), drop=only)
 
+    parallel.each(commit, tables)
+
 
 def written(spark: SparkSession, registry: Registry, gold_plan: GoldPlan) -> dict[str, DataFrame]:
-    """The committed partitions this run rewrote, table by table, for the quality checks."""
-    return {
-        name: lakehouse.read_table(spark, registry.table_path(name), TABLES[name], only=_partitions_of(name, gold_plan))
-        for name in TABLES
-        if TABLES[name].layer == "gold" and name != "quality_results"
-    }
+    """The committed partitions this run rewrote, table by table, for the quality checks (opened a few at once)."""
+    frames = parallel.each(
+        lambda name: lakehouse.read_table(spark, registry.table_path(name), TABLES[name],
+                                          only=_partitions_of(name, gold_plan)),
+        WRITTEN_TABLES,
+    )
+    return dict(zip(WRITTEN_TABLES, frames))
 
 
 def outputs(registry: Registry, gold_plan: GoldPlan) -> list[dict]:
