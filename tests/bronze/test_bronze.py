@@ -305,3 +305,30 @@ def test_a_young_empty_day_before_the_range_is_fetched_again_too(registry):
     assert fetched == [LAST, week_before], fetched
     assert long_ago not in fetched
     assert bronze.plan_days(registry, LAST, LAST, empty_refetch_days=0, today=LAST)[0] == [LAST]
+
+
+def test_a_one_day_run_refetches_the_lookback_before_it_and_a_late_day_ends_complete(tmp_path, monkeypatch):
+    # The portal publishes half of a day at first; the next day's run (its range is that next day alone) must
+    # fetch it again, so Bronze ends with the whole day. Days before the range that Bronze lacks are left alone.
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    late, today = LAST - dt.timedelta(days=1), LAST
+    with fake_api.serving(mode=fake_api.OPEN, **SAMPLE) as api:
+        api.set_faults(partial_days={late: 0.5})
+        source = {"kind": "api", "base_url": api.base_url}
+        first = make_params(tmp_path, source, date_from=str(late), date_to=str(late), lookback_days=2)
+        registry = Registry.from_params(first)
+        bronze.ingest_range(first, registry, run_id="day-1", progress=False)
+        half = bronze.latest_version(registry, late).manifest()["record_count"]
+
+        api.set_faults(partial_days={})  # the portal has completed the day since
+        daily = make_params(tmp_path, source, date_from=str(today), date_to=str(today), lookback_days=2)
+        summary = bronze.ingest_range(daily, registry, run_id="day-2", progress=False)
+        whole = len(fake_api.records_for_day(late, **SAMPLE))
+
+    fetched = sorted(summary.to_frame().query("action == 'fetched'").measurement_date)
+    assert fetched == [late, today], f"expected the run of {today} to fetch {late} again, found {fetched}"
+    assert 0 < half < whole, f"the first fetch should hold part of the day: {half} of {whole}"
+    versions = bronze.list_versions(registry, late)
+    assert [v.manifest()["record_count"] for v in versions] == [half, whole], "expected the day complete in Bronze"
+    never_stored = late - dt.timedelta(days=1)
+    assert api.requests_per_day[never_stored] == 0 and not bronze.list_versions(registry, never_stored)

@@ -181,6 +181,12 @@ def plan_days(
     ``empty_refetch_days`` old. Age counts from ``today`` in Athens (default: the
     real today), not from ``date_to``: the portal publishes late relative to
     now, so a backfill of long-past days does not refetch days that are truly empty.
+
+    The lookback reaches before the range too: the ``lookback_days`` days before
+    ``date_from`` that Bronze already holds are fetched again (the daily run's
+    range is one day, and the portal completes a day late). Days before the range
+    that Bronze lacks are not this run's to fetch (the fetch list may start before
+    ``date_from``; the skip list stays within the range).
     """
     today = today or athens_today()
     lookback_start = date_to - dt.timedelta(days=lookback_days - 1) if lookback_days else None
@@ -193,7 +199,15 @@ def plan_days(
             versions[-1].manifest()["record_count"]
         )
         (fetch if refetch or recent or not versions or empty_and_young else skip).append(day)
-    return fetch + young_empty_days_before(registry, date_from, empty_refetch_days, today), skip
+    before = lookback_days_before(registry, date_from, lookback_days)
+    empty = young_empty_days_before(registry, date_from, empty_refetch_days, today)
+    return fetch + sorted(set(before) | set(empty)), skip
+
+
+def lookback_days_before(registry: Registry, date_from: dt.date, lookback_days: int) -> list[dt.date]:
+    """The ``lookback_days`` days before ``date_from`` that Bronze holds: fetched again, for late data."""
+    days = [date_from - dt.timedelta(days=n) for n in range(lookback_days, 0, -1)]
+    return [day for day in days if list_versions(registry, day)]
 
 
 def young_empty_days_before(

@@ -20,7 +20,7 @@ import secrets
 import threading
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -54,6 +54,8 @@ class Faults:
     non_json: int = 0  # answer 200 with an HTML page
     reject_token: bool = False  # protected mode: refuse whatever the token (a revoked token)
     broken_days: frozenset[dt.date] = frozenset()  # always 500 for a range touching these days
+    # Days the portal has published only in part (late data): the share of their records served, e.g. {day: 0.5}.
+    partial_days: dict[dt.date, float] = field(default_factory=dict)
 
 
 COUNTED_FAULTS = ("too_many_requests", "server_errors", "unavailable", "hangs", "truncated", "non_json")
@@ -168,7 +170,9 @@ class FakeHyperionApi:
         records = []
         for day in days:
             if day not in self.empty_days:
-                records.extend(records_for_day(day, **self.sample))
+                day_records = records_for_day(day, **self.sample)
+                share = self.faults.partial_days.get(day, 1.0)
+                records.extend(day_records[: int(len(day_records) * share)])
         return json.dumps(records, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
     def wait(self, seconds: float) -> None:
