@@ -199,7 +199,7 @@ def run(
     try:
         try:
             failure = _run_stages(ctx, scratch_dir, selected, record, log)
-        except BaseException as exc:  # the lock, Spark's start, storage, SIGTERM: the manifest says why, then it goes on
+        except BaseException as exc:  # the lock, Spark's start, storage, SIGTERM: the manifest says why, then raise
             failure, raised = None, exc
             record["error"] = _why(exc)
             for entry in record["stages"]:
