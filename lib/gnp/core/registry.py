@@ -16,6 +16,7 @@ from gnp.core.schemas import TABLES
 BRONZE_DATASET = "hyperion"
 PSEUDONYM_FINGERPRINT = "_pseudonym_key.json"  # beside the Silver tables; not a table
 BRONZE_CONSUMED = "_bronze_consumed.json"  # the Bronze version of each day that Silver and Gold last built from
+BRONZE_INDEX = "_bronze_index.json"  # what each Bronze version's manifest says, read once (``gnp.bronze.index``)
 
 
 def join(base: str, *parts: str) -> str:
@@ -79,6 +80,11 @@ class Registry:
     def bronze_consumed(self) -> str:
         """Each Bronze day's version the last complete Silver + Gold build read (``gnp.silver.stage``)."""
         return join(self.lake, "silver", BRONZE_CONSUMED)
+
+    @property
+    def bronze_index(self) -> str:
+        """What every Bronze version's manifest says, kept so a run reads only new manifests (``gnp.bronze.index``)."""
+        return join(self.lake, "silver", BRONZE_INDEX)
 
     @property
     def maintenance(self) -> str:

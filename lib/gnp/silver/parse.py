@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from gnp.bronze import index as bronze_index
 from gnp.bronze import ingest as bronze
 from gnp.core.registry import Registry
 from gnp.source.contract import FIELDS as API_FIELDS
@@ -90,13 +91,14 @@ def list_bronze_files(registry: Registry, days: Iterable[dt.date], *, latest_onl
 
     Reading every version lets deduplication keep the latest copy of a
     measurement while counting the older ones; ``latest_only`` trades that for
-    less reading when each fetch returns the whole day.
+    less reading when each fetch returns the whole day. What the manifests say
+    comes from the Bronze index, which reads only the manifests it lacks.
     """
-    versions = []
+    versions, days = [], sorted(set(days))
     with ThreadPoolExecutor(MANIFEST_READERS) as pool:
-        for day_versions in pool.map(lambda day: bronze.list_versions(registry, day), sorted(set(days))):
+        for day_versions in pool.map(lambda day: bronze.list_versions(registry, day), days):
             versions += day_versions[-1:] if latest_only else day_versions
-        manifests = list(pool.map(lambda v: v.manifest(), versions))
+        manifests = bronze_index.summaries(registry, versions, pool.map, listed_days=() if latest_only else days)
     return [
         BronzeFile(
             location=v.data_path,
