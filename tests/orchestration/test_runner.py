@@ -238,3 +238,86 @@ def test_a_run_that_fails_before_its_stages_still_leaves_a_manifest_saying_why(t
     saved = json.loads((Path(registry.run_dir("run-no-spark")) / "manifest.json").read_text())
     assert saved["status"] == "failed" and "jars are not in" in saved["error"], saved.get("error")
     assert lakelock.holder(registry.lake) is None, "the failed run kept the lake locked"
+
+
+# In a stub: wait until every stamp of ``names`` is in ``folder`` (each stub stamps its own), or fail saying which
+# are missing. A stub run alone would wait for the others for ever, so the wait has a bound.
+AWAIT_STAMPS = (
+    "import pathlib, time\n"
+    "def await_stamps(folder, names, bound_s=240):\n"
+    "    folder, deadline = pathlib.Path(folder), time.monotonic() + bound_s\n"
+    "    while not all((folder / n).exists() for n in names):\n"
+    "        missing = [n for n in names if not (folder / n).exists()]\n"
+    "        assert time.monotonic() < deadline, f'still waiting for {missing}: they are not running beside this one'\n"
+    "        time.sleep(0.05)"
+)
+RECORD = ("from gnp.core import manifest\n"
+          "manifest.record_outputs(ctx.params, run_id, {stage!r}, [{{'name': {stage!r}, 'location': 'x', 'rows': 1}}])")
+
+
+def test_read_only_stages_run_side_by_side_and_a_failing_one_is_named(tmp_path, params_file):
+    books, stamps = tmp_path / "notebooks", tmp_path / "stamps"
+    books.mkdir()
+    stamps.mkdir()
+    notebook(books / "10_first.ipynb", "x = 1")
+    # Three read-only stubs: each stamps, then waits until all three have stamped (a barrier), so the run
+    # completes only if they run at once. The middle one then fails; the last records before the first does.
+    notebook(books / "50_report.ipynb", AWAIT_STAMPS, f"(pathlib.Path({str(stamps)!r}) / 'report').touch()",
+             f"await_stamps({str(stamps)!r}, ['report', 'regions', 'providers'])",
+             f"await_stamps({str(stamps)!r}, ['providers-recorded'])", RECORD.format(stage="report"),
+             read_only=True)
+    notebook(books / "60_regions.ipynb", AWAIT_STAMPS, f"(pathlib.Path({str(stamps)!r}) / 'regions').touch()",
+             f"await_stamps({str(stamps)!r}, ['report', 'regions', 'providers'])",
+             "raise ValueError('the regions chapter broke on purpose')", read_only=True)
+    notebook(books / "70_providers.ipynb", AWAIT_STAMPS, f"(pathlib.Path({str(stamps)!r}) / 'providers').touch()",
+             f"await_stamps({str(stamps)!r}, ['report', 'regions', 'providers'])", RECORD.format(stage="providers"),
+             f"(pathlib.Path({str(stamps)!r}) / 'providers-recorded').touch()", read_only=True)
+    notebook(books / "85_after.ipynb", "raise SystemExit('must not run after a failed stage')")
+    logged = []
+
+    result = runner.run(str(params_file), notebooks=books, log=logged.append)
+
+    assert not result.ok
+    saved = json.loads((Path(result.run_dir) / "manifest.json").read_text())
+    found = [(s["stage"], s["status"]) for s in saved["stages"]]
+    expected = [("first", "succeeded"), ("report", "succeeded"), ("regions", "failed"), ("providers", "succeeded")]
+    assert found == expected, f"expected {expected} (in stage order, nothing after the failure), found {found}"
+    error = saved["stages"][2]["error"]
+    assert "stage regions failed in 60_regions.ipynb" in error and "cell 6" in error and "broke on purpose" in error, error
+    assert any(line.startswith(f"run {result.run_id} FAILED: stage regions failed in 60_regions.ipynb")
+               for line in logged), logged
+    assert saved["status"] == "failed"
+    assert [o["stage"] for o in saved["outputs"]] == ["report", "providers"], "expected the outputs in stage order"
+    for stage in saved["stages"]:
+        assert Path(stage["executed_notebook"]).exists() and stage["duration_s"] is not None, stage
+    assert sorted(p.name for p in (Path(result.run_dir) / "book").iterdir()) == [
+        "10_first.html", "50_report.html", "60_regions.html", "70_providers.html", "index.html"]
+
+
+def test_the_next_stages_kernel_is_running_while_the_current_stage_runs(tmp_path, params_file):
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    # The runner's kernels are its children running ipykernel: this stage's and, started ahead, the next one's.
+    kernels_of_the_runner = (
+        "import os, pathlib, time\n"
+        "def kernels():\n"
+        "    found = []\n"
+        "    for proc in pathlib.Path('/proc').iterdir():\n"
+        "        try:\n"
+        "            ppid = int((proc / 'stat').read_text().rsplit(')', 1)[1].split()[1])\n"
+        "            if ppid == os.getppid() and b'ipykernel' in (proc / 'cmdline').read_bytes():\n"
+        "                found.append(proc.name)\n"
+        "        except (OSError, ValueError, IndexError):\n"
+        "            pass\n"
+        "    return found\n"
+        "deadline = time.monotonic() + 120\n"
+        "while len(kernels()) < 2:\n"
+        "    assert time.monotonic() < deadline, f'expected the next stage kernel beside this one, found {kernels()}'\n"
+        "    time.sleep(0.05)"
+    )
+    notebook(books / "10_first.ipynb", kernels_of_the_runner)
+    notebook(books / "20_second.ipynb", "import os\nassert os.getcwd() == " + repr(str(books)) + ", os.getcwd()")
+
+    result = runner.run(str(params_file), notebooks=books, log=lambda *_: None)
+
+    assert result.ok, json.dumps(result.manifest["stages"], indent=1)

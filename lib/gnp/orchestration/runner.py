@@ -22,6 +22,15 @@ The run plan (``runplan``) is computed here, once, before the first stage
 whose notebook says it uses it (``"plan": true`` in its ``gnp`` metadata):
 after ingest, whose fetches it must see. It is written once as ``plan.json``
 beside the context, which names it, and the stages load it from there.
+
+Fixed costs. Each stage's notebook runs in a kernel of its own, started while
+the stage before it runs (``kernels``), so a stage waits for no kernel start.
+Stages whose notebook writes nothing that another stage reads (``"read_only":
+true`` in its ``gnp`` metadata: the report and the chapters, which read
+finished Gold) run side by side when they follow each other, once every stage
+before them is done; the manifest lists them in their order all the same, each
+with its own status and times, and the run fails, naming each notebook that
+failed, when any of them fails.
 """
 
 from __future__ import annotations
@@ -32,7 +41,9 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +57,7 @@ from gnp.core.errors import GnpError, UsageError
 from gnp.core.registry import Registry, join
 from gnp.core.schemas import TABLES
 from gnp.lake import lakehouse, lakelock
-from gnp.orchestration import book, runplan
+from gnp.orchestration import book, kernels, runplan
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
@@ -73,6 +84,11 @@ class Stage:
     def needs_plan(self) -> bool:
         """The notebook loads the run plan (``runplan.for_stage``): the runner records it before this stage."""
         return bool(self._meta.get("plan", False))
+
+    @property
+    def read_only(self) -> bool:
+        """The notebook writes nothing a later stage reads (the report, the chapters): it may run beside its like."""
+        return bool(self._meta.get("read_only", False))
 
     @property
     def _meta(self) -> dict:
@@ -120,15 +136,18 @@ def _failed_cell(source: Path, executed: Path) -> str:
     return "an unknown cell"
 
 
-def _execute(stage: Stage, output: str, parameters: dict, kept_at: str) -> None:
-    """Run the notebook, saving it to the local ``output`` as it goes; ``kept_at`` is where it will be kept."""
+def _execute(stage: Stage, output: str, parameters: dict, kept_at: str, km) -> None:
+    """Run the notebook on the started kernel ``km``, saving it to the local ``output`` as it goes; ``kept_at`` is
+    where it will be kept. The kernel was started in the notebooks' folder (papermill's ``cwd`` would change the
+    whole process's working directory, which notebooks running side by side share)."""
     try:
         papermill.execute_notebook(
             str(stage.notebook),
             output,
             parameters=parameters,
             kernel_name=kernel_name(),
-            cwd=str(stage.notebook.parent),
+            engine_name=kernels.ENGINE,
+            km=km,
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=True,
@@ -249,7 +268,11 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
     # Only stages that use Spark or the plan read or write the lake's tables. A run of none of them (the
     # cloud's daily ingest, whose identity has no rights on the lake bucket) takes no lock and reads no table.
     uses_lake = any(stage.needs_spark or stage.needs_plan for stage in selected)
+    groups = _groups(selected)
     with contextlib.ExitStack() as stack:
+        launches = stack.enter_context(_Launches())  # at the end, kernels no stage was given are shut down
+        if groups:
+            launches.start(groups[0])  # the first stage's kernel starts beside the lock and Spark's server
         if uses_lake:
             # One run writes the lake at a time; the versions are read under the lock.
             stack.enter_context(lakelock.holding(registry.lake, run_id, params.storage.lock_wait_s))
@@ -264,39 +287,155 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
             ctx = dataclasses.replace(ctx, spark_remote=spark_remote)
         record["context"] = context.record(ctx)  # once, before the first stage: every stage reads this file
         consumer = _marks_consumed(selected)
-        for number, stage in enumerate(selected, 1):
-            if stage.needs_plan and "plan" not in record:
-                failure = _record_plan(ctx, stage, record, log)
+        number = 0
+        for index, group in enumerate(groups):
+            if any(stage.needs_plan for stage in group) and "plan" not in record:
+                failure = _record_plan(ctx, group[0], record, log)
                 if failure:
                     break
-            output = join(run_dir, stage.notebook.name)
-            scratch = output if scratch_dir == run_dir else str(Path(scratch_dir) / stage.notebook.name)
-            entry = {"stage": stage.name, "notebook": stage.notebook.name, "executed_notebook": output,
-                     "started_at": manifest.utc_now(), "status": "running"}
-            record["stages"].append(entry)
-            log(f"[{number}/{len(selected)}] {stage.name} ...")
-            started = time.monotonic()
-            try:
-                _execute(stage, scratch, {RUN_CONTEXT: ctx.location}, kept_at=output)
-                entry["status"] = "succeeded"
-            except StageFailed as exc:
-                entry["status"], entry["error"] = "failed", str(exc)
-                failure = exc
-            finally:
-                _keep(scratch, output)  # the partial notebook too, with its traceback
-            entry["ended_at"] = manifest.utc_now()
-            entry["duration_s"] = round(time.monotonic() - started, 1)
-            for out in manifest.read_outputs(registry, run_id, stage.name):
-                record["outputs"].append({"stage": stage.name, **out})
-            log(f"[{number}/{len(selected)}] {stage.name} {entry['status']} in {entry['duration_s']} s")
-            if failure:
+            if index + 1 < len(groups):
+                launches.start(groups[index + 1])  # their kernels start while this group runs
+            running = []
+            for stage in group:
+                number += 1
+                output = join(run_dir, stage.notebook.name)
+                scratch = output if scratch_dir == run_dir else str(Path(scratch_dir) / stage.notebook.name)
+                entry = {"stage": stage.name, "notebook": stage.notebook.name, "executed_notebook": output,
+                         "started_at": manifest.utc_now(), "status": "running"}
+                record["stages"].append(entry)
+                log(f"[{number}/{len(selected)}] {stage.name} ...")
+                running.append((number, entry, launches.go(stage, scratch, output, {RUN_CONTEXT: ctx.location})))
+            failures = []
+            for number_of, entry, launch in _in_completion_order(running):
+                stage_failure = launch.outcome()  # re-raises what is no stage's failure (a kernel that never started)
+                entry["status"] = "failed" if stage_failure else "succeeded"
+                if stage_failure:
+                    entry["error"] = str(stage_failure)
+                    failures.append((number_of, stage_failure))
+                entry["ended_at"], entry["duration_s"] = launch.ended_at, launch.duration_s
+                log(f"[{number_of}/{len(selected)}] {launch.stage.name} {entry['status']} in {entry['duration_s']} s")
+            for stage in group:
+                for out in manifest.read_outputs(registry, run_id, stage.name):
+                    record["outputs"].append({"stage": stage.name, **out})
+            if failures:
+                failure = _first_failures(failures)
                 break
-            if stage.name == consumer and record.get("plan"):
+            if consumer in {stage.name for stage in group} and record.get("plan"):
                 _record_consumed(ctx)
         if uses_lake:
             for name, after in lakehouse.versions(table_paths).items():
                 record["table_versions"][name]["after"] = after
     return failure
+
+
+def _groups(selected: list[Stage]) -> list[list[Stage]]:
+    """The stages in their order, in groups run together: read-only stages that follow each other share one."""
+    groups: list[list[Stage]] = []
+    for stage in selected:
+        if stage.read_only and groups and groups[-1][-1].read_only:
+            groups[-1].append(stage)
+        else:
+            groups.append([stage])
+    return groups
+
+
+class _Launch:
+    """One stage's notebook, in a thread of its own: its kernel starts at once, the notebook when ``go`` says."""
+
+    def __init__(self, stage: Stage):
+        self.stage = stage
+        self.ended_at: str | None = None
+        self.duration_s: float | None = None
+        self._job: tuple[str, str, dict] | None = None  # (scratch, output, parameters), given by ``go``
+        self._given = threading.Event()
+        self._done: Future = Future()
+        threading.Thread(target=self._main, name=f"gnp-stage-{stage.name}", daemon=True).start()
+
+    def go(self, scratch: str, output: str, parameters: dict) -> _Launch:
+        self._job = (scratch, output, parameters)
+        self._given.set()
+        return self
+
+    def cancel(self) -> None:
+        """No notebook for this kernel (the run stopped before the stage): shut it down."""
+        self._given.set()
+
+    @property
+    def done(self) -> Future:
+        """Resolved when the notebook has ended (or its kernel could not start)."""
+        return self._done
+
+    def outcome(self) -> StageFailed | None:
+        """Wait for the notebook: its stage's failure, or None; anything else it raised is raised here."""
+        return self._done.result()
+
+    def _main(self) -> None:
+        km, handed = None, False
+        try:
+            km = kernels.start(kernel_name(), self.stage.notebook.parent)
+            self._given.wait()
+            if self._job is None:
+                self._done.set_result(None)
+                return
+            scratch, output, parameters = self._job
+            started = time.monotonic()
+            handed = True  # nbclient shuts the kernel down, whatever the notebook does
+            try:
+                _execute(self.stage, scratch, parameters, kept_at=output, km=km)
+                failure = None
+            except StageFailed as exc:
+                failure = exc
+            finally:
+                _keep(scratch, output)  # the partial notebook too, with its traceback
+                self.ended_at = manifest.utc_now()
+                self.duration_s = round(time.monotonic() - started, 1)
+            self._done.set_result(failure)
+        except BaseException as exc:  # noqa: BLE001 - handed to the runner's thread, which raises it
+            self._done.set_exception(exc)
+        finally:
+            if km is not None and not handed:
+                with contextlib.suppress(Exception):
+                    kernels.stop(km)
+
+
+class _Launches:
+    """The stages whose kernels are started; on leaving, those no notebook was given are shut down."""
+
+    def __init__(self):
+        self._waiting: dict[str, _Launch] = {}
+
+    def __enter__(self) -> _Launches:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for launch in self._waiting.values():
+            launch.cancel()
+        self._waiting.clear()
+
+    def start(self, group: list[Stage]) -> None:
+        for stage in group:
+            self._waiting[stage.name] = _Launch(stage)
+
+    def go(self, stage: Stage, scratch: str, output: str, parameters: dict) -> _Launch:
+        launch = self._waiting.pop(stage.name, None) or _Launch(stage)
+        return launch.go(scratch, output, parameters)
+
+
+def _in_completion_order(running: list[tuple[int, dict, _Launch]]):
+    """The running stages' (number, entry, launch), each as its notebook ends."""
+    pending = {launch.done: (number, entry, launch) for number, entry, launch in running}
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in sorted(done, key=lambda f: pending[f][0]):
+            yield pending.pop(future)
+
+
+def _first_failures(failures: list[tuple[int, StageFailed]]) -> StageFailed:
+    """The failure of a group: its one stage's, or one naming every notebook that failed, in stage order."""
+    ordered = [failure for _, failure in sorted(failures, key=lambda item: item[0])]
+    if len(ordered) == 1:
+        return ordered[0]
+    return StageFailed(f"{len(ordered)} stages failed side by side: " + "; ".join(map(str, ordered)))
 
 
 def _marks_consumed(selected: list[Stage]) -> str | None:

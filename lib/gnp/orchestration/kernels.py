@@ -1,0 +1,67 @@
+"""A stage's kernel, started before its notebook runs, and the papermill engine that runs a notebook on it.
+
+Starting a kernel (a Python process and ipykernel's imports) takes about a
+second; the runner starts the next stage's while the current stage runs. The
+kernel is started as nbclient would start it (the notebook's kernelspec, the
+notebooks' folder as its working directory, its history in memory), and
+nbclient, handed a kernel manager whose kernel is alive, connects to it instead
+of starting one and, told to (``cleanup_kc``), shuts it down at the end as it
+would its own. Only the moment of the start moves; the executed notebook is the
+same.
+
+A kernel manager is used from the thread that started it (each stage's
+notebook runs in a thread of its own, ``runner._Launch``): its client's
+sockets belong to that thread's event loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, papermill_engines
+from papermill.log import logger
+from papermill.utils import merge_kwargs, remove_args
+
+ENGINE = "gnp-started-kernel"  # the papermill engine name of ``StartedKernelEngine``
+HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"  # what nbclient gives an ipykernel it starts
+
+
+def start(kernel_name: str, cwd: Path) -> AsyncKernelManager:
+    """Start a kernel (returns once its process is launched; nbclient waits for it to be ready)."""
+    km = AsyncKernelManager(kernel_name=kernel_name)
+    run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=[HISTORY_IN_MEMORY] if km.ipykernel else [])
+    return km
+
+
+def stop(km: AsyncKernelManager) -> None:
+    """Shut down a kernel no notebook was given (a run that stopped before its stage)."""
+    if km.has_kernel:
+        run_sync(km.shutdown_kernel)(now=True)
+    run_sync(km.cleanup_resources)()
+
+
+class StartedKernelEngine(NBClientEngine):
+    """papermill's nbclient engine, on the kernel given as ``km``; nbclient shuts it down at the end."""
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
+                                 start_timeout=60, execution_timeout=None, *, km: AsyncKernelManager, **kwargs):
+        # The arguments as NBClientEngine merges them (papermill 2.x), plus the kernel manager.
+        kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+        final_kwargs = merge_kwargs(
+            kwargs,
+            timeout=execution_timeout,
+            startup_timeout=start_timeout,
+            kernel_name=kernel_name,
+            log=logger,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+        )
+        return PapermillNotebookClient(nb_man, km=km, **final_kwargs).execute(cleanup_kc=True)
+
+
+papermill_engines.register(ENGINE, StartedKernelEngine)
