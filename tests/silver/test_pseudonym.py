@@ -7,13 +7,17 @@ import stat
 
 import pytest
 
+from gnp.core import context
 from gnp.core.config import ParamsError, PrivacyParams, StorageParams, WarehouseParams
 from gnp.core.registry import Registry
-from gnp.core.schemas import SILVER_TABLES
+from gnp.core.schemas import MEASUREMENTS, SILVER_TABLES
 from gnp.lake import lakehouse
+from gnp.orchestration import runplan
+from gnp.quality import checks as quality
 from gnp.silver import measurements as M
 from gnp.silver import pseudonym
-from silver.bronze_factories import lake_params
+from gnp.silver import steps as silver_steps
+from silver.bronze_factories import lake_params, record, write_day
 
 ENV = "GNP_TEST_PSEUDONYM_KEY"
 KEY_TEXT = "f" * 64
@@ -95,14 +99,15 @@ def test_the_key_reaches_spark_as_data_not_as_a_plan_literal(spark, capsys):
 # Silver's key fingerprint (real files in a tmp lake; Silver tables committed by the real lakehouse) -----
 
 
-def write_silver(spark, registry: Registry) -> dict[str, str]:
+def write_silver(spark, registry: Registry, key: bytes) -> dict[str, str]:
     """Commit every Silver table (one row: Delta makes no commit for an empty overwrite of an empty table),
-    as a Silver run does; returns their versions."""
+    recording ``key``'s fingerprint as a Silver run does; returns their versions."""
     values = {"bigint": 1, "int": 1, "double": 1.0, "string": "x", "boolean": True, "date": dt.date(2025, 1, 1),
               "timestamp": dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc), "array<string>": ["x"]}
     for spec in SILVER_TABLES:
         row = tuple(values[c.type] for c in spec.columns)
-        lakehouse.overwrite(spark.createDataFrame([row], spec.ddl()), spec, registry.table_path(spec.name))
+        lakehouse.overwrite(spark.createDataFrame([row], spec.ddl()), spec, registry.table_path(spec.name),
+                            metadata=pseudonym.commit_metadata(key))
     return pseudonym.silver_writes(registry)
 
 
@@ -128,7 +133,7 @@ def test_another_key_is_refused_once_silver_exists_naming_the_full_refresh(tmp_p
     params = _params(tmp_path)
     registry = Registry.from_params(params)
     pseudonym.load_checked_key(params, registry, full_refresh=False)
-    write_silver(spark, registry)
+    write_silver(spark, registry, KEY_TEXT.encode())
     assert pseudonym.load_checked_key(params, registry, full_refresh=False) == KEY_TEXT.encode()
 
     monkeypatch.setenv(ENV, "e" * 64)
@@ -144,7 +149,7 @@ def test_a_rotation_becomes_the_fingerprint_only_once_silver_was_rewritten(tmp_p
     params = _params(tmp_path)
     registry = Registry.from_params(params)
     pseudonym.load_checked_key(params, registry, full_refresh=False)
-    write_silver(spark, registry)
+    write_silver(spark, registry, KEY_TEXT.encode())
     old = stored(registry)["fingerprint"]
 
     monkeypatch.setenv(ENV, "e" * 64)
@@ -154,12 +159,12 @@ def test_a_rotation_becomes_the_fingerprint_only_once_silver_was_rewritten(tmp_p
     # The full refresh fails before Silver is rewritten: no run but a full refresh may go on, whatever its key.
     for key in ("e" * 64, KEY_TEXT):
         monkeypatch.setenv(ENV, key)
-        with pytest.raises(ParamsError, match="did not rewrite all of Silver.*--full-refresh"):
+        with pytest.raises(ParamsError, match="did not leave all of Silver written with the new key.*--full-refresh"):
             pseudonym.load_checked_key(params, registry, full_refresh=False)
 
     monkeypatch.setenv(ENV, "e" * 64)
     pseudonym.load_checked_key(params, registry, full_refresh=True)
-    write_silver(spark, registry)  # the full refresh rewrote every Silver table
+    write_silver(spark, registry, b"e" * 64)  # the full refresh rewrote every Silver table
     assert pseudonym.load_checked_key(params, registry, full_refresh=False) == b"e" * 64
     assert stored(registry)["fingerprint"] == new and stored(registry)["rotation"] is None
     monkeypatch.setenv(ENV, KEY_TEXT)
@@ -171,7 +176,7 @@ def test_a_missing_key_file_is_not_recreated_once_silver_exists(tmp_path, spark)
     params = _params(tmp_path)
     registry = Registry.from_params(params)
     first = pseudonym.load_checked_key(params, registry, full_refresh=False)  # creates the key file
-    write_silver(spark, registry)
+    write_silver(spark, registry, first)
     key_file = tmp_path / "secrets" / "pseudonym.key"
     key_file.unlink()
     with pytest.raises(ParamsError) as err:
@@ -192,3 +197,46 @@ def test_without_silver_a_key_is_recorded_at_load_and_may_change(tmp_path, monke
     monkeypatch.setenv(ENV, "e" * 64)  # nothing was written with the first key: nothing to mix
     pseudonym.load_checked_key(params, registry, full_refresh=False)
     assert stored(registry)["fingerprint"] == pseudonym.fingerprint(b"e" * 64)
+
+
+# A rotation is confirmed from what Silver holds (the real Silver steps on the shared session) -----------
+
+NEW_KEY = "a" * 64
+DAY = dt.date(2025, 10, 26)
+
+
+def _silver(spark, params, full_refresh: bool, steps=silver_steps.WRITES):
+    ctx = context.of_params(params, full_refresh=full_refresh)
+    return silver_steps.run(ctx, spark, runplan.for_context(ctx).silver, steps)
+
+
+def _user_ids(spark, registry: Registry) -> set[str]:
+    table = lakehouse.read_table(spark, registry.table_path(MEASUREMENTS.name), MEASUREMENTS)
+    return {row.user_id for row in table.select("user_id").collect()}
+
+
+def test_a_key_rotation_whose_full_refresh_was_restored_refuses_the_next_incremental_run(tmp_path, monkeypatch, spark):
+    params = _params(tmp_path)
+    params = params.model_copy(update={"dates": params.dates.model_copy(update={"date_from": DAY, "date_to": DAY})})
+    registry = Registry.from_params(params)
+    write_day(registry, DAY, [record(1, f"{DAY} 10:00:00", ip="10.0.0.1"), record(2, f"{DAY} 11:00:00", ip=None)])
+    monkeypatch.setenv(ENV, KEY_TEXT)
+    _silver(spark, params, full_refresh=False)
+    old_ids = _user_ids(spark, registry)
+
+    # A full refresh with a new key writes every Silver table, then a critical check fails: all restored.
+    monkeypatch.setenv(ENV, NEW_KEY)
+    rotation = _silver(spark, params, full_refresh=True)
+    failed = quality.result(rotation.run, "silver", "measurements.injected", quality.CRITICAL, False, "1 row", "0 rows")
+    rotation.checks = [failed]
+    with pytest.raises(quality.QualityError, match="restored"):
+        rotation.keep_or_restore()
+    assert _user_ids(spark, registry) == old_ids, "expected the restore to bring back the old key's user ids"
+
+    # Every Silver table has a new version now (the RESTORE), but holds the old key's data: no confirmation.
+    with pytest.raises(ParamsError) as err:
+        _silver(spark, params, full_refresh=False, steps=("flag",))
+    message = str(err.value)
+    assert "did not leave all of Silver written with the new key" in message, message
+    assert "gnp run --full-refresh" in message and NEW_KEY[:32] not in message, message
+    assert _user_ids(spark, registry) == old_ids, "an incremental run added user ids of the new key"

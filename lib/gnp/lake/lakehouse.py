@@ -11,7 +11,11 @@ Writes go through Spark (the run's Spark Connect server, or a local session):
   commit (``replaceWhere`` on the partition column; Delta checks that no row
   of the frame falls outside it), and ``overwrite`` replaces the whole table.
   Each commit carries the run id as its ``userMetadata`` (``gnp.lake.spark`` sets it
-  on the session), so ``history`` tells which run wrote which version.
+  on the session), so ``history`` tells which run wrote which version. A write
+  may add facts of its own (``metadata``: Silver records its pseudonym key's
+  fingerprint); the ``userMetadata`` is then a JSON object holding the run id
+  and them, in the same commit. ``written_with`` reads them back for the data a
+  table holds now, following RESTOREs to the commit they brought back.
 - ``restore`` puts a table back to an earlier version (a new commit): the
   stages use it to withdraw a version whose critical checks failed.
 - ``vacuum`` deletes files that no version of the last ``retain_days`` needs.
@@ -189,14 +193,14 @@ def history(table_path: str, limit: int | None = None) -> list[dict]:
                       if name.endswith(".json") and name[:-5].isdigit()), reverse=True)
     rows = []
     for number in commits[:limit]:
-        text = storage.read_bytes(join(log, f"{number:020d}.json")).decode("utf-8")
-        info = next((action["commitInfo"] for action in map(json.loads, text.splitlines())
-                     if "commitInfo" in action), {})
+        info = _commit_info(table_path, number) or {}
+        metadata = user_metadata(info)
         rows.append({
             "version": number,
             "timestamp": dt.datetime.fromtimestamp(info.get("timestamp", 0) / 1000, dt.timezone.utc),
             "operation": info.get("operation"),
-            "run_id": info.get("userMetadata"),
+            "run_id": metadata.get("run_id"),
+            "metadata": metadata,
             "parameters": info.get("operationParameters"),
             "metrics": info.get("operationMetrics"),
             "engine": info.get("engineInfo", ""),
@@ -204,16 +208,67 @@ def history(table_path: str, limit: int | None = None) -> list[dict]:
     return rows
 
 
+def _commit_info(table_path: str, number: int) -> dict | None:
+    """The ``commitInfo`` of commit ``number``; None when the log no longer holds it (or never did)."""
+    path = join(table_path, DELTA_LOG, f"{number:020d}.json")
+    try:
+        text = storage.read_bytes(path).decode("utf-8")
+    except FileNotFoundError:
+        return None
+    return next((action["commitInfo"] for action in map(json.loads, text.splitlines()) if "commitInfo" in action), {})
+
+
+def user_metadata(info: Mapping) -> dict:
+    """A commit's ``userMetadata`` as a dict: a JSON object as written with ``metadata``, else ``{"run_id": text}``."""
+    text = info.get("userMetadata")
+    if isinstance(text, str) and text.startswith("{"):
+        try:
+            found = json.loads(text)
+        except ValueError:
+            found = None
+        if isinstance(found, dict):
+            return found
+    return {"run_id": text}
+
+
+# Commits that change no row: the data are those of the commit before.
+NO_DATA_CHANGE = frozenset({"SET TBLPROPERTIES", "UNSET TBLPROPERTIES", "VACUUM START", "VACUUM END", "OPTIMIZE"})
+
+
+def written_with(table_path: str) -> dict | None:
+    """The ``user_metadata`` of the commit that wrote the data the table holds now; None if unknown.
+
+    A RESTORE brings back the data of the version it names, so it is followed
+    to that version's commit (a restored write counts, the RESTORE itself never
+    does); commits that change no row are passed over. Unknown: no table, or
+    the log no longer holds the commit.
+    """
+    number = version(table_path)
+    for _ in range(10_000):  # a restore names an earlier version: the walk ends
+        info = None if number is None or number < 0 else _commit_info(table_path, number)
+        if info is None:
+            return None
+        operation = info.get("operation")
+        if operation == "RESTORE":
+            target = (info.get("operationParameters") or {}).get("version")
+            if target is None:
+                return None
+            number = int(target)
+        elif operation in NO_DATA_CHANGE:
+            number -= 1
+        else:
+            return user_metadata(info)
+    return None
+
+
 def created_at(table_path: str) -> dt.datetime | None:
     """When the table's first commit (version 0) was made; None if no table, or the log no longer holds it."""
     check_format(table_path)
     if not is_delta(table_path):
         return None
-    first = join(table_path, DELTA_LOG, f"{0:020d}.json")
-    if not storage.exists(first):
+    info = _commit_info(table_path, 0)
+    if info is None:
         return None
-    text = storage.read_bytes(first).decode("utf-8")
-    info = next((action["commitInfo"] for action in map(json.loads, text.splitlines()) if "commitInfo" in action), {})
     stamp = info.get("inCommitTimestamp") or info.get("timestamp")
     return dt.datetime.fromtimestamp(stamp / 1000, dt.timezone.utc) if stamp else None
 
@@ -279,7 +334,8 @@ def check_same_columns(table_path: str, spec: TableSpec) -> None:
 
 
 def replace_partitions(
-    df: DataFrame, spec: TableSpec, table_path: str, drop: Iterable = (), *, replace_all: bool = False
+    df: DataFrame, spec: TableSpec, table_path: str, drop: Iterable = (), *, replace_all: bool = False,
+    metadata: Mapping[str, str] | None = None,
 ) -> int:
     """Replace exactly the partitions of ``drop`` (or, without ``drop``, those present in ``df``), in one commit.
 
@@ -287,6 +343,7 @@ def replace_partitions(
     ends empty instead of keeping old ones, and a row of ``df`` outside them
     fails the commit (Delta's replaceWhere check) rather than overwrite another
     day. ``replace_all`` makes the table exactly ``df`` (see ``overwrite``).
+    ``metadata`` goes into the commit beside the session's run id (see ``written_with``).
     Returns the committed version.
     """
     column = _partition_column(spec)
@@ -305,6 +362,8 @@ def replace_partitions(
         .write.format("delta")
         .partitionBy(column)
     )
+    if metadata:
+        writer = writer.option("userMetadata", commit_metadata(df.sparkSession, metadata))
     if replace_all or not exists:
         writer = writer.mode("overwrite").option("overwriteSchema", "true")
     elif drop:
@@ -315,9 +374,16 @@ def replace_partitions(
     return version(table_path)
 
 
-def overwrite(df: DataFrame, spec: TableSpec, table_path: str) -> int:
+def commit_metadata(spark: SparkSession, metadata: Mapping[str, str]) -> str:
+    """A commit's ``userMetadata``: the session's run id (``gnp.lake.spark``) and ``metadata``, as one JSON object."""
+    from gnp.lake.spark import COMMIT_METADATA_CONF
+
+    return json.dumps({"run_id": spark.conf.get(COMMIT_METADATA_CONF, None), **metadata}, sort_keys=True)
+
+
+def overwrite(df: DataFrame, spec: TableSpec, table_path: str, metadata: Mapping[str, str] | None = None) -> int:
     """Full refresh: after the commit the table holds exactly ``df``."""
-    return replace_partitions(df, spec, table_path, replace_all=True)
+    return replace_partitions(df, spec, table_path, replace_all=True, metadata=metadata)
 
 
 def restore(spark: SparkSession, table_path: str, to_version: int | None) -> None:

@@ -26,10 +26,14 @@ which rebuilds Silver from Bronze.
 The fingerprint names the key Silver *was written with*. With no Silver yet it
 is recorded at load. A rotation cannot be: if the full refresh failed before
 every Silver table was rewritten, a recorded new fingerprint would let the next
-incremental run add new ids to old ones. So a rotation is recorded as pending,
-with the write id of each Silver table's current version; it becomes the
-fingerprint at the first load that finds every one of those tables rewritten,
-and until then only a full refresh may run.
+incremental run add new ids to old ones. So a rotation is recorded as pending;
+it becomes the fingerprint at the first load that finds every Silver table
+holding data written with the new key, and until then only a full refresh may
+run. What a table holds is read from the table itself: every Silver commit
+carries its key's fingerprint (``KEY_METADATA`` in the commit's metadata), and
+``lakehouse.written_with`` follows a RESTORE to the commit whose data it brought
+back. A full refresh whose critical check failed and was restored therefore
+confirms nothing: its tables hold the old key's data again, under new versions.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ KEY_BYTES = 32
 MIN_KEY_CHARS = 32  # 16 bytes as hex: shorter keys are guessable
 FINGERPRINT_LABEL = b"gnp/pseudonym-key-fingerprint/v1"  # not an IP: no user_id is ever this HMAC
 FINGERPRINT_FORMAT = 1
+KEY_METADATA = "pseudonym_key"  # the fingerprint's name in each Silver commit's metadata
 
 
 def _is_embedded(params: Params) -> bool:
@@ -134,6 +139,22 @@ def fingerprint(key: bytes) -> str:
     return hmac.new(key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
 
 
+def commit_metadata(key: bytes) -> dict[str, str]:
+    """What a Silver commit records of the key its user ids were made with (``lakehouse.replace_partitions``)."""
+    return {KEY_METADATA: fingerprint(key)}
+
+
+def silver_keys(registry: Registry) -> dict[str, str | None]:
+    """Each Silver table that exists -> the fingerprint its current data were written with (None: unknown,
+    a commit from before fingerprints were recorded, or one the log no longer holds)."""
+    keys = {}
+    for spec in SILVER_TABLES:
+        path = registry.table_path(spec.name)
+        if lakehouse.version(path) is not None:
+            keys[spec.name] = (lakehouse.written_with(path) or {}).get(KEY_METADATA)
+    return keys
+
+
 def silver_writes(registry: Registry) -> dict[str, str]:
     """Each Silver table that exists -> its current Delta version (a new one with every write)."""
     writes = {}
@@ -165,8 +186,13 @@ def _refusal(params: Params, registry: Registry, problem: str) -> ParamsError:
     )
 
 
-def _rotation_finished(rotation: dict, writes: dict[str, str]) -> bool:
-    return all(writes.get(name) not in (None, write_id) for name, write_id in rotation["silver_writes"].items())
+def _rotation_finished(rotation: dict, keys: dict[str, str | None]) -> bool:
+    """Every Silver table holds data written with the rotation's key (a RESTORE brings back the old key's)."""
+    return bool(keys) and all(found == rotation["fingerprint"] for found in keys.values())
+
+
+def _other_keys(keys: dict[str, str | None], current: str) -> list[str]:
+    return [name for name, found in keys.items() if found is not None and found != current]
 
 
 def load_checked_key(params: Params, registry: Registry, full_refresh: bool) -> bytes:
@@ -190,8 +216,8 @@ def load_checked_key(params: Params, registry: Registry, full_refresh: bool) -> 
         log.warning("Silver at %s has no pseudonym key fingerprint: recording the current key's", registry.lake)
         _record(registry, current)
         return key
-    rotation = record.get("rotation")
-    if rotation and _rotation_finished(rotation, writes):
+    rotation, keys = record.get("rotation"), silver_keys(registry)
+    if rotation and _rotation_finished(rotation, keys):
         record, rotation = {"fingerprint": rotation["fingerprint"]}, None
         _record(registry, record["fingerprint"])
     if full_refresh:
@@ -202,11 +228,18 @@ def load_checked_key(params: Params, registry: Registry, full_refresh: bool) -> 
         return key
     if rotation:
         raise _refusal(params, registry, f"a `--full-refresh` that changes the pseudonym key started at "
-                                         f"{rotation['started_at']} and did not rewrite all of Silver")  # fmt: skip
+                                         f"{rotation['started_at']} and did not leave all of Silver written with "
+                                         f"the new key (it stopped, or a failed check restored the old "
+                                         f"data)")  # fmt: skip
     if current != record["fingerprint"]:
         raise _refusal(params, registry, f"the pseudonym key (fingerprint {current[:12]}...) is not the one Silver "
                                          f"was written with ({record['fingerprint'][:12]}..., in "
                                          f"{registry.pseudonym_fingerprint})")  # fmt: skip
+    other = _other_keys(keys, current)
+    if other:
+        raise _refusal(params, registry, f"Silver's {', '.join(other)} hold(s) data written with another pseudonym "
+                                         f"key than this one (fingerprint {current[:12]}...), though "
+                                         f"{registry.pseudonym_fingerprint} names it")  # fmt: skip
     return key
 
 

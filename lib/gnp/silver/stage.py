@@ -191,18 +191,20 @@ class FlaggedBronze:
     files: list[parse.BronzeFile]
     accounting: accounting.Accounting
     drift: parse.FieldDrift
+    key_metadata: dict[str, str]  # the pseudonym key's fingerprint, recorded on each Silver commit
 
 
 def flag_bronze(spark: SparkSession, params: Params, registry: Registry, silver_plan: SilverPlan) -> FlaggedBronze:
     """Read the planned Bronze days, flag every record, and check that each is accounted for."""
     files = parse.list_bronze_files(registry, silver_plan.bronze_days)
-    key = pseudonym.key_frame(spark, pseudonym.load_checked_key(params, registry, silver_plan.full_refresh))
-    flagged = measurements.flag_records(parse.read_bronze(spark, files), key, params.semantics)
+    key = pseudonym.load_checked_key(params, registry, silver_plan.full_refresh)
+    flagged = measurements.flag_records(parse.read_bronze(spark, files), pseudonym.key_frame(spark, key),
+                                        params.semantics)
     flagged = flagged.persist(StorageLevel.MEMORY_AND_DISK)
     counts = accounting.count_accounting(
         flagged, parse.manifest_records(files), silver_plan.partitions, silver_plan.run_days
     )
-    return FlaggedBronze(flagged, files, counts, parse.field_drift(files))
+    return FlaggedBronze(flagged, files, counts, parse.field_drift(files), pseudonym.commit_metadata(key))
 
 
 def write_measurements(flagged: FlaggedBronze, registry: Registry, silver_plan: SilverPlan) -> None:
@@ -212,7 +214,8 @@ def write_measurements(flagged: FlaggedBronze, registry: Registry, silver_plan: 
     for spec, frame in ((MEASUREMENTS, measurements.to_measurements(flagged.frame, only)),
                         (QUARANTINE, measurements.to_quarantine(flagged.frame, only))):
         lakehouse.replace_partitions(
-            frame, spec, registry.table_path(spec.name), drop=silver_plan.days, replace_all=silver_plan.full_refresh
+            frame, spec, registry.table_path(spec.name), drop=silver_plan.days, replace_all=silver_plan.full_refresh,
+            metadata=flagged.key_metadata,
         )
     flagged.frame.unpersist()
 
@@ -227,10 +230,11 @@ def build_sessions(spark: SparkSession, params: Params, registry: Registry, silv
     return sessions.sessions_of(source, params.semantics, silver_plan.session_days)
 
 
-def write_sessions(frame: DataFrame, registry: Registry, silver_plan: SilverPlan) -> None:
+def write_sessions(frame: DataFrame, registry: Registry, silver_plan: SilverPlan, key_metadata: dict[str, str]) -> None:
+    """Commit the plan's session partitions, recording the key their user ids were made with."""
     lakehouse.replace_partitions(
         frame, SESSIONS, registry.table_path(SESSIONS.name), drop=silver_plan.session_days,
-        replace_all=silver_plan.full_refresh,
+        replace_all=silver_plan.full_refresh, metadata=key_metadata,
     )  # fmt: skip
 
 

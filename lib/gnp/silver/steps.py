@@ -54,7 +54,7 @@ class SilverRun:
 
     def write_sessions(self) -> None:
         self.sessions = stage.build_sessions(self.spark, self.ctx.params, self.ctx.registry, self.plan)
-        stage.write_sessions(self.sessions, self.ctx.registry, self.plan)
+        stage.write_sessions(self.sessions, self.ctx.registry, self.plan, self.flagged.key_metadata)
 
     def check(self) -> list[quality.CheckResult]:
         measurements, sessions = self.written = stage.written(self.spark, self.ctx.registry, self.plan)
