@@ -10,6 +10,9 @@ WORKERS ?= 2  # test processes (pytest-xdist); each holds a Spark session of its
 PORT ?= 8866
 KERNEL := gnp
 STAMP := $(VENV)/.installed
+# uv installs the pinned wheels (from PyPI, as pip would) into each venv, in seconds rather than minutes.
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
 # Spark's extra jars (Delta, the GCS connector): pinned in image/jars/pom.xml,
 # copied from Maven Central once, found by gnp.lake.spark inside the venv.
 JARS := $(VENV)/share/gnp-jars
@@ -33,8 +36,8 @@ help: ## List the targets
 $(STAMP): pyproject.toml constraints.txt image/jars/pom.xml
 	@bash .ci/system-deps.sh
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip==26.3"
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(PY) -m pip install --quiet --upgrade "pip==26.3" "uv==$(UV_VERSION)"
+	$(UV) pip install --quiet --python $(PY) -c constraints.txt -e '.[test]'
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Greek Net Pulse (venv)" >/dev/null
 	rm -rf $(JARS) && mvn -q -B -f image/jars/pom.xml dependency:copy-dependencies -Djars.dir=$(abspath $(JARS))
 	touch $(STAMP)
@@ -47,19 +50,19 @@ run: $(STAMP) ## Run the pipeline on PARAMS (default: sample source, local lakeh
 live: PARAMS := params/live.yaml
 live: run ## Run on the real data.gov.gr API (needs HYPERION_TOKEN)
 
-$(CHECKOV_VENV)/bin/checkov: tests/infra/checkov-requirements.txt
+$(CHECKOV_VENV)/bin/checkov: tests/infra/checkov-requirements.txt | $(STAMP)
 	python3.11 -m venv $(CHECKOV_VENV) || python3 -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet -r tests/infra/checkov-requirements.txt
+	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python -r tests/infra/checkov-requirements.txt
 	touch $@
 
-$(BQEMU_VENV)/bin/bqemulator: tests/bqemulator-requirements.txt
+$(BQEMU_VENV)/bin/bqemulator: tests/bqemulator-requirements.txt | $(STAMP)
 	python3.11 -m venv $(BQEMU_VENV) || python3 -m venv $(BQEMU_VENV)
-	$(BQEMU_VENV)/bin/pip install --quiet -r tests/bqemulator-requirements.txt
+	$(UV) pip install --quiet --python $(BQEMU_VENV)/bin/python -r tests/bqemulator-requirements.txt
 	touch $@
 
-$(LOCALBQ_VENV)/bin/local-bigquery: tests/local-bigquery-requirements.txt
+$(LOCALBQ_VENV)/bin/local-bigquery: tests/local-bigquery-requirements.txt | $(STAMP)
 	@if [ -z "$(PY313)" ]; then echo "python3.13 not found: the gs:// BigQuery load test will be skipped"; exit 0; fi; \
-	$(PY313) -m venv $(LOCALBQ_VENV) && $(LOCALBQ_VENV)/bin/pip install --quiet -r tests/local-bigquery-requirements.txt && touch $@
+	$(PY313) -m venv $(LOCALBQ_VENV) && $(UV) pip install --quiet --python $(LOCALBQ_VENV)/bin/python -r tests/local-bigquery-requirements.txt && touch $@
 
 tools: $(CHECKOV_VENV)/bin/checkov $(BQEMU_VENV)/bin/bqemulator $(LOCALBQ_VENV)/bin/local-bigquery ## Build the test tools' own venvs (checkov, BigQuery emulators)
 
