@@ -1,13 +1,27 @@
 """Audit before publish on real Delta tables: a failed critical check restores the versions from before the stage."""
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pandas as pd
 import pytest
-from lake.tables import BASE, D1, THINGS, row, things
+from lake.tables import BASE, D1, D2, D3, THINGS, row, things
+from silver.bronze_factories import lake_params, record, write_day
 
+from gnp.core import context
+from gnp.core.registry import Registry
+from gnp.core.schemas import TABLES
 from gnp.lake import lakehouse
+from gnp.orchestration import runplan
 from gnp.quality import audit
 from gnp.quality import checks as quality
+from gnp.serving import warehouse
+from gnp.silver import steps as silver_steps
 
 RUN = quality.RunInfo("run-audit", dt.date(2025, 10, 28), dt.datetime(2025, 10, 28, tzinfo=dt.timezone.utc))
 
@@ -17,6 +31,7 @@ class Lake:
 
     def __init__(self, root):
         self.root = root
+        self.audited = str(root / "_audited.json")
 
     def table_path(self, name):
         return str(self.root / name)
@@ -38,6 +53,7 @@ def test_a_failed_critical_check_restores_every_table_of_the_stage_and_says_so(s
     assert lakehouse.current_files(lake.table_path("old")) == published, "the failing version stayed current"
     assert lakehouse.history(lake.table_path("old"))[0]["operation"] == "RESTORE"
     assert lakehouse.version(lake.table_path("new")) is None
+    assert audit.read_audited(lake) == {"old": 2}, "expected the restored version recorded as audited, new absent"
 
 
 def test_passing_checks_keep_the_new_versions(spark, tmp_path):
@@ -47,6 +63,81 @@ def test_passing_checks_keep_the_new_versions(spark, tmp_path):
     lakehouse.replace_partitions(things(spark, [row(9, D1)]), THINGS, lake.table_path("old"), drop=[D1])
     warning = [quality.result(RUN, "gold", "a_warning", quality.WARNING, False, "1", "0")]
 
+    assert audit.read_audited(lake) == {}, "expected the record made before the stage wrote, from no audited table"
     audit.keep_or_restore(spark, lake, before, warning)
 
     assert lakehouse.version(lake.table_path("old")) == 1
+    assert audit.read_audited(lake) == {"old": 1}
+
+
+# A run killed between its commits and its checks (a process of its own, SIGKILLed) ---------------------
+
+SCRIPT = Path(__file__).with_name("silver_until_checks.py")
+KEY = "audit-test-pseudonym-key-0123456789abcdef"
+SILVER = ("measurements", "quarantine", "sessions")
+
+
+def _silver(spark, folder, day, steps=silver_steps.ORDER):
+    params = lake_params(folder)
+    params = params.model_copy(update={"dates": params.dates.model_copy(update={"date_from": day, "date_to": day})})
+    ctx = context.of_params(params, run_id=f"run-{day}")
+    silver_steps.run(ctx, spark, runplan.for_context(ctx).silver, steps)
+    return Registry.from_params(params)
+
+
+def _table(spark, registry, name):
+    spec = TABLES[name]
+    frame = lakehouse.read_table(spark, registry.table_path(name), spec).toPandas()
+    arrays = [c for c in frame.columns if any(hasattr(v, "__len__") and not isinstance(v, str) for v in frame[c])]
+    frame = frame.assign(**{c: frame[c].map(lambda v: v if v is None else tuple(v)) for c in arrays})
+    return frame.sort_values(list(spec.key)).reset_index(drop=True)
+
+
+def _kill_between_commit_and_check(folder, day, marker):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SCRIPT.parents[1]), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), str(folder), day.isoformat(), str(marker)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while not marker.exists() and proc.poll() is None:  # no deadline of its own: the suite's timeout is one
+            time.sleep(0.2)
+        assert marker.exists(), f"the Silver writes ended without reaching the checks: {proc.stderr.read()[-2000:]}"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_run_killed_between_commit_and_check_is_restored_and_the_next_run_equals_an_uninterrupted_one(
+    spark, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("GNP_PSEUDONYM_KEY", KEY)
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    for folder in (killed, clean):
+        registry = Registry.from_params(lake_params(folder))
+        for day, ids in ((D1, (1, 2)), (D2, (3, 4)), (D3, (5,))):
+            write_day(registry, day, [record(i, f"{day} 1{i}:00:00", ip=f"10.0.0.{i}") for i in ids])
+    registry = _silver(spark, killed, D1)
+    audited = audit.read_audited(registry)
+    assert set(audited) == set(SILVER), audited
+
+    _kill_between_commit_and_check(killed, D2, tmp_path / "committed")
+
+    ahead = audit.unaudited(registry)  # quarantine: day 2 quarantined nothing, and an empty replace commits nothing
+    moved = {n: audited[n] for n in SILVER if lakehouse.version(registry.table_path(n)) != audited[n]}
+    assert ahead == moved and {"measurements", "sessions"} <= set(ahead), f"expected {moved} ahead, found {ahead}"
+    # Meanwhile readers read the audited versions: the DuckDB views hold day 1 only.
+    warehouse.refresh_duckdb(registry)
+    days = warehouse.query(registry, "SELECT DISTINCT measurement_date FROM silver.measurements").measurement_date
+    assert sorted(d.date() if hasattr(d, "date") else d for d in days) == [D1], f"DuckDB read unchecked days: {days}"
+
+    assert audit.restore_unaudited(registry, "next-run") == ahead  # what the runner does under the lock, first
+    assert audit.unaudited(registry) == {}
+    assert lakehouse.history(registry.table_path("measurements"), 1)[0]["operation"] == "RESTORE"
+    _silver(spark, killed, D3)
+
+    _silver(spark, clean, D1, silver_steps.WRITES)  # the same days, never interrupted
+    expected = _silver(spark, clean, D3, silver_steps.WRITES)
+    for name in SILVER:
+        pd.testing.assert_frame_equal(_table(spark, registry, name), _table(spark, expected, name),
+                                      check_dtype=False, obj=f"table {name}")
+    assert audit.read_audited(registry) == {n: lakehouse.version(registry.table_path(n)) for n in SILVER}

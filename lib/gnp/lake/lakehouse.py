@@ -397,6 +397,33 @@ def restore(spark: SparkSession, table_path: str, to_version: int | None) -> Non
     spark.sql(f"RESTORE TABLE delta.`{_spark_path(table_path)}` TO VERSION AS OF {int(to_version)}").collect()
 
 
+def restore_without_spark(table_path: str, to_version: int | None, run_id: str = "") -> None:
+    """``restore``, committed by the ``deltalake`` package: for the runner, before any Spark starts."""
+    if to_version is None:
+        if storage.exists(table_path):
+            storage.filesystem(table_path).rm(table_path, recursive=True)
+        return
+    table = delta_table(table_path)
+    if table is None or table.version() == to_version:
+        return
+    from deltalake import CommitProperties
+
+    table.restore(int(to_version), commit_properties=CommitProperties(custom_metadata={"userMetadata": run_id}))
+
+
+def data_changed_after(table_path: str, since: int) -> list[int]:
+    """Versions after ``since`` whose commits changed rows (a RESTORE does; a property change does not)."""
+    current = version(table_path)
+    if current is None:
+        return []
+    changed = []
+    for number in range(since + 1, current + 1):
+        info = _commit_info(table_path, number)
+        if info is None or info.get("operation") not in NO_DATA_CHANGE:
+            changed.append(number)
+    return changed
+
+
 RETENTION_PROPERTY = "delta.deletedFileRetentionDuration"
 
 

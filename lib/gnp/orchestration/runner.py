@@ -58,6 +58,7 @@ from gnp.core.registry import Registry, join
 from gnp.core.schemas import TABLES
 from gnp.lake import lakehouse, lakelock
 from gnp.orchestration import book, kernels, runplan
+from gnp.quality import audit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
@@ -278,6 +279,7 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
             stack.enter_context(lakelock.holding(registry.lake, run_id, params.storage.lock_wait_s))
             _check_table_format(table_paths, ctx.full_refresh, log)
             _remove_uncommitted(table_paths, log)
+            _restore_unaudited(registry, run_id, log)
             record["table_versions"] = {name: {"before": v} for name, v in lakehouse.versions(table_paths).items()}
         if any(stage.needs_spark for stage in selected):
             spark_remote = params.spark.remote or ""
@@ -452,6 +454,13 @@ def _record_consumed(ctx: context.RunContext) -> None:
     from gnp.silver import stage as silver_stage
 
     silver_stage.record_consumed(ctx.registry, runplan.load(ctx.registry, ctx.run_id).silver)
+
+
+def _restore_unaudited(registry: Registry, run_id: str, log) -> None:
+    """A table committed but never checked (a run killed between the two) goes back to its audited version."""
+    for name, version in audit.restore_unaudited(registry, run_id).items():
+        back = f"restored to version {version}" if version is not None else "removed (no version of it passed)"
+        log(f"{name}: {back}: a run stopped between its commit and its checks")
 
 
 def _remove_uncommitted(table_paths: dict[str, str], log) -> None:

@@ -43,6 +43,7 @@ from gnp.core import manifest
 from gnp.core.registry import Registry
 from gnp.core.schemas import GOLD_TABLES, SILVER_TABLES, TableSpec
 from gnp.lake import lakehouse
+from gnp.quality import audit
 from gnp.serving.bigquery_tables import PublishError, bigquery_schema, ensure_table, require_datasets
 
 GCS_SCHEME = "gs://"
@@ -196,7 +197,8 @@ def load_staging(client: bigquery.Client, spec: TableSpec, staging_id: str, sour
 def publish_table(
     client: bigquery.Client, registry: Registry, spec: TableSpec, partitions: Iterable[dt.date] | None
 ) -> Published:
-    """Make the BigQuery table hold the lakehouse's current rows in ``partitions`` (every partition when None).
+    """Make the BigQuery table hold the lakehouse's rows in ``partitions`` (every partition when None), as of
+    the table's audited version (``gnp.quality.audit``): a version whose checks did not pass is never published.
 
     A partition the lakehouse no longer holds is emptied. A table the
     lakehouse never committed is skipped, so a missing folder can never empty
@@ -204,14 +206,16 @@ def publish_table(
     """
     table_id = registry.table_id(spec.name)
     table_path = registry.table_path(spec.name)
-    if lakehouse.version(table_path) is None:
-        return Published(spec.name, table_id, 0, 0, None, skipped=f"no committed lakehouse table at {table_path}")
+    version = audit.readable_versions(registry, [spec.name])[spec.name]
+    if version is None:
+        return Published(spec.name, table_id, 0, 0, None,
+                         skipped=f"no committed lakehouse table at {table_path} whose checks passed")  # fmt: skip
     values = None if partitions is None else sorted(set(partitions))
     if values == []:
         return Published(spec.name, table_id, 0, 0, [], skipped="no partitions rewritten")
     location = client.location
     ensure_table(client, spec, table_id)
-    sources = expand_sources(lakehouse.current_files(table_path, only=values))
+    sources = expand_sources(lakehouse.current_files(table_path, only=values, at_version=version))
     staging_id = f"{table_id}{STAGING_SUFFIX}{secrets.token_hex(4)}"
     try:
         rows = load_staging(client, spec, staging_id, sources, location)

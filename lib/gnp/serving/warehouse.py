@@ -82,8 +82,8 @@ def refresh_duckdb(registry: Registry, table_files: Mapping[str, Sequence[str]] 
 
     Args:
         registry: gives the DuckDB file and each table's view id (``silver.x``, ``gold.y``).
-        table_files: table name -> its current files, folders or globs. None asks the
-            lakehouse for every table's current files. Tables left out keep their
+        table_files: table name -> its current files, folders or globs. None reads every
+            table at its audited version (``audited_files``). Tables left out keep their
             existing view, or get an empty one if they have none.
 
     Returns:
@@ -92,9 +92,7 @@ def refresh_duckdb(registry: Registry, table_files: Mapping[str, Sequence[str]] 
     if registry.warehouse_kind != "duckdb":
         raise ValueError(f"the warehouse is {registry.warehouse_kind!r}: refresh_duckdb serves only the duckdb kind")
     if table_files is None:
-        from gnp.lake import lakehouse  # the lakehouse owns which files are current
-
-        table_files = {name: lakehouse.current_files(registry.table_path(name)) for name in TABLES}
+        table_files = audited_files(registry)
     unknown = set(table_files) - set(TABLES)
     if unknown:
         raise KeyError(f"not tables of schemas.TABLES: {sorted(unknown)}")
@@ -120,6 +118,16 @@ def refresh_duckdb(registry: Registry, table_files: Mapping[str, Sequence[str]] 
     finally:
         con.close()
     return counts
+
+
+def audited_files(registry: Registry) -> dict[str, list[str]]:
+    """Each table's files at its audited version (``gnp.quality.audit``): a version whose checks did not run
+    or did not pass is never served. A table with no audited version yet is served empty."""
+    from gnp.lake import lakehouse  # the lakehouse owns which files a version has
+    from gnp.quality import audit
+
+    return {name: [] if version is None else lakehouse.current_files(registry.table_path(name), at_version=version)
+            for name, version in audit.readable_versions(registry).items()}  # fmt: skip
 
 
 def query(registry: Registry, sql: str, params: Sequence | Mapping | None = None) -> pd.DataFrame:
