@@ -26,6 +26,8 @@ from gnp.core.schemas import (
     COHORT_RETENTION,
     MEASUREMENTS,
     QUALITY_RESULTS,
+    QUARANTINE,
+    REGIONAL_METRICS,
     SESSIONS,
     SPEED_HISTOGRAM,
     TABLES,
@@ -41,6 +43,8 @@ from gnp.serving.bigquery_tables import (
     ensure_table,
     field_shape,
 )
+from serving.bigquery_faults import faulty_bigquery
+
 from gnp.serving.publish import (
     PUBLISHED,
     expand_sources,
@@ -48,6 +52,7 @@ from gnp.serving.publish import (
     partitions_to_replace,
     publish_all,
     publish_table,
+    record_published,
     replace_partitions_sql,
     rewritten_partitions,
 )
@@ -500,8 +505,13 @@ def test_notebook_skips_publishing_for_the_local_warehouse(tmp_path):
 
 @pytest.mark.slow
 def test_notebook_publishes_what_the_run_recorded_and_everything_on_full_refresh(client, registry, params, tmp_path):
-    commit(registry.table_path("measurements"), MEASUREMENTS, {d: spec_rows(MEASUREMENTS, d) for d in (D1, D2, D3)})
+    # Day 1 of measurements counts as published by an earlier run (recorded; its rows are not loaded here, so
+    # a publish of anything beyond what changed since would show), and so do sessions as they are.
+    commit(registry.table_path("measurements"), MEASUREMENTS, {D1: spec_rows(MEASUREMENTS, D1)})
+    record_published(registry, "measurements", 0)
+    commit(registry.table_path("measurements"), MEASUREMENTS, {d: spec_rows(MEASUREMENTS, d) for d in (D2, D3)})
     commit(registry.table_path("sessions"), SESSIONS, {d: spec_rows(SESSIONS, d) for d in (D1, D2)})
+    record_published(registry, "sessions", 0)
     # The run rewrote measurements of D2..D3 and sessions from the day before (D1); D1 measurements are not its.
     record_run(params, "r-bq", silver={"measurements": [D2, D3], "sessions": [D1, D2, D3]}, gold={})
 
@@ -547,7 +557,9 @@ def record_plan(registry: Registry, run_id: str, days: tuple, full_refresh: bool
 
 @pytest.mark.slow
 def test_notebook_publishes_the_recorded_plan_and_refuses_a_record_that_disagrees(client, registry, params, tmp_path):
-    commit(registry.table_path("measurements"), MEASUREMENTS, {d: spec_rows(MEASUREMENTS, d) for d in (D1, D2, D3)})
+    commit(registry.table_path("measurements"), MEASUREMENTS, {d: spec_rows(MEASUREMENTS, d) for d in (D1, D2)})
+    record_published(registry, "measurements", 0)  # by an earlier run; only day 3 was committed since
+    commit(registry.table_path("measurements"), MEASUREMENTS, {D3: spec_rows(MEASUREMENTS, D3)})
     record_plan(registry, "r-plan", (D3,))  # the dates passed to the notebook (D1..D3) are not the run's window
     record_run(params, "r-plan", silver={"measurements": [D3]}, gold={})
 
@@ -639,3 +651,43 @@ def test_a_gcs_lakehouse_is_published_with_load_jobs_from_its_uris(tmp_path, gcs
     assert (second.rows, second.files) == (2, 1), f"expected 2 rows from 1 file, found {second}"
     expected = by_key(spec_rows(SESSIONS, D1) + changed + spec_rows(SESSIONS, D3), SESSIONS)
     assert after == expected, f"expected {expected}, found {after}"
+
+
+# --- slow: publish follows the lake, through a proxy that refuses one load job -------------------
+
+DAILY = (MEASUREMENTS, QUARANTINE, SESSIONS, REGIONAL_METRICS)  # each day: one partition, one file, one load job
+
+
+def _daily_run(registry: Registry, params, run_id: str, day: dt.date, value: int) -> dict:
+    """What a daily run's Silver and Gold leave for publish: ``day`` of each table committed, recorded, planned."""
+    for spec in DAILY:
+        commit(registry.table_path(spec.name), spec, {day: spec_rows(spec, day, version=value)})
+    record_run(params, run_id, silver={s.name: [day] for s in DAILY[:3]}, gold={DAILY[3].name: [day]})
+    return {spec.name: (day,) for spec in DAILY}
+
+
+@pytest.mark.slow
+def test_a_publish_refused_midway_is_made_good_by_the_next_daily_run(client, registry, params, emulator, monkeypatch):
+    with faulty_bigquery(emulator.endpoint) as proxy:
+        monkeypatch.setenv(EMULATOR_HOST_ENV, proxy.endpoint)
+        through_proxy = bigquery_client(params)
+        planned = _daily_run(registry, params, "day-1", D1, 1)
+        publish_all(through_proxy, registry, partitions_to_replace(registry, "day-1", False, planned))
+        assert proxy.load_jobs == len(DAILY), f"expected one load job per table, found {proxy.load_jobs}"
+
+        planned = _daily_run(registry, params, "day-2", D2, 2)
+        proxy.fail_load_job = proxy.load_jobs + 3  # day 2's third table: sessions
+        with pytest.raises(Exception, match="injected"):
+            publish_all(through_proxy, registry, partitions_to_replace(registry, "day-2", False, planned))
+        assert len(proxy.refused) == 1
+
+        planned = _daily_run(registry, params, "day-3", D3, 3)  # the next day's run plans day 3 only
+        publish_all(through_proxy, registry, partitions_to_replace(registry, "day-3", False, planned))
+
+    for spec in DAILY:  # the lake holds each day once, as committed; BigQuery must hold exactly that
+        lake = by_key([r for day, value in ((D1, 1), (D2, 2), (D3, 3)) for r in spec_rows(spec, day, version=value)],
+                      spec)
+        assert list(lakehouse.partitions(registry.table_path(spec.name))) == [str(D1), str(D2), str(D3)]
+        found = read_back(client, registry.table_id(spec.name), spec)
+        assert found == lake, (f"{spec.name}: BigQuery differs from the lake; days in BigQuery "
+                               f"{sorted({r[spec.partition_by] for r in found})}, in the lake {[D1, D2, D3]}")

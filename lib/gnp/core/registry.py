@@ -16,6 +16,7 @@ from gnp.core.schemas import TABLES
 BRONZE_DATASET = "hyperion"
 PSEUDONYM_FINGERPRINT = "_pseudonym_key.json"  # beside the Silver tables; not a table
 BRONZE_CONSUMED = "_bronze_consumed.json"  # the Bronze version of each day that Silver and Gold last built from
+PUBLISHED = "_published.json"  # each table's last Delta version published to BigQuery, and where
 AUDITED = "_audited.json"  # each table's last version whose checks passed: what readers read
 BRONZE_INDEX = "_bronze_index.json"  # what each Bronze version's manifest says, read once (``gnp.bronze.index``)
 
@@ -91,6 +92,11 @@ class Registry:
     def audited(self) -> str:
         """Each Silver and Gold table's last version whose critical checks passed (``gnp.quality.audit``)."""
         return join(self.lake, AUDITED)
+
+    @property
+    def published(self) -> str:
+        """Each table's last Delta version published to BigQuery (``gnp.serving.publish``)."""
+        return join(self.lake, PUBLISHED)
 
     @property
     def maintenance(self) -> str:

@@ -178,6 +178,29 @@ def partitions(table_path: str) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
+def table_id(table_path: str) -> str | None:
+    """The Delta table's id (a new one when a table is removed and created again); None if no table."""
+    table = delta_table(table_path)
+    return None if table is None else table.metadata().id
+
+
+def changed_partitions(table_path: str, since: int, until: int) -> list[str] | None:
+    """Partition values whose files differ between versions ``since`` and ``until``: every partition a commit in
+    between wrote, emptied or restored. None when that cannot be told (the log no longer holds ``since``, or a
+    file outside a partition folder): the caller then takes every partition."""
+    try:
+        before, after = set(current_files(table_path, at_version=since)), set(current_files(table_path, at_version=until))
+    except Exception:  # noqa: BLE001 - deltalake's errors for a version the log no longer holds have no common type
+        return None
+    values = set()
+    for uri in before ^ after:
+        name = uri.rsplit("/", 2)[-2] if "/" in uri else ""
+        if "=" not in name:
+            return None
+        values.add(unquote(name.split("=", 1)[1]))
+    return sorted(values)
+
+
 def history(table_path: str, limit: int | None = None) -> list[dict]:
     """The table's commits, newest first: version, time, operation, run id (userMetadata), metrics, engine.
 

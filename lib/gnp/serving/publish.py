@@ -11,6 +11,16 @@ partition of every table.
 ``quality_results`` is written by every Spark stage without a record, and is
 small: it is published whole every run.
 
+Publish follows the lake, not only the run: the last Delta version published of
+each table (with the BigQuery table and the Delta table's id) is recorded in
+``Registry.published`` once its transaction commits, and each run replaces, beside
+its plan's partitions, every partition whose files changed between that version
+and the one it publishes (``lakehouse.changed_partitions``). So a publish that
+failed midway (a load job refused, a lost connection) is made good by the next
+run, whatever days that run covers. A table with no record (never published, or
+published to another table id, or its Delta table made anew) is published whole.
+Every version read is the table's audited one (``gnp.quality.audit``).
+
 For each table: load its current Parquet files (only the partitions to replace,
 or all of them) into a fresh staging table with a load job, then, in one
 multi-statement transaction, DELETE those partition values from the base table
@@ -39,7 +49,7 @@ from dataclasses import asdict, dataclass
 import fsspec
 from google.cloud import bigquery
 
-from gnp.core import manifest
+from gnp.core import manifest, storage
 from gnp.core.registry import Registry
 from gnp.core.schemas import GOLD_TABLES, SILVER_TABLES, TableSpec
 from gnp.lake import lakehouse
@@ -194,8 +204,34 @@ def load_staging(client: bigquery.Client, spec: TableSpec, staging_id: str, sour
     return client.get_table(staging_id).num_rows or 0
 
 
+def read_published(registry: Registry) -> dict[str, dict]:
+    """Table name -> {version, table_id, delta_id} of its last publish (empty before the first)."""
+    return storage.read_json(registry.published) if storage.exists(registry.published) else {}
+
+
+def record_published(registry: Registry, name: str, version: int) -> None:
+    """``version`` of table ``name`` is in BigQuery now, every partition of it."""
+    record = read_published(registry)
+    record[name] = {"version": version, "table_id": registry.table_id(name),
+                    "delta_id": lakehouse.table_id(registry.table_path(name))}  # fmt: skip
+    storage.write_json(registry.published, record)
+
+
+def unpublished(registry: Registry, spec: TableSpec, version: int) -> list[dt.date] | None:
+    """Partitions whose files changed between the table's last published version and ``version``
+    (None: every partition, when no publish of this Delta table to this BigQuery table is recorded)."""
+    entry = read_published(registry).get(spec.name)
+    path = registry.table_path(spec.name)
+    if (entry is None or spec.partition_by is None or entry.get("table_id") != registry.table_id(spec.name)
+            or entry.get("delta_id") != lakehouse.table_id(path) or entry["version"] > version):
+        return None
+    changed = lakehouse.changed_partitions(path, entry["version"], version)
+    return None if changed is None else [dt.date.fromisoformat(value) for value in changed]
+
+
 def publish_table(
-    client: bigquery.Client, registry: Registry, spec: TableSpec, partitions: Iterable[dt.date] | None
+    client: bigquery.Client, registry: Registry, spec: TableSpec, partitions: Iterable[dt.date] | None,
+    at_version: int | None = None,
 ) -> Published:
     """Make the BigQuery table hold the lakehouse's rows in ``partitions`` (every partition when None), as of
     the table's audited version (``gnp.quality.audit``): a version whose checks did not pass is never published.
@@ -206,7 +242,7 @@ def publish_table(
     """
     table_id = registry.table_id(spec.name)
     table_path = registry.table_path(spec.name)
-    version = audit.readable_versions(registry, [spec.name])[spec.name]
+    version = audit.readable_versions(registry, [spec.name])[spec.name] if at_version is None else at_version
     if version is None:
         return Published(spec.name, table_id, 0, 0, None,
                          skipped=f"no committed lakehouse table at {table_path} whose checks passed")  # fmt: skip
@@ -230,17 +266,32 @@ def publish_table(
 def publish_all(
     client: bigquery.Client, registry: Registry, plan: dict[str, list[dt.date] | None]
 ) -> list[Published]:
-    """Publish each table of ``plan`` (see ``partitions_to_replace``); the others are reported as not rewritten.
+    """Publish each table's partitions of ``plan`` (see ``partitions_to_replace``) and every partition committed
+    since its last publish; each table's publish is recorded as it commits. A table with neither is skipped.
 
     Raises:
         PublishError: a dataset is missing (the message names the Terraform step that creates it).
     """
     require_datasets(client, dict.fromkeys(registry.table_id(s.name).rsplit(".", 1)[0] for s in PUBLISHED))
-    return [
-        publish_table(client, registry, spec, plan[spec.name]) if spec.name in plan
-        else Published(spec.name, registry.table_id(spec.name), 0, 0, [], skipped="not rewritten by this run")
-        for spec in PUBLISHED
-    ]
+    published = []
+    for spec in PUBLISHED:
+        version = audit.readable_versions(registry, [spec.name])[spec.name]
+        since = None if version is None else unpublished(registry, spec, version)
+        planned = plan.get(spec.name, [])
+        if version is None and spec.name in plan:  # skipped, saying there is no table whose checks passed
+            published.append(publish_table(client, registry, spec, planned))
+            continue
+        if version is None or (spec.name not in plan and since == []):
+            if version is not None:
+                record_published(registry, spec.name, version)  # nothing changed since: BigQuery holds it
+            published.append(Published(spec.name, registry.table_id(spec.name), 0, 0, [],
+                                       skipped="not rewritten by this run"))  # fmt: skip
+            continue
+        partitions = None if since is None or planned is None else sorted(set(planned) | set(since))
+        result = publish_table(client, registry, spec, partitions, at_version=version)
+        record_published(registry, spec.name, version)
+        published.append(result)
+    return published
 
 
 def describe(plan: dict[str, list[dt.date] | None]) -> str:
