@@ -150,3 +150,20 @@ def test_a_committed_table_is_never_taken_for_leftovers(spark, tmp_path):
     assert lakehouse.version(path) == 0
     created = lakehouse.created_at(path)
     assert created is not None and abs((dt.datetime.now(UTC) - created).total_seconds()) < 600, created
+
+
+def test_commit_metadata_is_read_back_through_restores_and_changed_partitions_span_versions(spark, tmp_path, run_id):
+    path = str(tmp_path / "things")
+    lakehouse.overwrite(things(spark, BASE), THINGS, path, metadata={"key": "old"})  # v0
+    lakehouse.replace_partitions(things(spark, [row(9, D2)]), THINGS, path, drop=[D2], metadata={"key": "new"})  # v1
+    assert lakehouse.written_with(path) == {"run_id": run_id, "key": "new"}
+    assert lakehouse.history(path)[0]["run_id"] == run_id, "the run id must stay readable beside the metadata"
+    assert lakehouse.changed_partitions(path, 0, 1) == [D2.isoformat()]
+
+    lakehouse.restore(spark, path, 0)  # v2: Spark's RESTORE
+    assert lakehouse.written_with(path) == {"run_id": run_id, "key": "old"}, "a RESTORE counts as what it restored"
+    lakehouse.replace_partitions(things(spark, [row(8, D3)]), THINGS, path, drop=[D3], metadata={"key": "new"})  # v3
+    lakehouse.restore_without_spark(path, 1, "run-next")  # v4: deltalake's RESTORE, no Spark
+    assert lakehouse.written_with(path) == {"run_id": run_id, "key": "new"}
+    assert lakehouse.changed_partitions(path, 3, 4) == [D2.isoformat(), D3.isoformat()]
+    assert sorted(r.thing_id for r in lakehouse.read_table(spark, path, THINGS).collect()) == [1, 2, 4, 5, 9]
