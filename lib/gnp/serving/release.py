@@ -45,6 +45,7 @@ from gnp.core.manifest import git_commit
 from gnp.core.registry import Registry, join
 from gnp.core.schemas import ALL_ISPS, AREA_COUNTRY, PERIOD_MONTH, SLICE_KEY, TABLES, TableSpec
 from gnp.lake import lakehouse
+from gnp.quality import audit
 from gnp.serving import release_package as pkg
 from gnp.serving.release_readme import readme
 from gnp.serving.releases import DESCRIPTOR, RELEASES
@@ -171,14 +172,15 @@ def _partition_of(uri: str, column: str) -> tuple[str, str] | None:
 
 
 def read_month(registry: Registry, selection: Selection, month: dt.date) -> tuple[pa.Table, int | None]:
-    """One table's rows of the month at its current version, with exactly the spec's columns, sorted by key.
+    """One table's rows of the month at its audited version (``gnp.quality.audit``: its checks passed), with
+    exactly the spec's columns, sorted by key.
 
     The version's exact files are listed from the Delta log and read with pyarrow through the same
     filesystem layer as every other read (deltalake's own pyarrow dataset aborts the interpreter at exit).
     """
     spec = TABLES[selection.name]
     path = registry.table_path(spec.name)
-    version = lakehouse.version(path)
+    version = audit.readable_versions(registry, [spec.name])[spec.name]
     if version is None:
         return arrow_schema(spec).empty_table(), None
     files = lakehouse.current_files(path, only=selection.partition_values(month), at_version=version)

@@ -1,7 +1,8 @@
 """The local warehouse: a DuckDB file with one view per table over its committed Parquet files.
 
 Views, not copies: the warehouse costs nothing to refresh and always shows
-exactly the Delta version the lakehouse committed. Each view names the exact
+exactly the Delta version whose checks last passed
+(``gnp.quality.audit``). Each view names the exact
 files of one version, listed by the ``deltalake`` package from the table's log
 (``lakehouse.current_files``): DuckDB 2.0.1's own Delta support is an
 extension that is not installed here (its PyPI builds, ``duckdb-ext-delta``,
