@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -321,3 +322,55 @@ def test_the_next_stages_kernel_is_running_while_the_current_stage_runs(tmp_path
     result = runner.run(str(params_file), notebooks=books, log=lambda *_: None)
 
     assert result.ok, json.dumps(result.manifest["stages"], indent=1)
+
+
+def _kernels_of_this_process() -> list[str]:
+    """Live ipykernel processes whose parent is this test's process (the runner's kernels)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"ipykernel" in (proc / "cmdline").read_bytes():
+                found.append(proc.name)
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
+def test_an_interrupted_run_stops_the_notebooks_running_side_by_side_keeps_them_and_says_why(
+    tmp_path, params_file, monkeypatch
+):
+    from concurrent.futures import ALL_COMPLETED
+
+    books, stamps = tmp_path / "notebooks", tmp_path / "stamps"
+    books.mkdir()
+    stamps.mkdir()
+    notebook(books / "10_first.ipynb", "x = 1")
+    for name in ("50_report", "60_regions"):
+        notebook(books / f"{name}.ipynb", f"import pathlib, time\n(pathlib.Path({str(stamps)!r}) / {name!r}).touch()",
+                 "while True:\n    time.sleep(0.1)", read_only=True)
+    real_wait = runner.wait
+
+    def ctrl_c_once_both_run(futures, timeout=None, return_when=ALL_COMPLETED):
+        if timeout is not None:
+            return real_wait(futures, timeout=timeout, return_when=return_when)
+        while sorted(p.name for p in stamps.iterdir()) != ["50_report", "60_regions"]:
+            done, pending = real_wait(futures, timeout=0.1, return_when=return_when)
+            if done:
+                return done, pending
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "wait", ctrl_c_once_both_run)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(str(params_file), notebooks=books, run_id="run-interrupted", log=lambda *_: None)
+
+    run_dir = tmp_path / "artifacts" / "runs" / "run-interrupted"
+    saved = json.loads((run_dir / "manifest.json").read_text())
+    found = [(s["stage"], s["status"], s.get("error")) for s in saved["stages"]]
+    expected = [("first", "succeeded", None), ("report", "failed", "interrupted (Ctrl-C)"),
+                ("regions", "failed", "interrupted (Ctrl-C)")]
+    assert saved["status"] == "failed" and found == expected, f"expected {expected}, found {found}"
+    for name in ("50_report", "60_regions"):
+        partial = nbformat.read(run_dir / f"{name}.ipynb", as_version=4)
+        assert partial.cells[2].metadata["papermill"]["status"] == "completed", f"expected {name}'s first cell kept"
+    assert _kernels_of_this_process() == [], "expected the stopped notebooks' kernels gone"

@@ -16,6 +16,9 @@ sockets belong to that thread's event loop.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -41,6 +44,17 @@ def stop(km: AsyncKernelManager) -> None:
     if km.has_kernel:
         run_sync(km.shutdown_kernel)(now=True)
     run_sync(km.cleanup_resources)()
+
+
+def kill(km: AsyncKernelManager | None) -> None:
+    """Kill a running kernel's process group from any thread (its own thread's nbclient then finds it dead)."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if process is None or process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        group = os.getpgid(process.pid)
+        if group != os.getpgid(0):  # a kernel leads a session of its own; never signal the runner's group
+            os.killpg(group, signal.SIGKILL)
 
 
 class StartedKernelEngine(NBClientEngine):

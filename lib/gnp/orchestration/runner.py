@@ -66,6 +66,7 @@ STAGE_PATTERN = re.compile(r"^(\d\d)_([a-z_]+)\.ipynb$")
 FIRST_SERVED_NUMBER = 90
 PROJECT_KERNEL = "gnp"
 RUN_CONTEXT = "run_context"  # the one parameter of every stage notebook: the run's context.json
+STOP_WAIT_S = 30  # an interrupted run waits this long for its running notebooks to be kept
 
 
 class StageFailed(GnpError):
@@ -308,7 +309,7 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
                 log(f"[{number}/{len(selected)}] {stage.name} ...")
                 running.append((number, entry, launches.go(stage, scratch, output, {RUN_CONTEXT: ctx.location})))
             failures = []
-            for number_of, entry, launch in _in_completion_order(running):
+            for number_of, entry, launch in _in_completion_order(running, log):
                 stage_failure = launch.outcome()  # re-raises what is no stage's failure (a kernel that never started)
                 entry["status"] = "failed" if stage_failure else "succeeded"
                 if stage_failure:
@@ -351,6 +352,7 @@ class _Launch:
         self._job: tuple[str, str, dict] | None = None  # (scratch, output, parameters), given by ``go``
         self._given = threading.Event()
         self._done: Future = Future()
+        self._km = None
         threading.Thread(target=self._main, name=f"gnp-stage-{stage.name}", daemon=True).start()
 
     def go(self, scratch: str, output: str, parameters: dict) -> _Launch:
@@ -361,6 +363,10 @@ class _Launch:
     def cancel(self) -> None:
         """No notebook for this kernel (the run stopped before the stage): shut it down."""
         self._given.set()
+
+    def stop(self) -> None:
+        """The run was interrupted while this notebook ran: kill its kernel; nbclient then ends the notebook."""
+        kernels.kill(self._km)
 
     @property
     def done(self) -> Future:
@@ -374,7 +380,7 @@ class _Launch:
     def _main(self) -> None:
         km, handed = None, False
         try:
-            km = kernels.start(kernel_name(), self.stage.notebook.parent)
+            km = self._km = kernels.start(kernel_name(), self.stage.notebook.parent)
             self._given.wait()
             if self._job is None:
                 self._done.set_result(None)
@@ -423,13 +429,26 @@ class _Launches:
         return launch.go(scratch, output, parameters)
 
 
-def _in_completion_order(running: list[tuple[int, dict, _Launch]]):
-    """The running stages' (number, entry, launch), each as its notebook ends."""
+def _in_completion_order(running: list[tuple[int, dict, _Launch]], log):
+    """The running stages' (number, entry, launch), each as its notebook ends.
+
+    Interrupted while they run (Ctrl-C, SIGTERM), it stops their kernels and waits a little for their threads to
+    keep the partial notebooks, then lets the interruption go on: the run's manifest says why.
+    """
     pending = {launch.done: (number, entry, launch) for number, entry, launch in running}
-    while pending:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for future in sorted(done, key=lambda f: pending[f][0]):
-            yield pending.pop(future)
+    try:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: pending[f][0]):
+                yield pending.pop(future)
+    except BaseException:
+        for _, _, launch in pending.values():
+            launch.stop()
+        _, late = wait(pending, timeout=STOP_WAIT_S)
+        if late:
+            log(f"stage(s) {', '.join(pending[f][2].stage.name for f in late)} still running after their kernels "
+                f"were stopped; their notebooks may be partial or missing")
+        raise
 
 
 def _first_failures(failures: list[tuple[int, StageFailed]]) -> StageFailed:
