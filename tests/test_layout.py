@@ -31,7 +31,7 @@ LAYERS = (
     ("gold",),
     ("serving",),  # DuckDB warehouse, BigQuery tables and publish, time travel
     ("dashboard",),
-    ("chapters", "views"),  # what the book's chapters and the stage notebooks show
+    ("chapters", "display"),  # what the book's chapters and the stage notebooks show
     ("orchestration",),  # runner, book
     ("devtools",),  # outside the runtime path: benches, SQL reference, cluster
     ("cli",),  # the front door: reaches devtools only inside its dev commands
@@ -170,14 +170,14 @@ def test_a_planted_upward_import_fails_even_inside_a_function(tmp_path):
         "silver/stage.py": "from gnp.core.schemas import MEASUREMENTS\n"
                            "def f():\n    from gnp.gold.periods import period_end\n",
         "bronze/ingest.py": "from gnp.devtools import fake_api\n",
-        "chapters/data.py": "from gnp.views import common\n",
+        "chapters/data.py": "from gnp.display import common\n",
         "cli.py": "from gnp.devtools import bench\ndef run():\n    from gnp.devtools import fake_api\n",
     })  # fmt: skip
     found = violations(lib)
     assert len(found) == 4, found
     assert "gnp.silver.stage imports gnp.gold.periods.period_end: upward (gold is above silver)" in found[-1]
     assert "gnp.bronze.ingest imports gnp.devtools.fake_api: upward" in found[0]
-    assert "sideways (chapters and views share a layer)" in found[1]
+    assert "sideways (chapters and display share a layer)" in found[1]
     assert "gnp.cli reaches devtools only inside" in found[2] and ":1:" in found[2]
 
 

@@ -3,8 +3,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from gnp.views import gold as views
-from gnp.views.common import show
+from gnp.display import gold as views
+from gnp.display.common import show
 
 D1, D2, D3 = dt.date(2025, 10, 26), dt.date(2025, 10, 27), dt.date(2025, 10, 28)
 

@@ -3,8 +3,8 @@ import datetime as dt
 import pandas as pd
 
 from gnp.silver.accounting import Accounting
-from gnp.views import silver as views
-from gnp.views.common import show
+from gnp.display import silver as views
+from gnp.display.common import show
 
 D1, D2, D3 = dt.date(2025, 10, 26), dt.date(2025, 10, 27), dt.date(2025, 10, 28)
 

@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 
 from gnp.core.schemas import ALL_ISPS, AREA_COUNTRY, TABLES
 from gnp.dashboard.charts import SUPPRESSED_COLOR
-from gnp.views import common as views
+from gnp.display import common as views
 
 PERIOD_TABLE = "area_isp_period_metrics"
 GRAIN_OF_PARTITION = {"measurement_date": "day", "session_date": "day", "cohort_week": "cohort week",

@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 
 from gnp.bronze.volume import EMPTY, THIN, THIN_SHARE
-from gnp.views import common as views
+from gnp.display import common as views
 
 DAY_COLUMNS = ["measurement_date", "action", "records", "bytes", "stored_bytes", "attempts", "versions", "status"]
 STATUS_COLORS = {"fetched": "#3b6ea8", "skipped": "#a9c4e2", EMPTY: "#c0392b", THIN: "#e69f00"}

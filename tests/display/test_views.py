@@ -4,7 +4,7 @@ import altair as alt
 import pandas as pd
 
 from gnp.quality.checks import CheckResult
-from gnp.views import common as views
+from gnp.display import common as views
 
 
 def check(name, passed, severity="critical"):

@@ -3,8 +3,8 @@ import datetime as dt
 import altair as alt
 import pandas as pd
 
-from gnp.views import common as views
-from gnp.views import ingest as bronze_views
+from gnp.display import common as views
+from gnp.display import ingest as bronze_views
 
 D = [dt.date(2025, 10, d) for d in (25, 26, 27, 28)]
 

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from gnp.dashboard.charts import BUCKET_ORDER
 from gnp.silver.accounting import Accounting
 from gnp.silver.measurements import PARTITION, in_partitions, is_kept, is_quarantined
-from gnp.views import common as views
+from gnp.display import common as views
 
 FATES = ["kept", "quarantined", "duplicate"]
 FATE_COLORS = ["#3b6ea8", "#c0392b", "#b0b0b0"]

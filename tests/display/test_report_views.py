@@ -1,6 +1,6 @@
 import pytest
 
-from gnp.views import report as report_views
+from gnp.display import report as report_views
 
 DOC = ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>T</title><style>.gnp-root h1 {x: 1}</style>'
        '</head><body class="gnp-root"><h1>T</h1><svg><rect/></svg></body></html>')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from IPython.display import Markdown
 
-from gnp.views import common as views
+from gnp.display import common as views
 
 
 def plan_text(warehouse_kind: str, plan_lines: str, run_id: str, full_refresh: bool) -> Markdown | None:

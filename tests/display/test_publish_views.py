@@ -1,4 +1,4 @@
-from gnp.views import publish as publish_views
+from gnp.display import publish as publish_views
 
 
 def test_nothing_is_shown_with_a_local_warehouse():
