@@ -145,12 +145,13 @@ def commit_metadata(key: bytes) -> dict[str, str]:
 
 
 def silver_keys(registry: Registry) -> dict[str, str | None]:
-    """Each Silver table that exists -> the fingerprint its current data were written with (None: unknown,
-    a commit from before fingerprints were recorded, or one the log no longer holds)."""
+    """Each Silver table holding rows -> the fingerprint its current data were written with (None: unknown,
+    a commit from before fingerprints were recorded, or one the log no longer holds). A table without rows
+    holds no user id (and Delta commits nothing for an empty overwrite of it): it is left out."""
     keys = {}
     for spec in SILVER_TABLES:
         path = registry.table_path(spec.name)
-        if lakehouse.version(path) is not None:
+        if lakehouse.current_files(path):
             keys[spec.name] = (lakehouse.written_with(path) or {}).get(KEY_METADATA)
     return keys
 
@@ -187,8 +188,9 @@ def _refusal(params: Params, registry: Registry, problem: str) -> ParamsError:
 
 
 def _rotation_finished(rotation: dict, keys: dict[str, str | None]) -> bool:
-    """Every Silver table holds data written with the rotation's key (a RESTORE brings back the old key's)."""
-    return bool(keys) and all(found == rotation["fingerprint"] for found in keys.values())
+    """Every Silver table holding rows holds data written with the rotation's key (a RESTORE brings back the
+    old key's)."""
+    return all(found == rotation["fingerprint"] for found in keys.values())
 
 
 def _other_keys(keys: dict[str, str | None], current: str) -> list[str]:
