@@ -89,20 +89,6 @@ def test_partitions_of_another_column_layout_are_refused_with_how_to_rebuild(spa
     assert lakehouse.read_table(spark, path, wider).columns[-1] == "isp"
 
 
-def test_a_table_of_the_retired_snapshot_format_is_refused_until_a_full_refresh(spark, tmp_path):
-    path = str(tmp_path / "things")
-    storage.write_json(os.path.join(path, lakehouse.OLD_SNAPSHOT), {"format": 1, "partitions": {}})
-
-    for attempt in (lambda: lakehouse.read_table(spark, path, THINGS),
-                    lambda: lakehouse.replace_partitions(things(spark, BASE), THINGS, path, drop=[D1]),
-                    lambda: lakehouse.current_files(path)):
-        with pytest.raises(lakehouse.LakehouseError, match=r"retired snapshot format.*gnp run --full-refresh"):
-            attempt()
-
-    lakehouse.overwrite(things(spark, BASE), THINGS, path)
-    assert lakehouse.version(path) == 0 and not os.path.exists(os.path.join(path, lakehouse.OLD_SNAPSHOT))
-
-
 def test_restore_makes_the_previous_version_current_and_vacuum_keeps_what_recent_versions_need(spark, tmp_path):
     path = str(tmp_path / "things")
     lakehouse.overwrite(things(spark, BASE), THINGS, path)

@@ -47,7 +47,6 @@ from gnp.core.registry import join
 from gnp.core.schemas import TableSpec
 
 DELTA_LOG = "_delta_log"
-OLD_SNAPSHOT = "_snapshot.json"  # the retired format's marker
 GCS_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 DEFAULT_RETAIN_DAYS = 7  # Delta's own default for deleted files
 
@@ -73,38 +72,12 @@ def is_delta(table_path: str) -> bool:
 def remove_uncommitted(table_path: str) -> bool:
     """Delete what an interrupted first commit left (a folder with no commit); True if there was any.
 
-    Call it only while holding the lake lock: a first commit in progress looks the same.
+    Call it only while holding the lake lock (a first commit in progress looks the same), and after
+    ``gnp.lake.retired.refuse_or_remove`` (a table of the retired format has no commit either).
     """
-    if is_delta(table_path) or is_old_format(table_path) or not storage.exists(table_path):
+    if is_delta(table_path) or not storage.exists(table_path):
         return False
     storage.filesystem(table_path).rm(table_path, recursive=True)
-    return True
-
-
-def is_old_format(table_path: str) -> bool:
-    """True for a table the retired snapshot format wrote (and no Delta commit replaced)."""
-    return storage.exists(join(table_path, OLD_SNAPSHOT)) and not is_delta(table_path)
-
-
-def old_format_error(table_path: str) -> LakehouseError:
-    return LakehouseError(
-        f"{table_path} holds a table of the retired snapshot format (_snapshot.json, no _delta_log). "
-        f"Tables are Delta Lake tables now: rebuild the lakehouse from Bronze with "
-        f"`gnp run --full-refresh --params <your params>` (Bronze is kept; the old files are removed)."
-    )
-
-
-def check_format(table_path: str) -> None:
-    if is_old_format(table_path):
-        raise old_format_error(table_path)
-
-
-def remove_old_format(table_path: str) -> bool:
-    """Delete a retired-format table (its data is rebuilt from Bronze); True if there was one."""
-    if not is_old_format(table_path):
-        return False
-    fs = storage.filesystem(table_path)
-    fs.rm(table_path, recursive=True)
     return True
 
 
@@ -127,7 +100,6 @@ def delta_table(table_path: str, version: int | None = None):
     """The table's ``deltalake.DeltaTable`` (at ``version``), or None when nothing was ever committed."""
     from deltalake import DeltaTable
 
-    check_format(table_path)
     if not is_delta(table_path):
         return None
     return DeltaTable(table_path, version=version, storage_options=storage_options(table_path))
@@ -208,7 +180,6 @@ def history(table_path: str, limit: int | None = None) -> list[dict]:
     ``DeltaTable.history``, whose paged listing (``start-after``) fake-gcs-server
     never answers; commits older than the log's retention (30 days) are gone.
     """
-    check_format(table_path)
     if not is_delta(table_path):
         return []
     log = join(table_path, DELTA_LOG)
@@ -286,7 +257,6 @@ def written_with(table_path: str) -> dict | None:
 
 def created_at(table_path: str) -> dt.datetime | None:
     """When the table's first commit (version 0) was made; None if no table, or the log no longer holds it."""
-    check_format(table_path)
     if not is_delta(table_path):
         return None
     info = _commit_info(table_path, 0)
@@ -303,7 +273,6 @@ def read_table(
     spark: SparkSession, table_path: str, spec: TableSpec, only: Iterable | None = None, at_version: int | None = None
 ) -> DataFrame:
     """The current version (or ``at_version``) as a DataFrame of ``spec``'s columns, optionally some partitions."""
-    check_format(table_path)
     wanted = None if only is None else list(only)
     if not is_delta(table_path) or wanted == []:
         return spark.createDataFrame([], spec.ddl())
@@ -371,10 +340,6 @@ def replace_partitions(
     """
     column = _partition_column(spec)
     drop = list(drop)
-    if is_old_format(table_path):
-        if not replace_all:
-            raise old_format_error(table_path)
-        remove_old_format(table_path)
     exists = is_delta(table_path)
     if exists and not replace_all:
         check_same_columns(table_path, spec)

@@ -56,7 +56,7 @@ from gnp.core.config import Params, require_secrets
 from gnp.core.errors import GnpError, UsageError
 from gnp.core.registry import Registry, join
 from gnp.core.schemas import TABLES
-from gnp.lake import lakehouse, lakelock
+from gnp.lake import lakehouse, lakelock, retired
 from gnp.orchestration import book, kernels, runplan
 from gnp.quality import audit
 
@@ -278,7 +278,7 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
         if uses_lake:
             # One run writes the lake at a time; the versions are read under the lock.
             stack.enter_context(lakelock.holding(registry.lake, run_id, params.storage.lock_wait_s))
-            _check_table_format(table_paths, ctx.full_refresh, log)
+            retired.refuse_or_remove(table_paths, ctx.full_refresh, log)  # a lake from before Delta Lake
             _remove_uncommitted(table_paths, log)
             _restore_unaudited(registry, run_id, log)
             record["table_versions"] = {name: {"before": v} for name, v in lakehouse.versions(table_paths).items()}
@@ -500,16 +500,6 @@ def _record_plan(ctx: context.RunContext, stage: Stage, record: dict, log) -> St
                            "Nothing was rewritten; fix the cause and run again")
     log(f"run plan: {record['plan']}")
     return None
-
-
-def _check_table_format(table_paths: dict[str, str], full_refresh: bool, log) -> None:
-    """Refuse a lake of the retired snapshot format, unless this run rebuilds it (``--full-refresh``)."""
-    old = [path for path in table_paths.values() if lakehouse.is_old_format(path)]
-    if old and not full_refresh:
-        raise lakehouse.old_format_error(old[0])
-    for path in old:
-        log(f"removing {path} (retired snapshot format): this full refresh rebuilds it as a Delta table")
-        lakehouse.remove_old_format(path)
 
 
 def _write_book(scratch_dir: str, run_dir: str, record: dict, log) -> None:
