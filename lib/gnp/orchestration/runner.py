@@ -273,8 +273,11 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
     groups = _groups(selected)
     with contextlib.ExitStack() as stack:
         launches = stack.enter_context(_Launches())  # at the end, kernels no stage was given are shut down
-        if groups:
-            launches.start(groups[0])  # the first stage's kernel starts beside the lock and Spark's server
+        # A kernel inherits the runner's environment when it starts, and the Spark server's token enters that
+        # environment only once the server is up: a first stage that uses Spark gets its kernel after it.
+        early = bool(groups) and not any(stage.needs_spark for stage in groups[0])
+        if early:
+            launches.start(groups[0])  # the first stage's kernel starts beside the lock
         if uses_lake:
             # One run writes the lake at a time; the versions are read under the lock.
             stack.enter_context(lakelock.holding(registry.lake, run_id, params.storage.lock_wait_s))
@@ -288,6 +291,8 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
                 log("starting the run's Spark Connect server (loopback) ...")
                 spark_remote = stack.enter_context(_spark_server(params, run_dir))
             ctx = dataclasses.replace(ctx, spark_remote=spark_remote)
+        if groups and not early:
+            launches.start(groups[0])
         record["context"] = context.record(ctx)  # once, before the first stage: every stage reads this file
         consumer = _marks_consumed(selected)
         number = 0
