@@ -42,10 +42,74 @@ variable "github_repository" {
   }
 }
 
+variable "github_repository_id" {
+  description = "Numeric id of github_repository (`gh api repos/OWNER/NAME --jq .id`; in a workflow, github.repository_id). Workload Identity trusts this id, which a deleted and re-created repository of the same name does not get."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]+$", var.github_repository_id))
+    error_message = "github_repository_id must be the repository's numeric id."
+  }
+}
+
+variable "github_repository_owner_id" {
+  description = "Numeric id of the repository's owner (`gh api users/OWNER --jq .id`; in a workflow, github.repository_owner_id). Workload Identity trusts this id, which a re-registered account of the same name does not get."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]+$", var.github_repository_owner_id))
+    error_message = "github_repository_owner_id must be the owner's numeric id."
+  }
+}
+
 variable "github_deploy_ref" {
-  description = "Git ref whose workflows may impersonate the deployer (push images, update and execute the job). Other refs of the repository, pull requests included, only get the read-only planner."
+  description = "Git ref whose workflows may impersonate the deployer (push images, update and execute the job), and then only from the deploy environments. Other refs of the repository, pull requests included, only get the read-only planner."
   type        = string
   default     = "refs/heads/main"
+
+  validation {
+    condition     = startswith(var.github_deploy_ref, "refs/heads/")
+    error_message = "github_deploy_ref must be a branch (refs/heads/...): the deploy environments allow only that branch."
+  }
+}
+
+variable "github_deploy_environment" {
+  description = "GitHub environment of the image workflow's publish job (it deploys): its jobs wait for one of github_deploy_reviewers."
+  type        = string
+  default     = "production"
+}
+
+variable "github_deploy_reviewers" {
+  description = "Who approves a deploy: GitHub user ids and team ids (numbers, `gh api users/NAME --jq .id`), 1 to 6 in all. GitHub requires each to have access to the repository."
+  type = object({
+    users = optional(list(number), [])
+    teams = optional(list(number), [])
+  })
+
+  validation {
+    condition     = length(var.github_deploy_reviewers.users) + length(var.github_deploy_reviewers.teams) >= 1 && length(var.github_deploy_reviewers.users) + length(var.github_deploy_reviewers.teams) <= 6
+    error_message = "github_deploy_reviewers must name 1 to 6 users or teams: a deploy environment without a reviewer approves itself."
+  }
+}
+
+variable "github_pipeline_environment" {
+  description = "GitHub environment of the daily pipeline job (it runs the Cloud Run job as the deployer)."
+  type        = string
+  default     = "pipeline"
+}
+
+variable "github_pipeline_reviewers" {
+  description = "Who approves a pipeline run (user and team ids, at most 6). Empty by default: the daily run starts unattended, and the environment still limits it to the deploy branch."
+  type = object({
+    users = optional(list(number), [])
+    teams = optional(list(number), [])
+  })
+  default = {}
+
+  validation {
+    condition     = length(var.github_pipeline_reviewers.users) + length(var.github_pipeline_reviewers.teams) <= 6
+    error_message = "github_pipeline_reviewers may name at most 6 users or teams."
+  }
 }
 
 variable "state_bucket" {
@@ -188,6 +252,17 @@ variable "dashboard_max_instances" {
   description = "Upper bound on dashboard instances (dashboard_min_instances is the lower bound)."
   type        = number
   default     = 2
+}
+
+variable "bigquery_query_mib_per_user_per_day" {
+  description = "BigQuery's custom quota 'query usage per day per user', in MiB (10240 = 10 GiB), for every identity of the project: the dashboard's included, so a flood of visitors stops at this many bytes scanned a day (queries then fail until midnight Pacific time) instead of running up the bill. Load jobs (publish) do not count."
+  type        = number
+  default     = 10240
+
+  validation {
+    condition     = var.bigquery_query_mib_per_user_per_day >= 1
+    error_message = "bigquery_query_mib_per_user_per_day must be at least 1 MiB."
+  }
 }
 
 variable "dashboard_invokers" {

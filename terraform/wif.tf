@@ -9,7 +9,7 @@ resource "google_iam_workload_identity_pool" "github" {
 }
 
 resource "google_iam_workload_identity_pool_provider" "github" {
-  #checkov:skip=CKV_GCP_125:The condition pins the repository claim, as Google's guide for GitHub advises; an exact assertion.sub match (the only form this check reads) would pin one event and ref and lock out pull-request plans. Which ref may deploy is restricted on the deployer's binding below.
+  #checkov:skip=CKV_GCP_125:The condition pins the repository's and its owner's numeric ids, as Google's guide for GitHub advises; an exact assertion.sub match (the only form this check reads) would pin one event and ref and lock out pull-request plans. On the deploy ref the condition also requires a deploy environment, and the deployer's binding below requires that ref.
   workload_identity_pool_id          = google_iam_workload_identity_pool.github.workload_identity_pool_id
   workload_identity_pool_provider_id = "github-actions"
   display_name                       = "GitHub Actions OIDC"
@@ -21,7 +21,15 @@ resource "google_iam_workload_identity_pool_provider" "github" {
   }
 
   # Without a condition any repository on github.com could present a token.
-  attribute_condition = "assertion.repository == \"${var.github_repository}\""
+  # Ids, not names: a repository (or account) deleted and re-created under the
+  # same name by someone else gets new ids. On the deploy ref, only a job in a
+  # deploy environment (github.tf) gets a token: its subject is
+  # "repo:<owner>/<name>:environment:<environment>" (GitHub's default subject).
+  attribute_condition = join(" && ", [
+    "assertion.repository_id == '${var.github_repository_id}'",
+    "assertion.repository_owner_id == '${var.github_repository_owner_id}'",
+    "(assertion.ref != '${var.github_deploy_ref}' || ${join(" || ", [for environment in local.deploy_environments : "assertion.sub.endsWith(':environment:${environment}')"])})",
+  ])
 
   oidc {
     issuer_uri = "https://token.actions.githubusercontent.com"

@@ -158,17 +158,75 @@ def test_no_key_and_no_secret_value_in_terraform(hcl):
     assert forbidden == set(), f"expected no key or secret value managed by Terraform, found {sorted(forbidden)}"
 
 
-def test_workload_identity_provider_only_trusts_this_repository(hcl):
+def test_workload_identity_provider_only_trusts_this_repository_by_its_ids(hcl):
+    """The condition compares the numeric ids (a name can be re-registered by someone else), from variables."""
     providers = resources(hcl, "google_iam_workload_identity_pool_provider")
     assert len(providers) == 1, f"expected one Workload Identity provider, found {sorted(providers)}"
     provider = next(iter(providers.values()))
     condition = provider.get("attribute_condition", "")
-    assert re.search(r"assertion\.repository\s*==\s*\\?[\"']\$\{var\.github_repository\}", condition), (
-        f"expected attribute_condition to pin assertion.repository to var.github_repository, found {condition!r}"
+    for claim, variable in (("repository_id", "github_repository_id"),
+                            ("repository_owner_id", "github_repository_owner_id")):
+        assert re.search(rf"assertion\.{claim}\s*==\s*\\?[\"']\$\{{var\.{variable}\}}", condition), (
+            f"expected attribute_condition to pin assertion.{claim} to var.{variable}, found {condition!r}"
+        )
+        declared = named_blocks(hcl, "variable")[variable]
+        assert "default" not in declared and "^[0-9]+$" in json.dumps(declared["validation"]), (
+            f"expected {variable} required and validated as a number, found {declared}"
+        )
+    assert not re.search(r"assertion\.repository\s*==", condition), (
+        f"expected no condition on the repository's name, found {condition!r}"
     )
     assert provider["oidc"][0]["issuer_uri"] == "https://token.actions.githubusercontent.com"
-    repo_var = named_blocks(hcl, "variable")["github_repository"]
-    assert "default" not in repo_var, f"expected github_repository without a default, found {repo_var.get('default')!r}"
+
+
+def test_on_the_deploy_ref_only_a_deploy_environment_gets_a_token(hcl):
+    provider = next(iter(resources(hcl, "google_iam_workload_identity_pool_provider").values()))
+    condition = provider["attribute_condition"]
+    assert "assertion.ref != '${var.github_deploy_ref}' ||" in condition, condition
+    assert "for environment in local.deploy_environments" in condition, condition
+    assert "assertion.sub.endsWith(':environment:${environment}')" in condition, condition
+    assert named_blocks(hcl, "locals")["deploy_environments"] == [
+        "${var.github_deploy_environment}", "${var.github_pipeline_environment}"
+    ]
+
+
+def test_deploys_wait_for_reviewers_that_a_variable_sets(hcl):
+    environments = resources(hcl, "github_repository_environment")
+    deploy = environments["github_repository_environment.deploy"]
+    assert deploy["environment"] == "${var.github_deploy_environment}"
+    assert deploy["reviewers"] == [{"users": "${var.github_deploy_reviewers.users}",
+                                    "teams": "${var.github_deploy_reviewers.teams}"}], deploy.get("reviewers")
+    assert deploy["prevent_self_review"] is True and deploy["can_admins_bypass"] is False, deploy
+    reviewers = named_blocks(hcl, "variable")["github_deploy_reviewers"]
+    assert "default" not in reviewers and ">= 1" in json.dumps(reviewers["validation"]), (
+        f"expected deploy reviewers required, at least one, found {reviewers}"
+    )
+    policies = resources(hcl, "github_repository_environment_deployment_policy")
+    [policy] = policies.values()
+    assert policy["branch_pattern"] == '${trimprefix(var.github_deploy_ref, "refs/heads/")}', policy
+    for address, environment in environments.items():
+        branch = environment["deployment_branch_policy"][0]
+        assert branch == {"protected_branches": False, "custom_branch_policies": True}, (
+            f"{address}: expected only the deploy branch's policy, found {branch}"
+        )
+        assert f"{address}.environment" in json.dumps(policy["for_each"]), (
+            f"expected {address} limited to the deploy branch, found the policy for {policy['for_each']}"
+        )
+
+
+def test_bigquery_bytes_per_day_are_capped_for_each_identity(hcl):
+    [quota] = resources(hcl, "google_service_usage_consumer_quota_override").values()
+    assert quota["provider"] == "${google-beta}" or quota["provider"] == "google-beta", quota["provider"]
+    assert quota["service"] == "bigquery.googleapis.com"
+    assert quota["metric"] == '${urlencode("bigquery.googleapis.com/quota/query/usage")}', quota["metric"]
+    assert quota["limit"] == '${urlencode("/d/project/user")}', f"expected the per-user daily limit, found {quota}"
+    assert quota["override_value"] == "${tostring(var.bigquery_query_mib_per_user_per_day)}", quota
+    variable = named_blocks(hcl, "variable")["bigquery_query_mib_per_user_per_day"]
+    assert variable["type"] == "number" and 1024 <= variable["default"] <= 1024 * 1024, (
+        f"expected a default between 1 GiB and 1 TiB a day (in MiB), found {variable.get('default')}"
+    )
+    providers = hcl["terraform"][0]["required_providers"][0]
+    assert providers["google-beta"]["source"] == "hashicorp/google-beta", providers
 
 
 def test_only_the_deploy_ref_may_impersonate_the_deployer(hcl):

@@ -15,9 +15,16 @@ WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))
 ACTION_MAJORS = {
     "actions/checkout": "v5",
     "actions/setup-python": "v6",
+    "actions/setup-java": "v5",
+    "actions/upload-artifact": "v6",
     "google-github-actions/auth": "v3",
     "google-github-actions/setup-gcloud": "v3",
+    "hashicorp/setup-terraform": "v4",
 }
+# `uses: owner/name@<40 hex> # vX.Y.Z`: the commit is what runs, the comment what a reader (and Dependabot) reads.
+PINNED = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[\w.-]+/[\w./-]+)@(?P<ref>\S+)(?:\s+#\s*(?P<version>\S+))?\s*$")
+USES = re.compile(r"^\s*(?:-\s+)?uses:")
+DEPLOYER = "${{ vars.GCP_DEPLOYER_SERVICE_ACCOUNT }}"
 
 
 def load(name: str) -> dict:
@@ -55,14 +62,80 @@ def test_actionlint_passes_and_checks_run_scripts():
     )
 
 
-def test_actions_are_on_the_current_majors():
+def pinned_actions() -> list[tuple[str, int, re.Match | None, str]]:
+    """(workflow, line number, the PINNED match or None, the line) for every `uses:` line."""
+    found = []
     for path in WORKFLOWS:
-        for step in steps(load(path.name)):
-            action, _, ref = step.get("uses", "").partition("@")
-            if action in ACTION_MAJORS:
-                assert ref == ACTION_MAJORS[action], (
-                    f"{path.name}: expected {action}@{ACTION_MAJORS[action]}, found @{ref}"
-                )
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if USES.match(line):
+                found.append((path.name, number, PINNED.match(line), line.strip()))
+    return found
+
+
+def test_every_action_is_pinned_by_commit_with_its_version_as_a_comment():
+    uses = pinned_actions()
+    assert len(uses) >= 15, f"expected every workflow's actions, found {len(uses)} `uses:` lines"
+    for name, number, match, line in uses:
+        assert match and re.fullmatch(r"[0-9a-f]{40}", match["ref"]), (
+            f"{name}:{number}: expected `uses: owner/name@<40-hex commit> # vX.Y.Z`, found {line!r}"
+        )
+        assert match["version"] and re.fullmatch(r"v\d+\.\d+\.\d+", match["version"]), (
+            f"{name}:{number}: expected the release tag as a trailing comment (# v1.2.3), found {line!r}"
+        )
+
+
+def test_actions_are_on_the_current_majors_and_one_commit_each():
+    commits: dict[str, set[tuple[str, str]]] = {}
+    for name, number, match, line in pinned_actions():
+        assert match and match["action"] in ACTION_MAJORS, f"{name}:{number}: an action nobody reviewed: {line!r}"
+        major = (match["version"] or "").split(".")[0]
+        assert major == ACTION_MAJORS[match["action"]], (
+            f"{name}:{number}: expected {match['action']} {ACTION_MAJORS[match['action']]}, found {line!r}"
+        )
+        commits.setdefault(match["action"], set()).add((match["ref"], match["version"]))
+    mixed = {action: pins for action, pins in commits.items() if len(pins) > 1}
+    assert mixed == {}, f"expected one commit per action across the workflows, found {mixed}"
+
+
+def test_dependabot_updates_the_actions_and_the_base_images():
+    config = yaml.safe_load((REPO / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
+    updates = {(u["package-ecosystem"], u["directory"]) for u in config["updates"]}
+    for wanted in (("github-actions", "/"), ("docker", "/image"), ("terraform", "/terraform")):
+        assert wanted in updates, f"expected Dependabot to watch {wanted}, found {sorted(updates)}"
+
+
+def test_the_ci_container_is_pinned_by_digest():
+    container = load("ci.yml")["jobs"]["test"]["container"]
+    assert re.fullmatch(r"python:3\.11-bookworm@sha256:[0-9a-f]{64}", container), (
+        f"expected python:3.11-bookworm pinned by digest, found {container!r}"
+    )
+
+
+def test_every_job_acting_as_the_deployer_runs_in_a_deploy_environment():
+    """wif.tf gives the deployer's token on the deploy ref only to these environments' jobs (github.tf)."""
+    import hcl2
+    from hcl2 import SerializationOptions
+
+    options = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
+    variables = {name: body for block in hcl2.loads((REPO / "terraform" / "variables.tf").read_text(encoding="utf-8"),
+                                                    serialization_options=options)["variable"]
+                 for name, body in block.items()}  # fmt: skip
+    expected = {"image.yml": ("publish", variables["github_deploy_environment"]["default"]),
+                "pipeline.yml": ("run", variables["github_pipeline_environment"]["default"])}  # fmt: skip
+    deployer_jobs = {
+        (path.name, name): job.get("environment")
+        for path in WORKFLOWS
+        for name, job in load(path.name)["jobs"].items()
+        if any(s.get("with", {}).get("service_account") == DEPLOYER for s in job.get("steps", []))
+    }
+    assert set(deployer_jobs) == {(w, job) for w, (job, _) in expected.items()}, (
+        f"expected the image publish and the pipeline run to act as the deployer, found {sorted(deployer_jobs)}"
+    )
+    for (workflow, job), environment in deployer_jobs.items():
+        assert environment == expected[workflow][1], (
+            f"{workflow}:{job}: expected environment {expected[workflow][1]!r} (terraform/variables.tf), "
+            f"found {environment!r}"
+        )
 
 
 def test_id_token_only_where_google_auth_runs():
