@@ -61,7 +61,8 @@ def test_idle_visitors_kernels_are_culled_and_never_more_than_the_cap(gold_param
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
 
-    settings = DashboardParams.model_construct(kernel_pool=POOL, cull_idle_s=IDLE_S, max_kernels=CAP)
+    # the third visitor waits for a culled kernel (well beyond IDLE_S), not for the busy page (test_busy.py)
+    settings = DashboardParams.model_construct(kernel_pool=POOL, cull_idle_s=IDLE_S, max_kernels=CAP, busy_wait_s=150)
     log = tmp_path / "voila.log"
     with serving(gold_params_file, settings, log) as (url, voila):
         counter = KernelCounter(voila)

@@ -155,6 +155,8 @@ class DashboardParams(_Strict):
     kernel_pool: int = Field(2, ge=0, le=16)  # pre-heated kernels kept ready for the next visitors
     cull_idle_s: int = Field(600, ge=60)  # a visitor's kernel idle this long is shut down
     max_kernels: int = Field(12, ge=1)  # visitors' kernels at most; beyond it a visitor waits
+    busy_wait_s: int = Field(20, ge=1, le=120)  # longest a visitor beyond the cap waits before the busy page
+    busy_retry_s: int = Field(30, ge=1)  # the busy page's "retry in N s" (Retry-After)
 
 
 class PrivacyParams(_Strict):

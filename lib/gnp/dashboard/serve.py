@@ -24,6 +24,7 @@ DEFAULT_NOTEBOOK = "notebooks/90_dashboard.ipynb"
 DEFAULT_PORT = 8866
 HOST = "127.0.0.1"
 TEMPLATE = "gnp"
+VOILA_MODULE = "gnp.dashboard.voila_app"  # Voila, with the busy page beyond the kernel cap
 # Voila refills the pool 1 s after a visitor takes a kernel: the new kernel's start (~1.5 CPU-s) then
 # competes with that visitor's first draw. A few seconds later the page is drawn; the rest of the pool
 # serves anyone arriving meanwhile.
@@ -37,10 +38,13 @@ def kernel_options(dashboard: DashboardParams) -> list[str]:
     Pool: ``kernel_pool`` kernels that have already run the notebook wait for the next visitors and are
     refilled as they are taken (0: every visitor starts a kernel). Culling: a visitor's kernel idle for
     ``cull_idle_s`` is shut down, connected or not (an open tab nobody looks at holds as much memory as
-    a closed one); Voila never culls the pool's kernels. Cap: at most ``max_kernels`` at once.
+    a closed one); Voila never culls the pool's kernels. Cap: at most ``max_kernels`` at once; a visitor
+    beyond it waits at most ``busy_wait_s``, then gets the busy page asking to retry in ``busy_retry_s``.
     """
     options = [f"--VoilaConfiguration.multi_kernel_manager_class={kernels.CLASS_PATH}",
                f"--CappedKernelManager.max_kernels={dashboard.max_kernels}",
+               f"--CappedKernelManager.busy_wait_s={dashboard.busy_wait_s}",
+               f"--CappedKernelManager.busy_retry_s={dashboard.busy_retry_s}",
                f"--MappingKernelManager.cull_idle_timeout={dashboard.cull_idle_s}",
                f"--MappingKernelManager.cull_interval={max(1, min(60, dashboard.cull_idle_s // 4))}",
                "--MappingKernelManager.cull_connected=True"]
@@ -54,9 +58,10 @@ def voila_command(notebook: str | Path, port: int, dashboard: DashboardParams | 
                   ip: str = HOST) -> list[str]:
     """Voila's argv: loopback only, a fixed port (no silent move to another), our template, kernel settings.
 
-    A pre-heated kernel shows Gold as it was when the kernel started; every filter change queries Gold again.
+    Voila with the busy page in front (``gnp.dashboard.voila_app``). A pre-heated kernel shows Gold as it
+    was when the kernel started; every filter change queries Gold again.
     """
-    command = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
+    command = [sys.executable, "-m", VOILA_MODULE, str(notebook), "--no-browser", f"--port={port}",
                f"--Voila.ip={ip}", "--Voila.port_retries=0", f"--template={TEMPLATE}", "--theme=light"]
     return command + kernel_options(dashboard or DashboardParams())
 
@@ -95,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.pool is not None:
         dashboard = dashboard.model_copy(update={"kernel_pool": args.pool})
     print(f"Greek Net Pulse dashboard: http://{args.ip}:{args.port}/  (Ctrl-C to stop; {dashboard.kernel_pool} "
-          f"pre-heated kernel(s), at most {dashboard.max_kernels}, idle ones culled after {dashboard.cull_idle_s} s)",
+          f"pre-heated kernel(s), at most {dashboard.max_kernels}, idle ones culled after {dashboard.cull_idle_s} s, "
+          f"beyond the cap a busy page after {dashboard.busy_wait_s} s)",
           flush=True)
     command = voila_command(args.notebook, args.port, dashboard, args.ip)
     # become Voila, so Ctrl-C and kill reach it (and its kernels) directly
