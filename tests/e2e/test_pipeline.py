@@ -3,9 +3,10 @@
 Real papermill, a real Spark Connect server, the real HTTP client against the
 fake data.gov.gr server, real Delta tables and DuckDB. One whole run (the
 session's ``ci_run``, which the book's browser test and nbval read too); then,
-on the same lake, a Silver run killed with SIGKILL midway and two `gnp run`
-processes started at once right after it: the lake lock makes them take turns,
-the dead run's lock holds nobody back, and Silver ends as the whole run left it.
+on the same lake, two `gnp run --stages silver` processes started at once: the
+lake lock holds the second back, the first is killed with SIGKILL right after
+its first commit (before its checks), its lock holds nobody back, the second
+undoes the unchecked commit and Silver ends as the whole run left it.
 
 The same run's book is opened in headless Chromium, and nbval runs the
 notebooks that need no Spark over a copy of its lake: all in this one module,
@@ -20,6 +21,7 @@ from __future__ import annotations
 import functools
 import gzip
 import http.server
+import itertools
 import json
 import os
 import signal
@@ -82,18 +84,23 @@ def wait_for_line(proc: subprocess.Popen, text: str, timeout_s: float) -> list[s
 
 
 @pytest.fixture(scope="module")
-def after_a_crash_and_two_at_once(ci_run):
-    """A Silver run killed with SIGKILL inside its commits, then two Silver runs started at once."""
+def two_at_once_the_first_killed(ci_run):
+    """Two Silver runs started at once; the one holding the lock is killed with SIGKILL after its first commit."""
     silver_before = lake_snapshot(ci_run.registry, SILVER)
     versions_before = lakehouse.versions({n: ci_run.registry.table_path(n) for n in SILVER})
-    killed = gnp_run_process(ci_run.params_file, "run-killed", "silver")
-    wait_for_line(killed, "silver ...", timeout_s=300)
-    time.sleep(12)  # inside the stage: its flagging and first writes
-    os.killpg(killed.pid, signal.SIGKILL)
-    killed.wait()
-    both = [gnp_run_process(ci_run.params_file, run_id, "silver") for run_id in ("run-two-a", "run-two-b")]
-    logs = [proc.communicate(timeout=900)[0] for proc in both]
-    return silver_before, versions_before, [(proc.returncode, log) for proc, log in zip(both, logs)]
+    first = gnp_run_process(ci_run.params_file, "run-killed", "silver")
+    wait_for_line(first, "silver ...", timeout_s=300)  # it holds the lake lock and its stage has begun
+    second = gnp_run_process(ci_run.params_file, "run-after", "silver")
+    waiting = wait_for_line(second, "waiting", timeout_s=120)  # the second is held at the lock
+    measurements = ci_run.registry.table_path("measurements")
+    deadline = time.monotonic() + 300
+    while lakehouse.version(measurements) == versions_before["measurements"]:  # its first commit, then the kill:
+        assert time.monotonic() < deadline and first.poll() is None, "the first run never committed"
+        time.sleep(0.2)  # between its commits and their checks, as an OOM or a lost host would stop it
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    rest = second.communicate(timeout=900)[0]
+    return silver_before, versions_before, second.returncode, "".join(waiting) + rest
 
 
 def test_the_run_succeeds_and_keeps_every_executed_notebook_and_a_manifest(ci_run):
@@ -159,26 +166,29 @@ def test_spark_gold_matches_an_independent_duckdb_sql_recomputation(ci_run):
     assert {spec.name for spec in GOLD_TABLES} >= set(expected)
 
 
-def test_after_a_killed_run_two_runs_at_once_take_turns_and_leave_silver_as_one_run_does(
-        ci_run, after_a_crash_and_two_at_once):
-    silver_before, versions_before, runs = after_a_crash_and_two_at_once
-    for code, log in runs:
-        assert code == 0, log[-3000:]
-    assert lake_snapshot(ci_run.registry, SILVER) == silver_before, "the crash and two reruns changed Silver"
+def test_of_two_runs_at_once_the_second_waits_for_the_first_and_after_its_kill_leaves_silver_as_one_run_does(
+        ci_run, two_at_once_the_first_killed):
+    silver_before, versions_before, code, log = two_at_once_the_first_killed
+    assert code == 0, log[-3000:]
+    assert "waiting" in log and "run-killed" in log, f"the second run did not say whom it waited for:\n{log[:2000]}"
+    assert lake_snapshot(ci_run.registry, SILVER) == silver_before, "the crash and the rerun changed Silver"
+    after = json.loads(Path(ci_run.registry.run_dir("run-after"), "manifest.json").read_text())
+    assert after["status"] == "succeeded", after
     for name in SILVER:
         history = lakehouse.history(ci_run.registry.table_path(name))
-        runs_in_order = [c["run_id"] for c in reversed(history) if c["version"] > versions_before[name]]
-        reruns = [r for r in runs_in_order if r in ("run-two-a", "run-two-b")]
-        assert sorted(set(reruns)) == ["run-two-a", "run-two-b"], f"{name}: {runs_in_order}"
-        changes = sum(1 for a, b in zip(reruns, reruns[1:]) if a != b)
-        assert changes == 1, f"{name}: commits of the two runs interleave: {runs_in_order}"
-    # Each rerun's manifest has its versions, read under the lock: the later one starts where the earlier ended.
-    manifests = {r: json.loads(Path(ci_run.registry.run_dir(r), "manifest.json").read_text())
-                 for r in ("run-two-a", "run-two-b")}
-    first, second = sorted(manifests.values(), key=lambda m: m["started_at"])
-    ordered = sorted(manifests.values(), key=lambda m: m["table_versions"]["measurements"]["before"])
-    assert ordered[1]["table_versions"]["measurements"]["before"] == ordered[0]["table_versions"]["measurements"]["after"]
-    assert {first["status"], second["status"]} == {"succeeded"}
+        commits = [(c["run_id"], c["operation"]) for c in reversed(history) if c["version"] > versions_before[name]]
+        runs_in_order = [run for run, _ in commits]
+        assert "run-after" in runs_in_order, f"{name}: {commits}"
+        # The lock made them take turns: whatever the killed run committed comes before every commit of the next.
+        first_of_next = runs_in_order.index("run-after")
+        assert set(runs_in_order[first_of_next:]) == {"run-after"}, f"{name}: commits interleave: {commits}"
+        # The next run undid the killed run's unchecked commits first, then read its versions, under the lock.
+        undone = len(list(itertools.takewhile(lambda c: c[1] == "RESTORE", commits[first_of_next:])))
+        assert undone == (1 if first_of_next else 0), f"{name}: the killed run's commits were not undone: {commits}"
+        assert name != "measurements" or first_of_next, f"the killed run committed no measurements: {commits}"
+        before = after["table_versions"][name]["before"]
+        assert before == versions_before[name] + first_of_next + undone, f"{name}: before={before}, {commits}"
+    assert not Path(ci_run.registry.run_dir("run-killed"), "manifest.json").exists()  # SIGKILL leaves none: nothing ran on
 
 
 # --- the run's book in a real browser, and nbval over the run's lake -------------------------------------------------------------------------

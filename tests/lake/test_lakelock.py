@@ -44,7 +44,7 @@ def test_a_second_writer_fails_at_once_naming_the_holder_and_what_to_do(tmp_path
         proc.wait()
 
 
-def test_a_second_writer_waits_for_the_first_to_finish(tmp_path):
+def test_a_second_writer_waits_for_the_first_to_finish_and_says_once_for_whom(tmp_path, capsys):
     lake = str(tmp_path / "lake")
     proc = other_run_holding(lake, 2)
     started = time.monotonic()
@@ -54,6 +54,8 @@ def test_a_second_writer_waits_for_the_first_to_finish(tmp_path):
     proc.wait()
     assert waited >= 1, f"expected to wait for the other run, waited {waited:.1f} s"
     assert lakelock.holder(lake) is None, "the lock was not released"
+    said = [line for line in capsys.readouterr().err.splitlines() if "waiting" in line]
+    assert len(said) == 1 and "up to 60 s" in said[0] and "locked by run" in said[0], said
 
 
 WAIT_AND_HOLD = """

@@ -274,6 +274,7 @@ def acquire(lake: str, owner: str, wait_s: float = 0.0, lease_s: float | None = 
     path = lock_path(lake)
     deadline = time.monotonic() + wait_s
     lease_s = LEASE_S if lease_s is None else float(lease_s)
+    said = False  # that this run waits, once: a run held back by another must not look hung
     while True:
         if not path.startswith("gs://"):
             if _flock(path, owner):
@@ -284,6 +285,9 @@ def acquire(lake: str, owner: str, wait_s: float = 0.0, lease_s: float | None = 
                     f"{_describe(lake, record)}, lock file {path}. Two runs must not write one lake at once: wait "
                     f"for that run to end and run again (or set storage.lock_wait_s to wait)."
                 )
+            if not said:
+                _say(f"waiting up to {wait_s:.0f} s: {_describe(lake, record)}")
+                said = True
             time.sleep(POLL_S)
             continue
         if path in _LEASES and _LEASES[path].owner == owner:
@@ -300,6 +304,9 @@ def acquire(lake: str, owner: str, wait_s: float = 0.0, lease_s: float | None = 
                 f"and run again (or set storage.lock_wait_s to wait). A run that died leaves its lock until its "
                 f"lease ends, then any run takes it over."
             )
+        if not said:
+            _say(f"waiting up to {wait_s:.0f} s: {_describe(lake, record)}")
+            said = True
         time.sleep(POLL_S)
 
 
