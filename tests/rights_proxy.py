@@ -15,9 +15,10 @@ What a request needs, as the services document it:
   ``storage.objects.delete`` (checked by asking upstream whether it exists,
   only when the identity lacks delete); an upload with ``ifGenerationMatch=0``
   can never replace, so it needs create only (upstream then answers 412 if the
-  object exists). Copies and composes need get on their sources. Only the
-  request that names an object is checked: a resumable upload's later chunks
-  and a multipart upload's parts ride on the authorised start.
+  object exists). Copies and composes need get on their sources; a move
+  (``moveTo``, the GCS connector's rename) get and delete on its source. Only
+  the request that names an object is checked: a resumable upload's later
+  chunks and a multipart upload's parts ride on the authorised start.
 - BigQuery: dataset and table calls need ``bigquery.datasets.*`` /
   ``bigquery.tables.*`` on their dataset; a job needs ``bigquery.jobs.create``
   on its project, and then what it touches: a query ``tables.getData`` on each
@@ -47,6 +48,7 @@ import contextlib
 import http.client
 import json
 import re
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -83,6 +85,13 @@ class Gate:
 
 # --- the forwarding server, shared by both proxies ---------------------------------------------------------
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A client that hangs up on a kept-alive connection is no error; anything else is printed as usual."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 Decide = Callable[[BaseHTTPRequestHandler, str, str, dict, bytes], "tuple[int, str, bytes] | None"]
 
 
@@ -116,7 +125,10 @@ def serving(upstream: str, decide: Decide, name: str) -> Iterator[str]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up on this answer
+                    self.close_connection = True
 
         def _forward(self) -> None:
             parts = urlsplit(self.path)
@@ -142,7 +154,7 @@ def serving(upstream: str, decide: Decide, name: str) -> Iterator[str]:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _forward
 
-    server = ThreadingHTTPServer((HOST, 0), Handler)
+    server = _QuietServer((HOST, 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
@@ -183,6 +195,7 @@ _JSON_BUCKETS = re.compile(r"^/storage/v1/b/?$")
 _JSON_BUCKET = re.compile(r"^/storage/v1/b/([^/]+)/?$")
 _JSON_LIST = re.compile(r"^/storage/v1/b/([^/]+)/o/?$")
 _JSON_COPY = re.compile(r"^/storage/v1/b/([^/]+)/o/(.+?)/(?:rewriteTo|copyTo)/b/([^/]+)/o/(.+)$")
+_JSON_MOVE = re.compile(r"^/storage/v1/b/([^/]+)/o/(.+?)/moveTo/o/(.+)$")  # objects.move: an atomic rename
 _JSON_COMPOSE = re.compile(r"^/storage/v1/b/([^/]+)/o/(.+?)/compose$")
 _JSON_OBJECT = re.compile(r"^/storage/v1/b/([^/]+)/o/(.+)$")
 _DOWNLOAD = re.compile(r"^/download/storage/v1/b/([^/]+)/o/(.+)$")
@@ -221,27 +234,34 @@ def storage_needs(method: str, path: str, query: dict, body: bytes = b"",
         return [Need(f"storage.buckets.{'create' if method == 'POST' else 'list'}", "projects/*", "*")]
     if found := _JSON_BUCKET.match(path):
         verb = {"GET": "get", "HEAD": "get", "PATCH": "update", "PUT": "update", "DELETE": "delete"}.get(method)
-        return [Need(f"storage.buckets.{verb}", f"gs://{found.group(1)}", found.group(1))] if verb else None
+        bucket = unquote(found.group(1))
+        return [Need(f"storage.buckets.{verb}", f"gs://{bucket}", bucket)] if verb else None
     if found := _JSON_LIST.match(path):
+        bucket = unquote(found.group(1))
         if method == "POST":
-            return _created(found.group(1), _uploaded_name(query, body) or "", query)
-        return [Need("storage.objects.list", f"gs://{found.group(1)}", found.group(1))]
+            return _created(bucket, _uploaded_name(query, body) or "", query)
+        return [Need("storage.objects.list", f"gs://{bucket}", bucket)]
     if (found := _JSON_COPY.match(path)) and method == "POST":
-        source, target = (found.group(1), unquote(found.group(2))), (found.group(3), unquote(found.group(4)))
+        source, target = (unquote(found.group(1)), unquote(found.group(2))), (unquote(found.group(3)),
+                                                                            unquote(found.group(4)))
         return [_obj(*source, "get"), *_created(*target, query)]
+    if (found := _JSON_MOVE.match(path)) and method == "POST":
+        # Source: get and delete (or storage.objects.move, which no role here needs to carry alone).
+        bucket, source, target = unquote(found.group(1)), unquote(found.group(2)), unquote(found.group(3))
+        return [_obj(bucket, source, "get"), _obj(bucket, source, "delete"), *_created(bucket, target, query)]
     if (found := _JSON_COMPOSE.match(path)) and method == "POST":
-        bucket = found.group(1)
+        bucket = unquote(found.group(1))
         sources = [s.get("name", "") for s in (json.loads(body or b"{}").get("sourceObjects") or [])]
         return [*(_obj(bucket, s, "get") for s in sources), *_created(bucket, unquote(found.group(2)), query)]
     if (found := _JSON_OBJECT.match(path)) and method in _OBJECT_VERB:
-        return [_obj(found.group(1), unquote(found.group(2)), _OBJECT_VERB[method])]
+        return [_obj(unquote(found.group(1)), unquote(found.group(2)), _OBJECT_VERB[method])]
     if found := _DOWNLOAD.match(path):
-        return [_obj(found.group(1), unquote(found.group(2)), "get")]
+        return [_obj(unquote(found.group(1)), unquote(found.group(2)), "get")]
     if found := _UPLOAD.match(path):
         if "upload_id" in query:
             return []  # a resumable upload's later request: authorised at its start
         name = _uploaded_name(query, body)
-        return _created(found.group(1), name, query) if name else None
+        return _created(unquote(found.group(1)), name, query) if name else None
     if _BATCH.match(path):
         needs = []
         for line in _BATCH_LINE.finditer(body):
@@ -252,8 +272,8 @@ def storage_needs(method: str, path: str, query: dict, body: bytes = b"",
             needs += inner
         return needs
     found = _XML.match(path)
-    if found and found.group(1) not in _NOT_A_BUCKET:
-        bucket, name = found.group(1), unquote(found.group(2) or "")
+    if found and unquote(found.group(1)) not in _NOT_A_BUCKET:  # delta-rs quotes the whole path, the bucket too
+        bucket, name = unquote(found.group(1)), unquote(found.group(2) or "")
         if not name:
             return [Need("storage.objects.list", f"gs://{bucket}", bucket)] if method in ("GET", "HEAD") else None
         if "uploadId" in query:

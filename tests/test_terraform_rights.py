@@ -72,15 +72,22 @@ def test_storage_requests_need_what_cloud_storage_documents():
     create_only = storage_needs("POST", "/upload/storage/v1/b/lake/o",
                                 {"uploadType": ["multipart"], "ifGenerationMatch": ["0"], "name": ["_lake.lock"]})
     xml_put = storage_needs("PUT", "/lake/silver/t/part-0.parquet", {})
+    xml_quoted = storage_needs("GET", "/gnp%2Dlake/silver%2Ft%2F%5Fdelta%5Flog%2F%5Flast%5Fcheckpoint", {})  # delta-rs
     batch = storage_needs("POST", "/batch/storage/v1", {}, b"--b\r\nContent-Type: application/http\r\n\r\n"
                           b"DELETE /storage/v1/b/lake/o/a%2Fb HTTP/1.1\r\n\r\n--b--")
+    move = storage_needs("POST", "/storage/v1/b/lake/o/t%2F.0.crc.tmp/moveTo/o/t%2F0.crc", {})  # the GCS connector
     listing = storage_needs("GET", "/storage/v1/b/bronze/o", {"prefix": ["hyperion/"]})
     download = storage_needs("GET", "/download/storage/v1/b/bronze/o/hyperion%2Fday.json", {"alt": ["media"]})
     assert upload == [Need("storage.objects.create", "gs://lake/_lake.lock", "lake"),
                       Need("storage.objects.delete", "gs://lake/_lake.lock", "lake", if_exists=True)], upload
     assert create_only == [Need("storage.objects.create", "gs://lake/_lake.lock", "lake")], create_only
     assert [n.permission for n in xml_put] == ["storage.objects.create", "storage.objects.delete"], xml_put
+    assert xml_quoted == [Need("storage.objects.get", "gs://gnp-lake/silver/t/_delta_log/_last_checkpoint",
+                               "gnp-lake")], xml_quoted
     assert batch == [Need("storage.objects.delete", "gs://lake/a/b", "lake")], batch
+    assert [(n.permission, n.resource) for n in move] == [
+        ("storage.objects.get", "gs://lake/t/.0.crc.tmp"), ("storage.objects.delete", "gs://lake/t/.0.crc.tmp"),
+        ("storage.objects.create", "gs://lake/t/0.crc"), ("storage.objects.delete", "gs://lake/t/0.crc")], move
     assert listing == [Need("storage.objects.list", "gs://bronze", "bronze")], listing
     assert download == [Need("storage.objects.get", "gs://bronze/hyperion/day.json", "bronze")], download
 
