@@ -15,14 +15,23 @@ incremental run BigQuery is made stale in partitions that run must rewrite
 (the day before its range) and in one it must not touch, so the check sees
 that publish replaces exactly what the run wrote.
 
-Every client reaches Cloud Storage through tests/create_only_gcs.py, which
-gives the artifacts bucket the pipeline's real rights there: create and read,
-no replace, no delete (fake-gcs-server alone allows overwrites).
+Each run is the pipeline workflow's steps, each as the identity that runs it
+(tests/terraform_rights.py reads both from .github/workflows/pipeline.yml and
+terraform/): `gnp run --stages ingest` as the GitHub deployer, then Silver,
+Gold and publish as the Cloud Run job's service account, and the dashboard's
+queries as its own. Each identity reaches the emulators only through its own
+proxies (tests/rights_proxy.py), which answer 403 as Cloud Storage and
+BigQuery would to whatever Terraform's grants to it do not allow: read, list,
+create, replace and delete per bucket; jobs, table reads and writes per
+dataset. The test itself stands for Terraform and for the checks, and talks to
+the emulators directly.
 
 Checked here only against emulators, never against Google Cloud:
 - every gs:// read, listing, upload and delete (gcsfs, anonymous), the
-  one-object snapshot write standing for an atomic commit, and the
-  create-only artifacts bucket (a proxy's 403, standing for IAM's);
+  one-object snapshot write standing for an atomic commit, and each identity's
+  rights (a proxy's 403, standing for IAM's: roles mapped to permissions by
+  hand in terraform_rights.py; no IAM conditions, organisation policies,
+  Workload Identity Federation or Secret Manager);
 - BigQuery load jobs from wildcard gs:// URIs under Hive-style leaf folders
   (``__measurement_date=...``): real BigQuery ignores folder names unless hive
   partitioning options are set, which the load does not set;
@@ -37,6 +46,7 @@ Checked here only against emulators, never against Google Cloud:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -48,9 +58,10 @@ import nbformat
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import terraform_rights
 import yaml
 from bigquery_emulator import running_fake_gcs, running_local_bigquery
-from create_only_gcs import create_only_proxy
+from rights_proxy import rights_bigquery_proxy, rights_gcs_proxy
 from pandas.testing import assert_frame_equal
 
 from gnp.bronze import ingest as bronze
@@ -180,15 +191,18 @@ def cloud(tmp_path_factory):
     """The first run against the stand-ins; yields what the checks need (``cloud_lifecycle`` adds two runs)."""
     folder = tmp_path_factory.mktemp("gcp-pipeline")
     token = secrets.token_urlsafe(24)
+    hcl = terraform_rights.terraform()
+    steps = terraform_rights.workflow_steps(hcl=hcl)  # [(ingest as the deployer), (the rest as the job's account)]
+    dashboard = terraform_rights.dashboard_identity(hcl)
     with (
         pytest.MonkeyPatch.context() as env,
         running_fake_gcs(folder / "gcs") as gcs_endpoint,
-        create_only_proxy(gcs_endpoint, {BUCKETS["artifacts"]}) as gate,
-        running_local_bigquery(folder / "bigquery", gcs_endpoint) as bq,
+        running_local_bigquery(folder / "bigquery", gcs_endpoint) as bq,  # reads gs:// as BigQuery's own service
         fake_api.serving(token, seed=7, tests_per_day=300, users=400) as api,
+        contextlib.ExitStack() as proxies,
     ):
-        # The runner's notebooks and Spark server are child processes: they inherit this environment.
-        env.setenv("STORAGE_EMULATOR_HOST", gate.endpoint)
+        # The test stands for Terraform and for the checks: it talks to the emulators directly.
+        env.setenv("STORAGE_EMULATOR_HOST", gcs_endpoint)
         env.setenv(EMULATOR_HOST_ENV, bq.endpoint)
         env.setenv("HYPERION_TOKEN", token)
         env.setenv("GNP_PSEUDONYM_KEY", secrets.token_hex(32))
@@ -198,8 +212,46 @@ def cloud(tmp_path_factory):
         params_file = gcp_params_in(folder, api.base_url, bq.project)
         params = load_params(params_file)
         registry, client = Registry.from_params(params), bigquery_client(params)
-        for dataset in (registry.silver_dataset, registry.gold_dataset):  # Terraform's part: publish never creates one
-            client.create_dataset(f"{registry.bigquery_project}.{dataset}")
+        datasets = {"silver": f"{registry.bigquery_project}.{registry.silver_dataset}",
+                    "gold": f"{registry.bigquery_project}.{registry.gold_dataset}"}
+        for dataset in datasets.values():  # Terraform's part: publish never creates one
+            client.create_dataset(dataset)
+        # Each identity's proxies, enforcing what Terraform grants it on these buckets and datasets.
+        gates = {}
+        for identity in dict.fromkeys([s.identity for s in steps] + ([dashboard] if dashboard else [])):
+            rights = terraform_rights.rights_of(identity, hcl).concrete(BUCKETS, datasets)
+            gates[identity] = {"storage": proxies.enter_context(rights_gcs_proxy(gcs_endpoint, rights)),
+                               "bigquery": proxies.enter_context(rights_bigquery_proxy(bq.endpoint, rights)),
+                               "rights": rights}
+
+        @contextlib.contextmanager
+        def acting_as(identity: str):
+            """The runner, its Spark server and its kernels (child processes inherit this) reach the emulators
+            through ``identity``'s proxies; back to direct access afterwards."""
+            with pytest.MonkeyPatch.context() as as_identity:
+                as_identity.setenv("STORAGE_EMULATOR_HOST", gates[identity]["storage"].endpoint)
+                as_identity.setenv(EMULATOR_HOST_ENV, gates[identity]["bigquery"].endpoint)
+                gcsfs.GCSFileSystem.clear_instance_cache()
+                try:
+                    yield
+                finally:
+                    gcsfs.GCSFileSystem.clear_instance_cache()
+
+        def run_workflow(**options) -> list[tuple[terraform_rights.Step, runner.RunResult]]:
+            """The workflow's steps in order, each as its identity; a failed step ends it, as on GitHub."""
+            done = []
+            for step in steps:
+                with acting_as(step.identity):
+                    try:
+                        done.append((step, runner.run(params_file, stages=list(step.stages), log=print, **options)))
+                    except Exception as exc:  # e.g. the lake lock refused: say which step, and what was refused
+                        gate = gates[step.identity]
+                        raise AssertionError(f"{step.name} as {step.identity} failed: {exc}\nrefused: "
+                                             f"{gate['storage'].denied + gate['bigquery'].denied}") from exc
+                if not done[-1][1].ok:
+                    break
+            return done
+
         runs, checks = {}, {}
 
         def check(name: str, stale: list[tuple[str, dt.date]] = ()) -> None:
@@ -207,33 +259,66 @@ def cloud(tmp_path_factory):
             checks[name] = {"differences": differences(without(lake, list(stale)), warehouse_rows(client, registry)),
                             "empty": sorted(n for n in TABLES if not lake[n])}
 
-        runs["full"] = runner.run(params_file, stages=STAGES, log=print)
+        runs["full"] = run_workflow()
         check("full")
         yield {"registry": registry, "client": client, "runs": runs, "checks": checks, "check": check,
-               "gate": gate, "token": token, "folder": folder, "params_file": params_file}
+               "gates": gates, "steps": steps, "dashboard": dashboard, "acting_as": acting_as,
+               "run_workflow": run_workflow, "token": token, "folder": folder, "params_file": params_file}
     gcsfs.GCSFileSystem.clear_instance_cache()
+
+
+def job_run(runs: list) -> runner.RunResult:
+    """The run of the workflow step that wrote Silver and Gold."""
+    return next(run for step, run in runs if "silver" in step.stages)
 
 
 @pytest.fixture(scope="module")
 def cloud_lifecycle(cloud):
     """An incremental run over stale BigQuery partitions, then a ``--full-refresh``: two more runs (heavy)."""
-    registry, client, params_file, check = cloud["registry"], cloud["client"], cloud["params_file"], cloud["check"]
+    registry, client, check, run_workflow = cloud["registry"], cloud["client"], cloud["check"], cloud["run_workflow"]
     make_stale(client, registry, STALE_REWRITTEN + STALE_UNTOUCHED)
-    cloud["runs"]["incremental"] = runner.run(params_file, date_from=INCREMENTAL[0], date_to=INCREMENTAL[1],
-                                              stages=STAGES, log=print)
-    cloud["rewritten"] = rewritten = recorded_partitions(registry, cloud["runs"]["incremental"].run_id)
+    cloud["runs"]["incremental"] = run_workflow(date_from=INCREMENTAL[0], date_to=INCREMENTAL[1])
+    cloud["rewritten"] = rewritten = recorded_partitions(registry, job_run(cloud["runs"]["incremental"]).run_id)
     check("incremental", [p for p in STALE_REWRITTEN + STALE_UNTOUCHED if p not in rewritten])
-    cloud["runs"]["full_refresh"] = runner.run(params_file, date_from=DAYS[-1], date_to=DAYS[-1], stages=STAGES,
-                                               full_refresh=True, log=print)
+    cloud["runs"]["full_refresh"] = run_workflow(date_from=DAYS[-1], date_to=DAYS[-1], full_refresh=True)
     check("full_refresh")
     return cloud
 
 
 def test_every_run_succeeds_in_every_stage(cloud):
-    for name, run in cloud["runs"].items():
-        statuses = [(s["stage"], s["status"]) for s in run.manifest["stages"]]
-        expected = [(stage, "succeeded") for stage in STAGES]
-        assert run.ok and statuses == expected, f"{name}: expected {expected}, found {json.dumps(run.manifest['stages'], indent=1)}"
+    for name, runs in cloud["runs"].items():
+        found = [(step.identity, s["stage"], s["status"]) for step, run in runs for s in run.manifest["stages"]]
+        expected = [(step.identity, stage, "succeeded") for step in cloud["steps"] for stage in step.stages]
+        assert [stage for _, stage, _ in expected] == STAGES, f"expected the workflow to run {STAGES}, found {expected}"
+        assert all(run.ok for _, run in runs) and found == expected, (
+            f"{name}: expected {expected}, found "
+            f"{json.dumps([run.manifest['stages'] for _, run in runs], indent=1, default=str)}")
+
+
+def test_each_step_had_only_the_rights_terraform_grants_its_identity(cloud):
+    """No request was refused (a client may have swallowed a 403), and each step's traffic went through its proxy."""
+    refused = {f"{identity} ({service})": gate[service].denied + [f"unclassified: {r}"
+                                                                  for r in gate[service].unclassified]
+               for identity, gate in cloud["gates"].items() for service in ("storage", "bigquery")}
+    assert all(not found for found in refused.values()), (
+        f"expected no request refused, found {json.dumps(refused, indent=1)}\n"
+        + "\n".join(gate["rights"].describe() for gate in cloud["gates"].values()))
+    probes = sorted({p for gate in cloud["gates"].values() for p in gate["storage"].probes})
+    print(f"refused bucket-metadata probes a client went on without (rights_proxy.py): {probes}")
+    used = {identity: set(gate["storage"].used) | set(gate["bigquery"].used)
+            for identity, gate in cloud["gates"].items()}
+    project = cloud["registry"].bigquery_project
+    for step in cloud["steps"]:
+        wanted = set()
+        if "ingest" in step.stages:
+            wanted.add(("storage.objects.create", BUCKETS["bronze"]))
+        if "silver" in step.stages:
+            wanted |= {("storage.objects.get", BUCKETS["bronze"]), ("storage.objects.create", BUCKETS["lake"])}
+        if "publish" in step.stages:
+            wanted.add(("bigquery.jobs.create", project))
+        wanted.add(("storage.objects.create", BUCKETS["artifacts"]))
+        assert wanted <= used[step.identity], (f"{step.name} as {step.identity}: expected its requests through "
+                                               f"its proxies, missing {wanted - used[step.identity]}")
 
 
 def test_bronze_is_in_its_bucket_with_a_manifest_per_version(cloud):
@@ -256,30 +341,34 @@ def test_every_table_is_a_delta_table_in_the_lake_bucket_written_by_spark_itself
 
 
 def test_executed_notebooks_and_the_manifest_are_in_the_artifacts_bucket_each_written_once(cloud):
-    assert cloud["gate"].refused == [], f"expected no artifact replaced or deleted, found {cloud['gate'].refused}"
-    run = cloud["runs"]["full"]
-    assert run.run_dir.startswith(f"gs://{BUCKETS['artifacts']}/runs/"), f"found {run.run_dir}"
-    fs = storage.filesystem(run.run_dir)
-    found = sorted(p.split(f"{run.run_id}/", 1)[1] for p in fs.find(run.run_dir))
-    stages = ["10_ingest", "20_silver", "30_gold", "40_publish"]
-    expected = sorted([f"{s}.ipynb" for s in stages] + [f"book/{s}.html" for s in stages] + [
-        "book/index.html", "context.json", "manifest.json", "plan.json",
-        "outputs/gold.json", "outputs/ingest.json", "outputs/publish.json", "outputs/silver.json"])
-    assert found == expected, f"expected {expected}, found {found}"
-    manifest = storage.read_json(join(run.run_dir, "manifest.json"))
-    assert manifest == json.loads(json.dumps(run.manifest, default=str)), "expected the manifest the runner returned"
-    published = {o["name"] for o in manifest["outputs"] if o["stage"] == "publish"}
+    """Each step's run has its own folder (write-once: the rights test sees no replacement refused)."""
+    planned = {s.name for s in runner.discover_stages() if s.needs_plan}
+    notebooks = {s.name: s.notebook.stem for s in runner.discover_stages()}
+    for step, run in cloud["runs"]["full"]:
+        assert run.run_dir.startswith(f"gs://{BUCKETS['artifacts']}/runs/"), f"found {run.run_dir}"
+        fs = storage.filesystem(run.run_dir)
+        found = sorted(p.split(f"{run.run_id}/", 1)[1] for p in fs.find(run.run_dir))
+        stages = [notebooks[s] for s in step.stages]
+        expected = sorted([f"{s}.ipynb" for s in stages] + [f"book/{s}.html" for s in stages]
+                          + [f"outputs/{s}.json" for s in step.stages]
+                          + ["book/index.html", "context.json", "manifest.json"]
+                          + (["plan.json"] if planned & set(step.stages) else []))
+        assert found == expected, f"{step.name}: expected {expected}, found {found}"
+        manifest = storage.read_json(join(run.run_dir, "manifest.json"))
+        assert manifest == json.loads(json.dumps(run.manifest, default=str)), f"{step.name}: expected the manifest"
+        book = storage.read_bytes(join(run.run_dir, "book", "index.html")).decode()
+        assert run.run_id in book and f"{stages[-1]}.html" in book, "expected the run's book, linking its pages"
+    run = job_run(cloud["runs"]["full"])
+    published = {o["name"] for o in run.manifest["outputs"] if o["stage"] == "publish"}
     assert published == set(TABLES), f"expected every table published, found {sorted(published)}"
     notebook = nbformat.reads(storage.read_bytes(join(run.run_dir, "40_publish.ipynb")).decode(), as_version=4)
     executed = [c for c in notebook.cells if c.cell_type == "code" and c.get("execution_count")]
     assert executed, "expected the executed publish notebook, with executed cells"
-    book = storage.read_bytes(join(run.run_dir, "book", "index.html")).decode()
-    assert run.run_id in book and "40_publish.html" in book, "expected the run's book, linking its pages"
 
 
 def test_the_api_token_is_in_no_artifact(cloud):
-    fs = storage.filesystem(cloud["runs"]["full"].run_dir)
-    paths = [p for run in cloud["runs"].values() for p in fs.find(run.run_dir)]
+    fs = storage.filesystem(f"gs://{BUCKETS['artifacts']}")
+    paths = [p for runs in cloud["runs"].values() for _, run in runs for p in fs.find(run.run_dir)]
     leaked = [p for p in paths if cloud["token"].encode() in fs.cat_file(p)]
     assert paths and leaked == [], f"expected no artifact to hold the token, found it in {leaked}"
 
@@ -350,7 +439,9 @@ def test_every_dashboard_figure_reads_the_same_numbers_from_bigquery_as_from_duc
     """BigQuery here is local-bigquery: same SQL text and parameters, the emulator's engine."""
     on_bigquery, on_duckdb = load_params(cloud["params_file"]), load_params(local_duckdb_params(cloud))
     filters = selections(on_duckdb)
-    with open_gold(on_bigquery) as bq, open_gold(on_duckdb) as duck:
+    # BigQuery as the dashboard's own identity, through its proxies (none: as the test itself).
+    dashboard = cloud["acting_as"](cloud["dashboard"]) if cloud["dashboard"] else contextlib.nullcontext()
+    with dashboard, open_gold(on_bigquery) as bq, open_gold(on_duckdb) as duck:
         units = [filter_options(g).regional_units.sort_values("regional_unit_id", ignore_index=True) for g in (bq, duck)]
         assert_frame_equal(*units, check_dtype=False, obj="regional units")  # SELECT DISTINCT: no order
         for f in filters:
@@ -359,3 +450,10 @@ def test_every_dashboard_figure_reads_the_same_numbers_from_bigquery_as_from_duc
                 expected = figure.query(duck, f)
                 assert f != filters[0] or len(expected), f"{figure.key}: expected rows for the default selection"
                 assert_frame_equal(figure.query(bq, f), expected, check_dtype=False, obj=f"{figure.key} for {f}")
+    if cloud["dashboard"]:
+        gate = cloud["gates"][cloud["dashboard"]]
+        refused = gate["bigquery"].denied + gate["storage"].denied + gate["bigquery"].unclassified
+        assert refused == [], f"expected the dashboard's queries within its rights, found {refused}"
+        used = gate["bigquery"].used[("bigquery.tables.getData", f"{cloud['registry'].bigquery_project}."
+                                                                   f"{cloud['registry'].gold_dataset}")]
+        assert used, f"expected the dashboard's queries through its proxy, found {dict(gate['bigquery'].used)}"
