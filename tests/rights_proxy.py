@@ -103,9 +103,18 @@ def serving(upstream: str, decide: Decide, name: str) -> Iterator[str]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # One write per answer (flushed after each request), no Nagle: an answer's headers and body in separate
+        # segments meet the client's delayed ACK, 40 ms a request (49 ms through the proxy against 3 ms direct).
+        wbufsize = -1
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):  # quiet: the test reports what matters
             pass
+
+        def handle_expect_100(self) -> bool:
+            answered = super().handle_expect_100()
+            self.wfile.flush()  # the client waits for this before it sends the body
+            return answered
 
         def _body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
