@@ -212,6 +212,8 @@ def grants(hcl: dict) -> list[Grant]:
         if kind is None or rtype.endswith(("_iam_policy", "_iam_custom_role", "_iam_audit_config")):
             continue
         label, attribute, target_type, target_attribute, purposes = kind
+        if body.get("condition"):
+            raise TerraformShapeError(f"{rtype}.{rname} has an IAM condition, which the rights proxy does not model")
         for key, value in _instances(body):
             address = f"{rtype}.{rname}" + (f"[{key!r}]" if key is not None else "")
             role = _resolve(body.get("role"), key, value)
