@@ -1,5 +1,5 @@
-"""The run's Spark Connect server: token-authenticated, a minimal environment, a port nobody can take
-first, and no JVM left behind when its runner is SIGKILLed. Real servers (spark-submit, a JVM each)."""
+"""The run's Spark Connect server: Delta tables through it, token-authenticated, a minimal environment, a port
+nobody can take first, and no JVM left behind when its runner is SIGKILLed. Real servers (spark-submit, a JVM each)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 
 from gnp.core.config import load_params
+from gnp.lake import lakehouse
 from gnp.lake import spark as gs
 from gnp.orchestration import runner
+from lake.tables import S1, S2
 
 ROOT = Path(__file__).resolve().parents[2]
 CI_PARAMS = ROOT / "params" / "ci.yaml"
@@ -153,6 +155,38 @@ def test_a_client_without_the_token_is_refused_and_get_session_brings_it(server)
     # The pseudonym key reaches Spark as data, the server never having had it in its environment.
     expected = hmac.new(PSEUDONYM_KEY.encode(), b"80.191.12", hashlib.sha256).hexdigest()
     assert answer["user_id"] == expected
+
+
+DELTA_CLIENT = textwrap.dedent("""
+    import json, sys
+    url, path, tests_dir, params_file = sys.argv[1:5]
+    sys.path.insert(0, tests_dir)
+    from lake.tables import SMALL as T, S1 as D1, S2 as D2
+    from gnp.core.config import load_params
+    from gnp.lake import lakehouse, spark as gs
+    spark = gs.get_session(load_params(params_file), url, run_id="run-connect")
+    lakehouse.overwrite(spark.createDataFrame([(1, D1, "a"), (2, D2, "b")], T.ddl()), T, path)
+    lakehouse.replace_partitions(spark.createDataFrame([(3, D2, "c")], T.ddl()), T, path, drop=[D2])
+    found = sorted((r.thing_id, r.day.isoformat()) for r in lakehouse.read_table(spark, path, T).collect())
+    lakehouse.restore(spark, path, 0)
+    restored = sorted(r.thing_id for r in lakehouse.read_table(spark, path, T).collect())
+    print(json.dumps({"found": found, "restored": restored}))
+""")
+
+
+@pytest.mark.slow
+def test_a_delta_table_is_written_restored_and_read_through_the_server_with_the_runs_id_on_each_commit(
+        server, tmp_path):
+    url, _ = server
+    path = str(tmp_path / "things")
+    done = subprocess.run([sys.executable, "-c", DELTA_CLIENT, url, path, str(ROOT / "tests"), str(CI_PARAMS)],
+                          capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["found"] == [[1, S1.isoformat()], [3, S2.isoformat()]], result
+    assert result["restored"] == [1, 2], result
+    assert [(c["version"], c["operation"], c["run_id"]) for c in lakehouse.history(path)] == [
+        (2, "RESTORE", "run-connect"), (1, "WRITE", "run-connect"), (0, "WRITE", "run-connect")]
 
 
 @pytest.mark.slow
