@@ -4,7 +4,9 @@ A Delta table written, restored and read through the run's Spark Connect server:
 module's server."""
 
 import pytest
+from ci_params import CI_PARAMS
 
+from gnp.core.config import load_params
 from gnp.lake import spark as gnp_spark
 
 
@@ -33,3 +35,11 @@ def test_the_gcs_connector_talks_to_an_emulator_without_credentials(monkeypatch)
     assert conf["spark.hadoop.fs.gs.block.size"] == str(64 * 1024 * 1024)  # Hadoop 3.5 says "64m"
     monkeypatch.delenv(gnp_spark.GCS_EMULATOR_ENV)
     assert gnp_spark.gcs_conf()["spark.hadoop.fs.gs.auth.type"] == "APPLICATION_DEFAULT"
+
+
+def test_the_params_java_options_reach_the_drivers_jvm_beside_its_own():
+    params = load_params(CI_PARAMS)
+    options = gnp_spark._static_conf(params, "/tmp/work")["spark.driver.extraJavaOptions"].split()
+    assert options == ["-Dderby.system.home=/tmp/work", "-XX:TieredStopAtLevel=1"], options
+    plain = params.model_copy(update={"spark": params.spark.model_copy(update={"java_options": ""})})
+    assert gnp_spark._static_conf(plain, "/tmp/work")["spark.driver.extraJavaOptions"] == "-Dderby.system.home=/tmp/work"

@@ -157,7 +157,7 @@ def _static_conf(params: Params, local_dir: str) -> dict[str, str]:
         "spark.driver.host": "127.0.0.1",
         "spark.local.dir": local_dir,
         "spark.sql.warehouse.dir": os.path.join(local_dir, "warehouse"),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={local_dir}",
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={local_dir} {params.spark.java_options}".strip(),
         **lakehouse_conf(),
     }
 
