@@ -9,6 +9,7 @@ the project kernel, DuckDB files read through the chapters' read path.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -46,19 +47,26 @@ def findings_text(executed: Path) -> str:
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
+    """Each chapter on each Gold, three notebooks at a time (each in a thread and kernel of its own, as the
+    runner runs the read-only stages)."""
     golds = {"a": synthetic_gold(7), "b": slow_attica(synthetic_gold(8))}
-    out = {}
+    jobs = {}
     for name, frames in golds.items():
         folder = tmp_path_factory.mktemp(f"gold-{name}")
         write_gold_duckdb(folder / "warehouse.duckdb", frames)
         params_file = write_params(folder, folder / "warehouse.duckdb")
         for chapter in CHAPTERS:
-            target = folder / f"{chapter}.ipynb"
-            papermill.execute_notebook(str(NOTEBOOKS / f"{chapter}.ipynb"), str(target),
-                                       parameters={"params_file": str(params_file)}, kernel_name=kernel_name(),
-                                       cwd=str(NOTEBOOKS), progress_bar=False)
-            out[name, chapter] = target
-    return out
+            jobs[name, chapter] = (params_file, folder / f"{chapter}.ipynb")
+
+    def execute(job):
+        params_file, target = jobs[job]
+        papermill.execute_notebook(str(NOTEBOOKS / f"{job[1]}.ipynb"), str(target),
+                                   parameters={"params_file": str(params_file)}, kernel_name=kernel_name(),
+                                   cwd=str(NOTEBOOKS), progress_bar=False)
+        return target
+
+    with ThreadPoolExecutor(max_workers=len(CHAPTERS)) as pool:
+        return dict(zip(jobs, pool.map(execute, jobs)))
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
