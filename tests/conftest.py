@@ -20,9 +20,6 @@ def spark():
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    from ci_params import CI_PARAMS
-
-    from gnp.core.config import load_params
     from gnp.lake.spark import lakehouse_conf
 
     builder = SparkSession.builder
@@ -35,7 +32,6 @@ def spark():
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.extraJavaOptions", load_params(CI_PARAMS).spark.java_options)  # as the ci runs'
         .getOrCreate()
     )
     yield session
