@@ -18,6 +18,7 @@ import pytest
 from dashboard.synthetic_gold import synthetic_gold, write_gold_duckdb, write_params
 
 from gnp.core import context
+from gnp.orchestration import kernels
 from gnp.orchestration.runner import kernel_name
 
 pytestmark = pytest.mark.slow
@@ -59,10 +60,13 @@ def executed(tmp_path_factory):
             jobs[name, chapter] = (params_file, folder / f"{chapter}.ipynb")
 
     def execute(job):
+        # As the runner does: a kernel started in the notebooks' folder (papermill's ``cwd`` would change the
+        # working directory of the whole process, which the threads share) and handed to papermill.
         params_file, target = jobs[job]
+        km = kernels.start(kernel_name(), NOTEBOOKS)
         papermill.execute_notebook(str(NOTEBOOKS / f"{job[1]}.ipynb"), str(target),
                                    parameters={"params_file": str(params_file)}, kernel_name=kernel_name(),
-                                   cwd=str(NOTEBOOKS), progress_bar=False)
+                                   engine_name=kernels.ENGINE, km=km, progress_bar=False)
         return target
 
     with ThreadPoolExecutor(max_workers=len(CHAPTERS)) as pool:

@@ -9,6 +9,12 @@ of starting one and, told to (``cleanup_kc``), shuts it down at the end as it
 would its own. Only the moment of the start moves; the executed notebook is the
 same.
 
+A kernel that dies while it starts is started again on new ports, twice at
+most. Its ports are chosen by binding and releasing them before the kernel
+binds them itself, so another process (a Spark server, another run's kernel)
+can take one in between; that kernel exits at once, which nbclient reports as
+"Kernel died before replying to kernel_info".
+
 A kernel manager is used from the thread that started it (each stage's
 notebook runs in a thread of its own, ``runner._Launch``): its client's
 sockets belong to that thread's event loop.
@@ -19,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -30,13 +37,47 @@ from papermill.utils import merge_kwargs, remove_args
 
 ENGINE = "gnp-started-kernel"  # the papermill engine name of ``StartedKernelEngine``
 HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"  # what nbclient gives an ipykernel it starts
+START_ATTEMPTS = 3  # a kernel that dies while starting is started again, on new ports
+START_TIMEOUT_S = 60  # nbclient's own wait for a new kernel
 
 
-def start(kernel_name: str, cwd: Path) -> AsyncKernelManager:
-    """Start a kernel (returns once its process is launched; nbclient waits for it to be ready)."""
+class KernelStartFailed(RuntimeError):
+    """The kernel exited before it answered, every time it was started."""
+
+
+def start(kernel_name: str, cwd: Path, timeout_s: float = START_TIMEOUT_S) -> AsyncKernelManager:
+    """Start a kernel and return once it answers; one that dies while starting is started again on new ports."""
     km = AsyncKernelManager(kernel_name=kernel_name)
     run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=[HISTORY_IN_MEMORY] if km.ipykernel else [])
+    for attempt in range(1, START_ATTEMPTS + 1):
+        if run_sync(_answers)(km, timeout_s) or getattr(km, "gnp_killed", False):
+            return km  # a kernel killed on purpose (``kill``) is not started again: its notebook finds it dead
+        if attempt == START_ATTEMPTS:
+            with contextlib.suppress(Exception):
+                stop(km)
+            raise KernelStartFailed(
+                f"the kernel {kernel_name!r} exited while starting, {START_ATTEMPTS} times; its error is printed above "
+                f"it. Try `jupyter kernelspec list` and `make install` (it registers the project's kernel)")
+        print(f"gnp: the kernel {kernel_name!r} exited while starting (attempt {attempt} of {START_ATTEMPTS}); "
+              "starting it again on new ports", file=sys.stderr, flush=True)
+        run_sync(km.restart_kernel)(now=True, newports=True)
     return km
+
+
+async def _answers(km: AsyncKernelManager, timeout_s: float) -> bool:
+    """Whether the kernel answers a kernel_info request; False if it died first. A kernel alive but silent for
+    ``timeout_s`` raises nbclient's own error."""
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=timeout_s)
+        return True
+    except RuntimeError:
+        if await km.is_alive():
+            raise
+        return False
+    finally:
+        kc.stop_channels()
 
 
 def stop(km: AsyncKernelManager) -> None:
@@ -48,6 +89,8 @@ def stop(km: AsyncKernelManager) -> None:
 
 def kill(km: AsyncKernelManager | None) -> None:
     """Kill a running kernel's process group from any thread (its own thread's nbclient then finds it dead)."""
+    if km is not None:
+        km.gnp_killed = True  # a start still waiting for it does not start it again
     process = getattr(getattr(km, "provisioner", None), "process", None)
     if process is None or process.poll() is not None:
         return

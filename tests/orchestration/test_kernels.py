@@ -1,0 +1,71 @@
+"""A stage's kernel is started again when it dies while starting (a port taken between its choice and the
+kernel's bind), and a kernel that never starts is named in one clear error. Real kernel processes, from a
+kernelspec whose launcher exits the first times it is started."""
+
+import json
+import sys
+import textwrap
+
+import pytest
+
+from gnp.orchestration import kernels
+
+LAUNCHER = textwrap.dedent("""
+    import os, runpy, sys
+    counter = os.environ["GNP_TEST_STARTS"]
+    starts = int(open(counter).read() or 0) + 1 if os.path.exists(counter) else 1
+    open(counter, "w").write(str(starts))
+    if starts <= int(os.environ["GNP_TEST_DEATHS"]):
+        sys.exit("address already in use (as a kernel whose port was taken)")
+    sys.argv = ["ipykernel_launcher", *sys.argv[1:]]
+    runpy.run_module("ipykernel_launcher", run_name="__main__")
+""")
+
+
+@pytest.fixture
+def dying_kernel(tmp_path, monkeypatch):
+    """A kernelspec 'dies-first' whose process exits the first ``deaths`` times; returns (set deaths, starts)."""
+    spec = tmp_path / "jupyter" / "kernels" / "dies-first"
+    spec.mkdir(parents=True)
+    (tmp_path / "launcher.py").write_text(LAUNCHER)
+    counter = tmp_path / "starts"
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, str(tmp_path / "launcher.py"), "-f", "{connection_file}"],
+        "display_name": "dies first", "language": "python",
+        "env": {"GNP_TEST_STARTS": str(counter)},
+    }))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+
+    def deaths(n: int) -> None:
+        monkeypatch.setenv("GNP_TEST_DEATHS", str(n))
+
+    return deaths, lambda: int(counter.read_text())
+
+
+def test_a_kernel_that_dies_while_starting_is_started_again_on_new_ports_and_answers(dying_kernel, tmp_path, capfd):
+    deaths, starts = dying_kernel
+    deaths(2)
+    km = kernels.start("dies-first", tmp_path)
+    try:
+        assert starts() == 3
+        client = km.blocking_client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=30)
+            client.execute("x = 6 * 7")
+            reply = client.get_shell_msg(timeout=30)
+            assert reply["content"]["status"] == "ok"
+        finally:
+            client.stop_channels()
+    finally:
+        kernels.stop(km)
+    err = capfd.readouterr().err
+    assert err.count("exited while starting") == 2 and "attempt 2 of 3" in err, err
+
+
+def test_a_kernel_that_never_starts_is_named_with_what_to_do(dying_kernel, tmp_path):
+    deaths, starts = dying_kernel
+    deaths(99)
+    with pytest.raises(kernels.KernelStartFailed, match=r"'dies-first' exited while starting, 3 times.*make install"):
+        kernels.start("dies-first", tmp_path)
+    assert starts() == 3
