@@ -9,7 +9,6 @@ share is shown per table and slice level, with the coarser table to read instead
 
 from __future__ import annotations
 
-from functools import reduce
 
 import altair as alt
 import pandas as pd
@@ -19,6 +18,7 @@ from pyspark.sql import functions as F
 from gnp.core.schemas import ALL_ISPS, AREA_COUNTRY, TABLES
 from gnp.dashboard.charts import SUPPRESSED_COLOR
 from gnp.display import common as views
+from gnp.lake import parallel
 
 PERIOD_TABLE = "area_isp_period_metrics"
 GRAIN_OF_PARTITION = {"measurement_date": "day", "session_date": "day", "cohort_week": "cohort week",
@@ -101,11 +101,12 @@ def _levels(name: str, df: DataFrame) -> DataFrame:
 
 
 def suppression(tables: dict[str, DataFrame]) -> pd.DataFrame:
-    """Cells and suppressed cells per table, grain and slice level (area level, one or every provider); one job."""
-    parts = [_levels(name, df) for name, df in tables.items() if "is_suppressed" in df.columns]
+    """Cells and suppressed cells per table, grain and slice level (area level, one or every provider); a small
+    job per table, a few at once (one job over their union is slower: see ``gnp.quality.checks``)."""
+    parts = [(name, df) for name, df in tables.items() if "is_suppressed" in df.columns]
     if not parts:
         raise ValueError("no table with an is_suppressed column was given")
-    frame = reduce(DataFrame.unionByName, parts).toPandas()
+    frame = pd.concat(parallel.each(lambda part: _levels(*part).toPandas(), parts), ignore_index=True)
     frame["share"] = frame["suppressed_cells"] / frame["cells"]
     return frame.sort_values(["table_name", "grain", "area_level", "providers"], ignore_index=True)
 
