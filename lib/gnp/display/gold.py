@@ -102,7 +102,7 @@ def _levels(name: str, df: DataFrame) -> DataFrame:
 
 def suppression(tables: dict[str, DataFrame]) -> pd.DataFrame:
     """Cells and suppressed cells per table, grain and slice level (area level, one or every provider); a small
-    job per table, a few at once (one job over their union is slower: see ``gnp.quality.checks``)."""
+    job per table, a few at once (one job over their union was slower: see ``gnp.quality.checks``)."""
     parts = [(name, df) for name, df in tables.items() if "is_suppressed" in df.columns]
     if not parts:
         raise ValueError("no table with an is_suppressed column was given")

@@ -4,9 +4,10 @@ Row-level checks are ``Check`` values (a condition that marks a bad row and the
 share of bad rows allowed). ``evaluate_checks`` turns each table's checks into
 one aggregate, collected as one small Spark action per table, a few tables at
 once (``gnp.lake.parallel``). One action over the union of every table's
-aggregates was slower: adaptive execution plans the whole union again each
-time one of its shuffle stages ends, and Gold's fourteen tables have
-twenty-eight (10-12 s against 3 s for a day of 24 records on 2 cores).
+aggregates was slower (Gold's fourteen tables, a day of 24 records, 2 cores,
+warm: 4.1-4.6 s against 2.8-3.4 s). Either way, the first read of a table
+just committed costs more than its checks (the first evaluation after Gold's
+writes: 9-13 s).
 Numbers computed elsewhere (the accounting invariant, schema drift) become
 results through small constructors.
 A failed critical check fails the stage (``assert_critical_passed``).
