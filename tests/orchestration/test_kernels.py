@@ -1,10 +1,11 @@
-"""A stage's kernel is started again when it dies while starting (a port taken between its choice and the
-kernel's bind), and a kernel that never starts is named in one clear error. Real kernel processes, from a
+"""A stage's kernel talks to the runner over Unix sockets, which it removes when it ends; one that dies while
+starting is started again, and one that never starts is named in one clear error. Real kernel processes, from a
 kernelspec whose launcher exits the first times it is started."""
 
 import json
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -42,12 +43,15 @@ def dying_kernel(tmp_path, monkeypatch):
     return deaths, lambda: int(counter.read_text())
 
 
-def test_a_kernel_that_dies_while_starting_is_started_again_on_new_ports_and_answers(dying_kernel, tmp_path, capfd):
+def test_a_kernel_that_dies_while_starting_is_started_again_and_answers_over_unix_sockets(dying_kernel, tmp_path, capfd):
     deaths, starts = dying_kernel
     deaths(2)
     km = kernels.start("dies-first", tmp_path)
+    sockets = [Path(f"{km.ip}-{port}") for port in (km.shell_port, km.iopub_port, km.stdin_port, km.hb_port,
+                                                     km.control_port)]
     try:
         assert starts() == 3
+        assert km.transport == "ipc" and all(s.is_socket() for s in sockets), sockets
         client = km.blocking_client()
         client.start_channels()
         try:
@@ -59,6 +63,7 @@ def test_a_kernel_that_dies_while_starting_is_started_again_on_new_ports_and_ans
             client.stop_channels()
     finally:
         kernels.stop(km)
+    assert not any(s.exists() for s in sockets), "expected the kernel's sockets removed"
     err = capfd.readouterr().err
     assert err.count("exited while starting") == 2 and "attempt 2 of 3" in err, err
 

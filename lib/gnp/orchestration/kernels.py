@@ -9,11 +9,13 @@ of starting one and, told to (``cleanup_kc``), shuts it down at the end as it
 would its own. Only the moment of the start moves; the executed notebook is the
 same.
 
-A kernel that dies while it starts is started again on new ports, twice at
-most. Its ports are chosen by binding and releasing them before the kernel
-binds them itself, so another process (a Spark server, another run's kernel)
-can take one in between; that kernel exits at once, which nbclient reports as
-"Kernel died before replying to kernel_info".
+The kernel and the runner talk over Unix sockets in the temporary folder
+(ZeroMQ's ipc transport), not TCP ports on the loopback: no other process can
+take a kernel's address between its choice and the kernel's bind (over TCP
+that kernel exits at once, "Kernel died before replying to kernel_info"), no
+port is open to the machine's other users, and ipykernel has no plain-TCP
+warning to print for each stage. A kernel that dies while it starts all the
+same is started again, twice at most, then named in one error.
 
 A kernel manager is used from the thread that started it (each stage's
 notebook runs in a thread of its own, ``runner._Launch``): its client's
@@ -26,6 +28,8 @@ import contextlib
 import os
 import signal
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -37,7 +41,7 @@ from papermill.utils import merge_kwargs, remove_args
 
 ENGINE = "gnp-started-kernel"  # the papermill engine name of ``StartedKernelEngine``
 HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"  # what nbclient gives an ipykernel it starts
-START_ATTEMPTS = 3  # a kernel that dies while starting is started again, on new ports
+START_ATTEMPTS = 3  # a kernel that dies while starting is started again
 START_TIMEOUT_S = 60  # nbclient's own wait for a new kernel
 
 
@@ -46,8 +50,9 @@ class KernelStartFailed(RuntimeError):
 
 
 def start(kernel_name: str, cwd: Path, timeout_s: float = START_TIMEOUT_S) -> AsyncKernelManager:
-    """Start a kernel and return once it answers; one that dies while starting is started again on new ports."""
-    km = AsyncKernelManager(kernel_name=kernel_name)
+    """Start a kernel and return once it answers; one that dies while starting is started again."""
+    sockets = os.path.join(tempfile.gettempdir(), f"gnp-kernel-{uuid.uuid4().hex[:12]}")  # + "-1" ... "-5"
+    km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=sockets)
     run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=[HISTORY_IN_MEMORY] if km.ipykernel else [])
     for attempt in range(1, START_ATTEMPTS + 1):
         if run_sync(_answers)(km, timeout_s) or getattr(km, "gnp_killed", False):
@@ -59,7 +64,7 @@ def start(kernel_name: str, cwd: Path, timeout_s: float = START_TIMEOUT_S) -> As
                 f"the kernel {kernel_name!r} exited while starting, {START_ATTEMPTS} times; its error is printed above "
                 f"it. Try `jupyter kernelspec list` and `make install` (it registers the project's kernel)")
         print(f"gnp: the kernel {kernel_name!r} exited while starting (attempt {attempt} of {START_ATTEMPTS}); "
-              "starting it again on new ports", file=sys.stderr, flush=True)
+              "starting it again", file=sys.stderr, flush=True)
         run_sync(km.restart_kernel)(now=True, newports=True)
     return km
 
