@@ -74,3 +74,32 @@ def test_a_kernel_that_never_starts_is_named_with_what_to_do(dying_kernel, tmp_p
     with pytest.raises(kernels.KernelStartFailed, match=r"'dies-first' exited while starting, 3 times.*make install"):
         kernels.start("dies-first", tmp_path)
     assert starts() == 3
+
+
+def test_a_kernel_started_ahead_has_its_notebooks_imports_loaded_before_the_first_cell(tmp_path):
+    from stub_notebooks import stub_notebook
+
+    notebook = tmp_path / "10_stage.ipynb"
+    stub_notebook(notebook, "%matplotlib inline\nimport nope", "import decimal\nfrom fractions import Fraction\nx = 1",
+                  "def f():\n    import wave")
+    assert kernels.imports_of(notebook) == "import gnp.core.context\nimport decimal\nfrom fractions import Fraction"
+    km = kernels.start("python3", tmp_path, warm=kernels.imports_of(notebook) + "\nimport no_such_module_here")
+    try:
+        client = km.blocking_client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=30)
+            client.execute("import sys; loaded = sorted(m for m in ('decimal', 'fractions', 'wave') if m in sys.modules)"
+                           "\nprint(loaded, 'Fraction' in dir(), len(get_ipython().history_manager.input_hist_raw))")
+            out = ""
+            while True:
+                msg = client.get_iopub_msg(timeout=30)
+                if msg["msg_type"] == "stream":
+                    out += msg["content"]["text"]
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle" and out:
+                    break
+        finally:
+            client.stop_channels()
+    finally:
+        kernels.stop(km)
+    assert out.strip() == "['decimal', 'fractions'] True 2", out  # a failed import is no failure; no history of it

@@ -1,13 +1,17 @@
 """A stage's kernel, started before its notebook runs, and the papermill engine that runs a notebook on it.
 
 Starting a kernel (a Python process and ipykernel's imports) takes about a
-second; the runner starts the next stage's while the current stage runs. The
-kernel is started as nbclient would start it (the notebook's kernelspec, the
-notebooks' folder as its working directory, its history in memory), and
-nbclient, handed a kernel manager whose kernel is alive, connects to it instead
-of starting one and, told to (``cleanup_kc``), shuts it down at the end as it
-would its own. Only the moment of the start moves; the executed notebook is the
-same.
+second, and a stage notebook's own imports (pyspark, pandas, altair, the
+library) a few more; the runner starts the next stage's kernel while the
+current stage runs, and that kernel runs the notebook's import statements
+(``imports_of``) silently before the notebook is handed to it. The kernel is
+started as nbclient would start it (the notebook's kernelspec, the notebooks'
+folder as its working directory, its history in memory), and nbclient, handed
+a kernel manager whose kernel is alive, connects to it instead of starting one
+and, told to (``cleanup_kc``), shuts it down at the end as it would its own.
+Only the moment of the start and of the imports moves: the notebook's cells,
+its imports included, run as they are, and the executed notebook is the same
+(the first cell shorter).
 
 The kernel and the runner talk over Unix sockets in the temporary folder
 (ZeroMQ's ipc transport), not TCP ports on the loopback: no other process can
@@ -24,6 +28,7 @@ sockets belong to that thread's event loop.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import signal
@@ -32,6 +37,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
@@ -49,13 +55,30 @@ class KernelStartFailed(RuntimeError):
     """The kernel exited before it answered, every time it was started."""
 
 
-def start(kernel_name: str, cwd: Path, timeout_s: float = START_TIMEOUT_S) -> AsyncKernelManager:
-    """Start a kernel and return once it answers; one that dies while starting is started again."""
+def imports_of(notebook: Path) -> str:
+    """The notebook's top-level import statements, in order (cells IPython syntax makes unparsable are skipped)."""
+    lines = []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        lines += [ast.get_source_segment(cell.source, node) for node in tree.body
+                  if isinstance(node, ast.Import | ast.ImportFrom)]
+    return "\n".join(lines)
+
+
+def start(kernel_name: str, cwd: Path, timeout_s: float = START_TIMEOUT_S, warm: str = "") -> AsyncKernelManager:
+    """Start a kernel and return once it answers and has run ``warm`` (silently, outside its history: a
+    notebook's ``imports_of``, so that its first cell finds them loaded); one that dies while starting is
+    started again."""
     sockets = os.path.join(tempfile.gettempdir(), f"gnp-kernel-{uuid.uuid4().hex[:12]}")  # + "-1" ... "-5"
     km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=sockets)
     run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=[HISTORY_IN_MEMORY] if km.ipykernel else [])
     for attempt in range(1, START_ATTEMPTS + 1):
-        if run_sync(_answers)(km, timeout_s) or getattr(km, "gnp_killed", False):
+        if run_sync(_answers)(km, timeout_s, warm) or getattr(km, "gnp_killed", False):
             return km  # a kernel killed on purpose (``kill``) is not started again: its notebook finds it dead
         if attempt == START_ATTEMPTS:
             with contextlib.suppress(Exception):
@@ -69,18 +92,26 @@ def start(kernel_name: str, cwd: Path, timeout_s: float = START_TIMEOUT_S) -> As
     return km
 
 
-async def _answers(km: AsyncKernelManager, timeout_s: float) -> bool:
-    """Whether the kernel answers a kernel_info request; False if it died first. A kernel alive but silent for
-    ``timeout_s`` raises nbclient's own error."""
+async def _answers(km: AsyncKernelManager, timeout_s: float, warm: str = "") -> bool:
+    """Whether the kernel answers a kernel_info request (then runs ``warm``); False if it died first. A kernel
+    alive but silent for ``timeout_s`` raises nbclient's own error."""
     kc = km.client()
     kc.start_channels()
     try:
-        await kc.wait_for_ready(timeout=timeout_s)
+        try:
+            await kc.wait_for_ready(timeout=timeout_s)
+        except RuntimeError:
+            if await km.is_alive():
+                raise
+            return False
+        if warm:
+            # An import that fails here fails again, visibly, in the notebook's own cell; a slow one is
+            # waited for there. Either way the notebook runs as it would have.
+            sent = kc.execute(warm, silent=True, store_history=False)
+            with contextlib.suppress(Exception):
+                while (await kc.get_shell_msg(timeout=timeout_s))["parent_header"].get("msg_id") != sent:
+                    pass
         return True
-    except RuntimeError:
-        if await km.is_alive():
-            raise
-        return False
     finally:
         kc.stop_channels()
 

@@ -385,7 +385,8 @@ class _Launch:
     def _main(self) -> None:
         km, handed = None, False
         try:
-            km = self._km = kernels.start(kernel_name(), self.stage.notebook.parent)
+            km = self._km = kernels.start(kernel_name(), self.stage.notebook.parent,
+                                          warm=kernels.imports_of(self.stage.notebook))
             self._given.wait()
             if self._job is None:
                 self._done.set_result(None)
