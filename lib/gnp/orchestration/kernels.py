@@ -45,13 +45,15 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 from papermill.utils import merge_kwargs, remove_args
 
+from gnp.core.errors import GnpError
+
 ENGINE = "gnp-started-kernel"  # the papermill engine name of ``StartedKernelEngine``
 HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"  # what nbclient gives an ipykernel it starts
 START_ATTEMPTS = 3  # a kernel that dies while starting is started again
 START_TIMEOUT_S = 60  # nbclient's own wait for a new kernel
 
 
-class KernelStartFailed(RuntimeError):
+class KernelStartFailed(GnpError):
     """The kernel exited before it answered, every time it was started."""
 
 
