@@ -18,8 +18,9 @@ The kernel and the runner talk over Unix sockets in the temporary folder
 take a kernel's address between its choice and the kernel's bind (over TCP
 that kernel exits at once, "Kernel died before replying to kernel_info"), no
 port is open to the machine's other users, and ipykernel has no plain-TCP
-warning to print for each stage. A kernel that dies while it starts all the
-same is started again, twice at most, then named in one error.
+warning to print for each stage. (Where there are no Unix sockets, loopback
+TCP, as nbclient would.) A kernel that dies while it starts all the same is
+started again, twice at most, then named in one error.
 
 A kernel manager is used from the thread that started it (each stage's
 notebook runs in a thread of its own, ``runner._Launch``): its client's
@@ -76,8 +77,11 @@ def start(kernel_name: str, cwd: Path, timeout_s: float = START_TIMEOUT_S, warm:
     """Start a kernel and return once it answers and has run ``warm`` (silently, outside its history: a
     notebook's ``imports_of``, so that its first cell finds them loaded); one that dies while starting is
     started again."""
-    sockets = os.path.join(tempfile.gettempdir(), f"gnp-kernel-{uuid.uuid4().hex[:12]}")  # + "-1" ... "-5"
-    km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=sockets)
+    if os.name == "posix":
+        sockets = os.path.join(tempfile.gettempdir(), f"gnp-kernel-{uuid.uuid4().hex[:12]}")  # + "-1" ... "-5"
+        km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=sockets)
+    else:  # no Unix sockets for ZeroMQ: loopback TCP, as nbclient would
+        km = AsyncKernelManager(kernel_name=kernel_name)
     run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=[HISTORY_IN_MEMORY] if km.ipykernel else [])
     for attempt in range(1, START_ATTEMPTS + 1):
         if run_sync(_answers)(km, timeout_s, warm) or getattr(km, "gnp_killed", False):
