@@ -22,6 +22,8 @@ def spark():
 
     from gnp.lake.spark import lakehouse_conf
 
+    from ci_params import JAVA_OPTIONS
+
     builder = SparkSession.builder
     for key, value in lakehouse_conf().items():  # Delta Lake and the GCS connector, as in a run
         builder = builder.config(key, value)
@@ -32,6 +34,7 @@ def spark():
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", JAVA_OPTIONS)
         .getOrCreate()
     )
     yield session

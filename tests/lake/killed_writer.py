@@ -18,6 +18,7 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from ci_params import JAVA_OPTIONS
 from lake.tables import BASE, THINGS, row, things
 from pyspark.sql import SparkSession
 
@@ -31,7 +32,8 @@ def session() -> SparkSession:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.master("local[2]").appName("killed-writer")
     for key, value in {**lakehouse_conf(), "spark.sql.session.timeZone": "UTC", "spark.sql.shuffle.partitions": "2",
-                       "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}.items():
+                       "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+                       "spark.driver.extraJavaOptions": JAVA_OPTIONS}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 

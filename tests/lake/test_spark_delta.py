@@ -37,9 +37,20 @@ def test_the_gcs_connector_talks_to_an_emulator_without_credentials(monkeypatch)
     assert gnp_spark.gcs_conf()["spark.hadoop.fs.gs.auth.type"] == "APPLICATION_DEFAULT"
 
 
+def test_the_first_tier_jvm_keeps_room_for_sparks_compiled_code(spark):
+    """The shared session runs on ci.yaml's options: the first JIT tier only, whose own default of 48 MB of code
+    cache Spark's generated classes filled within a minute of the suite (then the JVM failed every call)."""
+    jvm = spark.sparkContext._jvm
+    arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert "-XX:TieredStopAtLevel=1" in arguments, arguments
+    cache = sum(pool.getUsage().getMax() for pool in jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans()
+                if "CodeHeap" in pool.getName() or "CodeCache" in pool.getName())
+    assert cache >= 240 * 2**20, f"code cache {cache / 2**20:.0f} MB"
+
+
 def test_the_params_java_options_reach_the_drivers_jvm_beside_its_own():
     params = load_params(CI_PARAMS)
     options = gnp_spark._static_conf(params, "/tmp/work")["spark.driver.extraJavaOptions"].split()
-    assert options == ["-Dderby.system.home=/tmp/work", "-XX:TieredStopAtLevel=1"], options
+    assert options == ["-Dderby.system.home=/tmp/work", "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=240m"]
     plain = params.model_copy(update={"spark": params.spark.model_copy(update={"java_options": ""})})
     assert gnp_spark._static_conf(plain, "/tmp/work")["spark.driver.extraJavaOptions"] == "-Dderby.system.home=/tmp/work"

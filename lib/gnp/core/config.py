@@ -137,8 +137,9 @@ class SparkParams(_Strict):
     # fixed number made 5M-record shuffles into blocks too large for a 2 GB driver to load back.
     shuffle_partitions: int = Field(64, ge=1)
     driver_memory: str = "2g"
-    # Extra options for the driver's JVM, e.g. ``-XX:TieredStopAtLevel=1`` (the first JIT tier only: a small, short
-    # run on few cores starts quicker; a long one runs slower). Memory goes in driver_memory.
+    # Extra options for the driver's JVM, e.g. ``-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m`` (the first
+    # JIT tier only: a small, short run on few cores starts quicker, a long one runs slower; without the second
+    # option that mode keeps 48 MB for compiled code, which Spark fills). Memory goes in driver_memory.
     java_options: str = ""
 
 
