@@ -8,7 +8,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CI_PARAMS = ROOT / "params" / "ci.yaml"
-# ci.yaml's options for the driver's JVM (the first JIT tier only), for every JVM the suite starts: the shared
+# ci.yaml's options for the driver's JVM (the first JIT tier only, see there), for every JVM the suite starts: the shared
 # session, the cloud run's server, a writer process. The suite keeps both cores busy from start to end, and the
 # optimising compiler's threads were up to half of a short-lived JVM's CPU here.
 JAVA_OPTIONS: str = yaml.safe_load(CI_PARAMS.read_text())["spark"]["java_options"]

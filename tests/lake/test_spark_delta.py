@@ -51,6 +51,7 @@ def test_the_first_tier_jvm_keeps_room_for_sparks_compiled_code(spark):
 def test_the_params_java_options_reach_the_drivers_jvm_beside_its_own():
     params = load_params(CI_PARAMS)
     options = gnp_spark._static_conf(params, "/tmp/work")["spark.driver.extraJavaOptions"].split()
-    assert options == ["-Dderby.system.home=/tmp/work", "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=240m"]
+    assert options == ["-Dderby.system.home=/tmp/work", "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=240m",
+                       "-XX:+UseSerialGC"]
     plain = params.model_copy(update={"spark": params.spark.model_copy(update={"java_options": ""})})
     assert gnp_spark._static_conf(plain, "/tmp/work")["spark.driver.extraJavaOptions"] == "-Dderby.system.home=/tmp/work"
