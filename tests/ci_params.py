@@ -11,7 +11,9 @@ CI_PARAMS = ROOT / "params" / "ci.yaml"
 # ci.yaml's options for the driver's JVM (the first JIT tier only, see there), for every JVM the suite starts: the shared
 # session, the cloud run's server, a writer process. The suite keeps both cores busy from start to end, and the
 # optimising compiler's threads were up to half of a short-lived JVM's CPU here.
-JAVA_OPTIONS: str = yaml.safe_load(CI_PARAMS.read_text())["spark"]["java_options"]
+_CI_SPARK = yaml.safe_load(CI_PARAMS.read_text())["spark"]
+JAVA_OPTIONS: str = _CI_SPARK["java_options"]
+SHUFFLE_PARTITIONS: int = _CI_SPARK["shuffle_partitions"]  # the shared session's too (conftest)
 
 
 def write_ci_params(folder: Path, **changes) -> Path:

@@ -22,7 +22,7 @@ def spark():
 
     from gnp.lake.spark import lakehouse_conf
 
-    from ci_params import JAVA_OPTIONS
+    from ci_params import JAVA_OPTIONS, SHUFFLE_PARTITIONS
 
     builder = SparkSession.builder
     for key, value in lakehouse_conf().items():  # Delta Lake and the GCS connector, as in a run
@@ -31,7 +31,7 @@ def spark():
         builder.master("local[2]")
         .appName("gnp-tests")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.shuffle.partitions", str(SHUFFLE_PARTITIONS))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", JAVA_OPTIONS)

@@ -61,7 +61,7 @@ import pytest
 import terraform_rights
 import yaml
 from bigquery_emulator import running_fake_gcs, running_local_bigquery
-from ci_params import JAVA_OPTIONS
+from ci_params import JAVA_OPTIONS, SHUFFLE_PARTITIONS
 from rights_proxy import rights_bigquery_proxy, rights_gcs_proxy
 from pandas.testing import assert_frame_equal
 
@@ -104,7 +104,7 @@ def gcp_params_in(folder, api_base_url: str, project: str) -> str:
     data["dates"] = {"date_from": DAYS[0], "date_to": DAYS[-1], "lookback_days": 0}
     data["storage"] = {purpose: f"gs://{bucket}" for purpose, bucket in BUCKETS.items()}
     data["warehouse"]["project"] = project
-    data["spark"].update(driver_memory="2g", java_options=JAVA_OPTIONS)
+    data["spark"].update(driver_memory="2g", java_options=JAVA_OPTIONS, shuffle_partitions=SHUFFLE_PARTITIONS)
     path = folder / "gcp-test.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return str(path)
