@@ -81,8 +81,9 @@ def _silver(spark, folder, day, steps=silver_steps.ORDER):
 
 
 def _table(spark, registry, name):
+    """The table's current rows, sorted by its key, read with delta-rs (a Spark read and toPandas cost more)."""
     spec = TABLES[name]
-    frame = lakehouse.read_table(spark, registry.table_path(name), spec).toPandas()
+    frame = lakehouse.delta_table(registry.table_path(name)).to_pyarrow_table(columns=list(spec.column_names)).to_pandas()
     arrays = [c for c in frame.columns if any(hasattr(v, "__len__") and not isinstance(v, str) for v in frame[c])]
     frame = frame.assign(**{c: frame[c].map(lambda v: v if v is None else tuple(v)) for c in arrays})
     return frame.sort_values(list(spec.key)).reset_index(drop=True)
