@@ -14,6 +14,9 @@ CI_PARAMS = ROOT / "params" / "ci.yaml"
 _CI_SPARK = yaml.safe_load(CI_PARAMS.read_text())["spark"]
 JAVA_OPTIONS: str = _CI_SPARK["java_options"]
 SHUFFLE_PARTITIONS: int = _CI_SPARK["shuffle_partitions"]  # the shared session's too (conftest)
+# The same two, as a params file's ``spark`` section: for a test's own params whose runs start a Spark server.
+CI_SPARK_SECTION = {"java_options": JAVA_OPTIONS, "shuffle_partitions": SHUFFLE_PARTITIONS}
+CI_SPARK_YAML = "spark: " + yaml.safe_dump(CI_SPARK_SECTION, default_flow_style=True, width=1000)
 
 
 def write_ci_params(folder: Path, **changes) -> Path:

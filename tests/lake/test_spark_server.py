@@ -21,10 +21,9 @@ from gnp.core.config import load_params
 from gnp.lake import lakehouse
 from gnp.lake import spark as gs
 from gnp.orchestration import runner
+from ci_params import CI_PARAMS, CI_SPARK_YAML, ROOT
 from lake.tables import S1, S2
 
-ROOT = Path(__file__).resolve().parents[2]
-CI_PARAMS = ROOT / "params" / "ci.yaml"
 API_TOKEN = "hyperion-canary-4b7e"
 PSEUDONYM_KEY = "pseudonym-canary-" + "9" * 32
 
@@ -241,7 +240,7 @@ def test_the_runner_hands_the_token_to_the_notebooks_by_environment_never_as_a_p
     params_file = tmp_path / "params" / "t.yaml"
     params_file.parent.mkdir()
     params_file.write_text("env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-01}\n"
-                           "storage: {lake: ../lake, artifacts: ../artifacts}\n")  # fmt: skip
+                           "storage: {lake: ../lake, artifacts: ../artifacts}\n" + CI_SPARK_YAML)  # fmt: skip
     notebook(
         books / "20_spark.ipynb",
         "import os\nimport gnp.lake.spark\nfrom gnp.core.config import load_params\n"

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from gnp.orchestration import runner
+from ci_params import CI_SPARK_YAML
 from stub_notebooks import stub_notebook as notebook  # (path, *cells, spark=False)
 
 pytestmark = pytest.mark.slow
@@ -21,7 +22,7 @@ def params_file(tmp_path: Path) -> Path:
     path.parent.mkdir()
     path.write_text(
         "env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-03}\n"
-        "storage: {lake: ../lake, artifacts: ../artifacts}\n"
+        "storage: {lake: ../lake, artifacts: ../artifacts}\n" + CI_SPARK_YAML  # a server's JVM: the suite's options
     )
     return path
 

@@ -31,6 +31,8 @@ import stub_notebooks
 from orchestration.plan_days import (DAY, DAY_ANSWER, FIRST_FETCH, LATE_ANSWER, LATE_FETCH, NEXT, OTHER,
                                       UTC)
 
+from ci_params import CI_SPARK_SECTION
+
 TESTS = Path(__file__).resolve().parents[1]
 
 
@@ -43,6 +45,7 @@ def params_file(folder: Path, first: dt.date = DAY, last: dt.date = DAY) -> Path
         "storage": {"lake": str(folder / "lake"), "artifacts": str(folder / "artifacts")},
         "warehouse": {"kind": "duckdb", "duckdb_path": str(folder / "warehouse.duckdb")},
         "privacy": {"pseudonym_key_file": str(folder / "secrets" / "pseudonym.key")},
+        "spark": CI_SPARK_SECTION,  # the runs here start a server: the suite's JVM options
     }))
     return path
 
