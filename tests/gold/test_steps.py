@@ -33,13 +33,18 @@ def ctx(tmp_path, monkeypatch):
 
 def test_the_stages_run_whole_check_everything_and_a_failed_gold_check_undoes_gold(spark, ctx):
     plan = runplan.compute(ctx.params, ctx.registry, ctx.run_id, full_refresh=False)
+    shuffle = "spark.sql.shuffle.partitions"
+    spark.conf.set(shuffle, "7")
     silver = silver_steps.run(ctx, spark, plan.silver)
+    assert spark.conf.get(shuffle) == "2", "Silver sized its shuffles to the 24 Bronze records it read"
     assert silver.checks and all(c.passed for c in silver.checks if c.severity == quality.CRITICAL), silver.checks
     assert {o["name"] for o in manifest.read_outputs(ctx.registry, ctx.run_id, "silver")} == {
         "measurements", "quarantine", "sessions"}
 
     gold = gold_steps.start(ctx, spark, plan.gold)
+    spark.conf.set(shuffle, "7")
     gold.build_and_write()
+    assert spark.conf.get(shuffle) == "2", "Gold sized its shuffles to the measurements it read"
     assert all(c.passed for c in gold.check()) and {c.stage for c in gold.checks} == {"gold"}, gold.checks
     saved = {r.stage for r in lakehouse.read_table(spark, ctx.registry.table_path("quality_results"),
                                                    TABLES["quality_results"]).select("stage").collect()}

@@ -38,6 +38,11 @@ def test_replacing_one_partition_is_one_commit_that_leaves_the_other_files_as_th
     assert "thing_date" in newest["parameters"].get("predicate", ""), f"expected a replaceWhere, found {newest}"
     # the previous version stays readable (time travel)
     assert lakehouse.read_table(spark, path, THINGS, at_version=0).count() == len(BASE)
+    # The rows a stage will read, counted from the log's file statistics alone (its shuffles are sized by them).
+    in_d2 = sum(1 for r in BASE if r[1] == D2)
+    assert lakehouse.row_count(path) == len(BASE) - in_d2 + 2
+    assert (lakehouse.row_count(path, only=[D2]), lakehouse.row_count(path, only=[D1, D3])) == (2, len(BASE) - in_d2)
+    assert lakehouse.row_count(str(tmp_path / "never-written")) == 0
 
 
 def test_drop_empties_partitions_that_lost_all_rows_and_rows_outside_it_are_refused(spark, tmp_path):

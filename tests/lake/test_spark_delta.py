@@ -55,3 +55,13 @@ def test_the_params_java_options_reach_the_drivers_jvm_beside_its_own():
                        "-XX:+UseSerialGC"]
     plain = params.model_copy(update={"spark": params.spark.model_copy(update={"java_options": ""})})
     assert gnp_spark._static_conf(plain, "/tmp/work")["spark.driver.extraJavaOptions"] == "-Dderby.system.home=/tmp/work"
+
+
+def test_a_stage_sizes_its_shuffles_to_the_rows_it_reads_within_the_params_ceiling():
+    per = gnp_spark.ROWS_PER_SHUFFLE_PARTITION
+    assert gnp_spark.shuffle_partitions_for(2_000, 64) == 2  # a day: both cores, not 64 map outputs per shuffle
+    assert gnp_spark.shuffle_partitions_for(0, 64) == 2
+    assert gnp_spark.shuffle_partitions_for(per * 50, 64) == 50 and gnp_spark.shuffle_partitions_for(per * 50 + 1, 64) == 51
+    assert gnp_spark.shuffle_partitions_for(per * 1000, 64) == 64  # never above the params'
+    assert gnp_spark.shuffle_partitions_for(None, 64) == 64  # rows not known: the params'
+    assert gnp_spark.shuffle_partitions_for(2_000, 1) == 1

@@ -139,6 +139,25 @@ def current_files(table_path: str, only: Iterable | None = None, at_version: int
     return sorted(u.removeprefix("file://") for u in uris)
 
 
+def row_count(table_path: str, only: Iterable | None = None) -> int | None:
+    """Rows of the current version (of some partitions only), from the commit log's file statistics: no data is
+    read. 0 for a table never committed; None when a file was written without its row count."""
+    table = delta_table(table_path)
+    if table is None:
+        return 0
+    import pyarrow as pa
+
+    actions = pa.table(table.get_add_actions(flatten=True))  # one row per file
+    if only is None:
+        files = actions.select(["num_records"]).to_pylist()
+    else:
+        column = f"partition.{table.metadata().partition_columns[0]}"
+        wanted = {partition_key(v) for v in only}
+        files = [f for f in actions.select(["num_records", column]).to_pylist() if partition_key(f[column]) in wanted]
+    counts = [f["num_records"] for f in files]
+    return None if None in counts else sum(counts)
+
+
 def partitions(table_path: str) -> dict[str, str]:
     """Partition values of the current version -> their folder (hive-style ``<column>=<value>``)."""
     found = {}

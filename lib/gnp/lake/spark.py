@@ -29,6 +29,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import math
 import os
 import re
 import secrets
@@ -145,6 +146,27 @@ def session_conf(params: Params) -> dict[str, str]:
         # a table's history keeps the runs' writes and restores only.
         "spark.databricks.delta.vacuum.logging.enabled": "false",
     }
+
+
+# A stage sizes its shuffles to what it reads: a partition per this many input rows, at least two (the cores of a
+# small machine) and at most the params' ``spark.shuffle_partitions``. A day of the sample lake (2,000 tests, a month
+# read back for the period tables) gets two instead of 64: 64 map outputs per shuffle of a few thousand rows cost
+# a tenth of a one-day run here; five million rows still get the 50 that a 2 GB driver needs.
+ROWS_PER_SHUFFLE_PARTITION = 100_000
+
+
+def shuffle_partitions_for(rows: int | None, ceiling: int) -> int:
+    """Shuffle partitions for a stage that reads ``rows`` rows (None: not known, the ceiling)."""
+    if rows is None:
+        return ceiling
+    return max(min(2, ceiling), min(ceiling, math.ceil(rows / ROWS_PER_SHUFFLE_PARTITION)))
+
+
+def size_shuffle(spark, rows: int | None, params: Params) -> int:
+    """Set the session's shuffle partitions for a stage reading ``rows`` rows; returns the number set."""
+    partitions = shuffle_partitions_for(rows, params.spark.shuffle_partitions)
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    return partitions
 
 
 def _static_conf(params: Params, local_dir: str) -> dict[str, str]:
