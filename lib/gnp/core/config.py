@@ -133,7 +133,7 @@ class WarehouseParams(_Strict):
 class SparkParams(_Strict):
     remote: str | None = None  # Spark Connect URL (sc://host:port); None = local session
     master: str = "local[*]"
-    # An upper bound: each stage sizes its shuffles to the rows it reads, a partition per 100,000 (see
+    # An upper bound: each stage sizes its shuffles to the rows it reads, a partition per 50,000 (see
     # gnp.lake.spark.shuffle_partitions_for), and adaptive execution coalesces small ones further. A low fixed
     # number made 5M-record shuffles into blocks too large for a 2 GB driver to load back.
     shuffle_partitions: int = Field(64, ge=1)

@@ -151,8 +151,9 @@ def session_conf(params: Params) -> dict[str, str]:
 # A stage sizes its shuffles to what it reads: a partition per this many input rows, at least two (the cores of a
 # small machine) and at most the params' ``spark.shuffle_partitions``. A day of the sample lake (2,000 tests, a month
 # read back for the period tables) gets two instead of 64: 64 map outputs per shuffle of a few thousand rows cost
-# a tenth of a one-day run here; five million rows still get the 50 that a 2 GB driver needs.
-ROWS_PER_SHUFFLE_PARTITION = 100_000
+# about a third of a one-day Gold here. From 3.2 million rows on, a stage gets the 64 it always had (what a 2 GB
+# driver needed at five million).
+ROWS_PER_SHUFFLE_PARTITION = 50_000
 
 
 def shuffle_partitions_for(rows: int | None, ceiling: int) -> int:
