@@ -114,28 +114,29 @@ def rewritten(gold_plan: GoldPlan) -> dict[str, list[dt.date] | None]:
     return {name: None if gold_plan.full_refresh else _partitions_of(name, gold_plan) for name in WRITTEN_TABLES}
 
 
-def write(tables: dict[str, DataFrame], registry: Registry, gold_plan: GoldPlan) -> None:
-    """Commit each table's rewritten partitions, a few tables at once; the rest of each table stays as it was."""
+def committed_rows(tables: dict[str, DataFrame], gold_plan: GoldPlan) -> dict[str, DataFrame]:
+    """What each table's commit holds: the partitions the plan rewrites (all: a full refresh, a whole-history
+    table), in the spec's columns. The stage writes these frames and checks the same frames."""
+
+    def rows(name: str) -> DataFrame:
+        spec, only = TABLES[name], None if gold_plan.full_refresh else _partitions_of(name, gold_plan)
+        frame = tables[name].select(*spec.column_names)
+        return frame if only is None else frame.where(F.col(spec.partition_by).isin(only))
+
+    return {name: rows(name) for name in tables}
+
+
+def write(rows: dict[str, DataFrame], registry: Registry, gold_plan: GoldPlan) -> None:
+    """Commit each table's rows (``committed_rows``), a few tables at once; the rest of each table stays as it was."""
 
     def commit(name: str) -> None:
-        frame, spec, only = tables[name], TABLES[name], _partitions_of(name, gold_plan)
+        frame, spec, only = rows[name], TABLES[name], _partitions_of(name, gold_plan)
         if only is None or gold_plan.full_refresh:
             lakehouse.overwrite(frame, spec, registry.table_path(name))
         else:
-            kept = frame.where(F.col(spec.partition_by).isin(only))
-            lakehouse.replace_partitions(kept, spec, registry.table_path(name), drop=only)
+            lakehouse.replace_partitions(frame, spec, registry.table_path(name), drop=only)
 
-    parallel.each(commit, tables)
-
-
-def written(spark: SparkSession, registry: Registry, gold_plan: GoldPlan) -> dict[str, DataFrame]:
-    """The committed partitions this run rewrote, table by table, for the quality checks (opened a few at once)."""
-    frames = parallel.each(
-        lambda name: lakehouse.read_table(spark, registry.table_path(name), TABLES[name],
-                                          only=_partitions_of(name, gold_plan)),
-        WRITTEN_TABLES,
-    )
-    return dict(zip(WRITTEN_TABLES, frames))
+    parallel.each(commit, rows)
 
 
 def outputs(registry: Registry, gold_plan: GoldPlan) -> list[dict]:

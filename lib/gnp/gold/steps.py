@@ -6,7 +6,7 @@ calls ``run`` (the same steps, in the same order) in-process. The logic is in
 
     gold = steps.start(ctx, spark, plan.gold)   # the versions a failure restores
     gold.build_and_write()                      # every Gold table's rewritten partitions
-    gold.check()                                # each table's key and required columns
+    gold.check()                                # each table's key and required columns, over the rows committed
     gold.keep_or_restore()                      # a critical failure restores every Gold table, and raises
     gold.vacuum()                               # the tables due a VACUUM
     gold.record_outputs()                       # the run manifest's entries
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
 from gnp.core import manifest
@@ -31,7 +32,7 @@ from gnp.quality import audit, results
 from gnp.quality import checks as quality
 
 ORDER = ("build_and_write", "check", "keep_or_restore", "vacuum", "record_outputs")
-WRITES = ("build_and_write",)  # the steps that build and commit, without the checks that read back
+WRITES = ("build_and_write",)  # the steps that build and commit, without the checks
 
 
 @dataclass
@@ -48,14 +49,24 @@ class GoldRun:
     vacuumed: list[str] = field(default_factory=list)
 
     def build_and_write(self) -> None:
+        """Build every table and commit its rewritten partitions; the committed rows stay cached for the checks."""
         tables, reductions = stage.build(self.spark, self.ctx.params, self.ctx.registry, self.plan)
+        rows = stage.committed_rows(tables, self.plan)
+        for frame in rows.values():
+            frame.persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            stage.write(tables, self.ctx.registry, self.plan)
+            stage.write(rows, self.ctx.registry, self.plan)
+        except BaseException:
+            self.release(rows)
+            raise
         finally:
             reductions.unpersist()
+        self.written = rows
 
     def check(self) -> list[quality.CheckResult]:
-        self.written = stage.written(self.spark, self.ctx.registry, self.plan)
+        """Each table's key and required columns, over the rows just committed (cached by the write)."""
+        if not self.written:
+            raise RuntimeError("gold.check() checks the rows build_and_write() committed: run that step first")
         self.checks = quality.evaluate_checks(self.run, "gold", quality.gold_targets(self.written))
         results.save_quality_results(self.spark, self.ctx.registry, self.run, "gold", self.checks)
         return self.checks
@@ -74,6 +85,11 @@ class GoldRun:
         manifest.record_outputs(self.ctx.params, self.ctx.run_id, "gold", outputs)
         return outputs
 
+    def release(self, frames: dict[str, DataFrame] | None = None) -> None:
+        """Drop the committed rows' cache (the frames stay usable: they recompute from Silver)."""
+        for frame in (self.written if frames is None else frames).values():
+            frame.unpersist()
+
 
 def start(ctx: RunContext, spark: SparkSession, plan: stage.GoldPlan) -> GoldRun:
     """The stage for the run's Gold plan (``runplan.for_context(ctx).gold``), and the versions a failure restores."""
@@ -87,4 +103,5 @@ def run(ctx: RunContext, spark: SparkSession, plan: stage.GoldPlan, steps: tuple
     for step in steps:
         assert step in ORDER, f"{step} is no step of this stage: {ORDER}"
         getattr(gold, step)()
+    gold.release()
     return gold

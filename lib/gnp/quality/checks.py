@@ -5,9 +5,11 @@ share of bad rows allowed). ``evaluate_checks`` turns each table's checks into
 one aggregate, collected as one small Spark action per table, a few tables at
 once (``gnp.lake.parallel``). One action over the union of every table's
 aggregates was slower (Gold's fourteen tables, a day of 24 records, 2 cores,
-warm: 4.1-4.6 s against 2.8-3.4 s). Either way, the first read of a table
-just committed costs more than its checks (the first evaluation after Gold's
-writes: 9-13 s).
+warm: 4.1-4.6 s against 2.8-3.4 s). Reading a table back just after its
+commit costs more than its checks, so Gold checks the rows it committed, kept
+in Spark's cache by the write (``gnp.gold.steps``): its check step went from
+13-17 s to 4.2-4.7 s on that day, and a whole warm Silver+Gold pass from 48-52 s
+to 31-34 s (a busy machine; the two codes run back to back).
 Numbers computed elsewhere (the accounting invariant, schema drift) become
 results through small constructors.
 A failed critical check fails the stage (``assert_critical_passed``).
