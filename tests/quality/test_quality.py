@@ -183,3 +183,25 @@ def test_an_empty_day_and_a_day_far_thinner_than_its_neighbours_are_warnings():
     assert (empty.severity, empty.passed, thin.severity, thin.passed) == (WARNING, False, WARNING, False)
     assert empty.observed == "2025-10-04 (0 records), 2025-10-12 (0 records)" and thin.observed == "2025-10-05 (150 records)"
     assert all(r.passed for r in day_volume_checks(RUN, classify({first: 10}, [first])))
+
+
+def test_saving_a_stages_results_again_replaces_that_run_and_stages_rows_only(spark, tmp_path):
+    from silver.bronze_factories import lake_params
+
+    from gnp.core.registry import Registry
+    from gnp.lake import lakehouse
+    from gnp.quality.results import save_quality_results
+
+    registry = Registry.from_params(lake_params(tmp_path))
+    other_run = replace(RUN, run_id="run-0")
+    save_quality_results(spark, registry, other_run, "silver", [accounting_check(other_run, 1, 1, 0, 0)])
+    save_quality_results(spark, registry, RUN, "silver", [accounting_check(RUN, 2, 1, 0, 0)])  # failed
+    save_quality_results(spark, registry, RUN, "gold", [replace(schema_drift_check(RUN, [], []), stage="gold")])
+    save_quality_results(spark, registry, RUN, "silver", [accounting_check(RUN, 2, 2, 0, 0)])  # the rerun passes
+
+    path = registry.table_path(QUALITY_RESULTS.name)
+    rows = {(r.run_id, r.stage, r.check_name, r.passed)
+            for r in lakehouse.read_table(spark, path, QUALITY_RESULTS).collect()}
+    assert rows == {("run-0", "silver", "accounting_invariant", True), ("run-1", "silver", "accounting_invariant", True),
+                    ("run-1", "gold", "source_schema_drift", True)}, rows
+    assert [h["operation"] for h in lakehouse.history(path, 4)] == ["WRITE"] * 4, "one commit per save"

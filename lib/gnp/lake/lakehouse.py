@@ -357,8 +357,30 @@ def replace_partitions(
     ``metadata`` goes into the commit beside the session's run id (see ``written_with``).
     Returns the committed version.
     """
-    column = _partition_column(spec)
     drop = list(drop)
+    if replace_all or not drop:
+        return _write(df, spec, table_path, metadata, replace_all=replace_all)
+    return _write(df, spec, table_path, metadata, where=replace_where(spec, drop))
+
+
+def replace_rows(df: DataFrame, spec: TableSpec, table_path: str, where: Mapping[str, object]) -> int:
+    """Replace the rows whose columns hold ``where``'s values (all of them) by ``df``, in one commit, reading nothing.
+
+    Every row of ``df`` must match ``where`` too (Delta's replaceWhere check
+    fails the commit otherwise). A table not yet written is created from ``df``.
+    Returns the committed version.
+    """
+    predicate = " AND ".join(f"`{column}` = {_literal(value)}" for column, value in where.items())
+    return _write(df, spec, table_path, None, where=predicate)
+
+
+def _write(
+    df: DataFrame, spec: TableSpec, table_path: str, metadata: Mapping[str, str] | None, *,
+    replace_all: bool = False, where: str | None = None,
+) -> int:
+    """One commit of ``df``: the whole table (``replace_all``, or a new table), the rows ``where`` selects, or
+    (neither) the partitions present in ``df``."""
+    column = _partition_column(spec)
     exists = is_delta(table_path)
     if exists and not replace_all:
         check_same_columns(table_path, spec)
@@ -373,8 +395,8 @@ def replace_partitions(
         writer = writer.option("userMetadata", commit_metadata(df.sparkSession, metadata))
     if replace_all or not exists:
         writer = writer.mode("overwrite").option("overwriteSchema", "true")
-    elif drop:
-        writer = writer.mode("overwrite").option("replaceWhere", replace_where(spec, drop))
+    elif where:
+        writer = writer.mode("overwrite").option("replaceWhere", where)
     else:
         writer = writer.mode("overwrite").option("partitionOverwriteMode", "dynamic")
     writer.save(_spark_path(table_path))

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 import fsspec
 import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from gnp.core.registry import Registry
 from gnp.core.schemas import QUALITY_RESULTS, TABLES
@@ -57,11 +56,10 @@ def table_output(registry: Registry, name: str, only: Iterable | None = None) ->
 def save_quality_results(
     spark: SparkSession, registry: Registry, run: quality.RunInfo, stage: str, results: Sequence[quality.CheckResult]
 ) -> None:
-    """Add a stage's results to ``quality_results``; a rerun of the same run and stage replaces its rows."""
-    path = registry.table_path(QUALITY_RESULTS.name)
-    earlier = lakehouse.read_table(spark, path, QUALITY_RESULTS, only=[run.run_date]).where(
-        ~((F.col("run_id") == run.run_id) & (F.col("stage") == stage))
-    )
-    combined = earlier.unionByName(quality.results_frame(spark, results))
-    lakehouse.replace_partitions(combined, QUALITY_RESULTS, path)
+    """Add a stage's results to ``quality_results``; a rerun of the same run and stage replaces its rows.
 
+    One commit that reads nothing: Delta replaces the rows of this run date, run and stage.
+    """
+    where = {"run_date": run.run_date, "run_id": run.run_id, "stage": stage}
+    path = registry.table_path(QUALITY_RESULTS.name)
+    lakehouse.replace_rows(quality.results_frame(spark, results), QUALITY_RESULTS, path, where)
