@@ -197,26 +197,41 @@ def test_gnp_release_writes_the_latest_whole_month(lake, tmp_path, capsys):
     assert (tmp_path / MONTH / RUN_ID / release.DESCRIPTOR).exists() and f"{MONTH}" in out and RUN_ID in out
 
 
-@pytest.mark.heavy
-def test_a_release_reads_gold_from_gcs_and_writes_into_a_create_only_bucket(tmp_path, monkeypatch):
-    """As in the cloud: Gold's Delta tables in a bucket, the release bucket create-only (fake-gcs-server and a
-    proxy that refuses replacements and deletes there); the same bytes as a local release of the same Gold.
+@pytest.mark.slow
+def test_the_release_step_reads_gold_from_gcs_and_writes_its_bucket_with_the_rights_terraform_grants_the_job(
+    tmp_path, monkeypatch
+):
+    """As the pipeline workflow's release step runs it: `gnp release` in the Cloud Run job, as the job's service
+    account, with only what terraform/ grants that account (tests/terraform_rights.py parses it; the releases
+    bucket is create-only: objectCreator and objectViewer) enforced by a proxy in front of fake-gcs-server
+    (tests/rights_proxy.py answers 403 as Cloud Storage would). Gold's Delta tables are in the lake bucket; a
+    second release finds its files and writes nothing; the bytes equal a local release of the same Gold.
 
-    Heavy (`make test-heavy`, 40 s here): each of the month's ~200 small files is a few round trips to the
-    emulator through the proxy, and the release is written twice.
+    About 30 s here (in `make test`, not `make test-fast`): each of the month's ~200 small files is a few round
+    trips to the emulator through the proxy, and the release is written twice.
     """
     import gcsfs
+    import terraform_rights
     import yaml
     from bigquery_emulator import running_fake_gcs
-    from create_only_gcs import create_only_proxy
+    from rights_proxy import rights_gcs_proxy
 
     from gnp.core import storage
 
-    with running_fake_gcs(tmp_path / "fake-gcs") as endpoint, create_only_proxy(endpoint, {"releases"}) as gate:
-        monkeypatch.setenv("STORAGE_EMULATOR_HOST", gate.endpoint)
+    workflow = yaml.safe_load(terraform_rights.PIPELINE_WORKFLOW.read_text())
+    runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job.get("steps", [])]
+    assert any("gnp,release" in run and 'gcloud run jobs execute "$JOB"' in run for run in runs), (
+        "expected the pipeline workflow to run `gnp release` in the Cloud Run job, as its service account")
+    buckets = {"lake": "lake", "artifacts": "artifacts", "releases": "releases"}  # purpose -> the test's bucket
+    hcl = terraform_rights.terraform()
+    job = terraform_rights.job_identity(hcl)
+    rights = terraform_rights.rights_of(job, hcl).concrete(buckets, {})
+    assert "storage.objects.delete" not in rights.storage("releases"), f"expected create-only: {rights.describe()}"
+    with running_fake_gcs(tmp_path / "fake-gcs") as endpoint, rights_gcs_proxy(endpoint, rights) as gate:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", endpoint)  # the test stands for Terraform: direct access
         gcsfs.GCSFileSystem.clear_instance_cache()
         try:
-            for bucket in ("lake", "artifacts", "releases"):
+            for bucket in buckets.values():
                 storage.filesystem("gs://").mkdir(bucket)
             params_file = tmp_path / "gcs.yaml"
             params_file.write_text(yaml.safe_dump({
@@ -231,6 +246,9 @@ def test_a_release_reads_gold_from_gcs_and_writes_into_a_create_only_bucket(tmp_
             local_params = load_params(write_params(folder, folder / "w.duckdb"))
             write_lake(local_params, small_gold())
             storage.filesystem("gs://").put(str(folder / "lake" / "gold"), "gs://lake/", recursive=True)
+
+            monkeypatch.setenv("STORAGE_EMULATOR_HOST", gate.endpoint)  # the release step, as the job's account
+            gcsfs.GCSFileSystem.clear_instance_cache()
             result = release.write_release(params, MONTH, "gs://releases")
             again = release.write_release(params, MONTH, "gs://releases")
             fs = storage.filesystem("gs://")
@@ -239,5 +257,7 @@ def test_a_release_reads_gold_from_gcs_and_writes_into_a_create_only_bucket(tmp_
         finally:
             gcsfs.GCSFileSystem.clear_instance_cache()
     assert result.written and not again.written, "expected a second release to find its files and write nothing"
-    assert gate.refused == [], f"expected no replacement or delete tried in the release bucket, found {gate.refused}"
+    refused = gate.denied + [f"unclassified: {r}" for r in gate.unclassified]
+    assert refused == [], f"expected nothing refused to {job}, found {refused}\n{rights.describe()}"
+    assert {("storage.objects.create", "releases"), ("storage.objects.get", "lake")} <= set(gate.used), gate.used
     assert remote == files_of(local.location), "expected the same bytes from Gold in a bucket as from a folder"
