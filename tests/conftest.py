@@ -20,9 +20,10 @@ def spark():
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    from gnp.lake.spark import lakehouse_conf
+    from gnp.core.config import load_params
+    from gnp.lake.spark import lakehouse_conf, session_conf
 
-    from ci_params import JAVA_OPTIONS, SHUFFLE_PARTITIONS
+    from ci_params import CI_PARAMS, JAVA_OPTIONS, SHUFFLE_PARTITIONS
 
     builder = SparkSession.builder
     for key, value in lakehouse_conf().items():  # Delta Lake and the GCS connector, as in a run
@@ -37,6 +38,9 @@ def spark():
         .config("spark.driver.extraJavaOptions", JAVA_OPTIONS)
         .getOrCreate()
     )
+    # What every run's session gets (gnp.lake.spark.session_conf): Parquet timestamps as a run writes them, etc.
+    for key, value in session_conf(load_params(CI_PARAMS)).items():
+        session.conf.set(key, value)
     yield session
     session.stop()
 

@@ -281,10 +281,8 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
         if uses_lake:
             # One run writes the lake at a time; the versions are read under the lock.
             stack.enter_context(lakelock.holding(registry.lake, run_id, params.storage.lock_wait_s))
-            retired.refuse_or_remove(table_paths, ctx.full_refresh, log)  # a lake from before Delta Lake
-            _remove_uncommitted(table_paths, log)
-            _restore_unaudited(registry, run_id, log)
-            record["table_versions"] = {name: {"before": v} for name, v in lakehouse.versions(table_paths).items()}
+            versions = recover_lake(ctx, log)
+            record["table_versions"] = {name: {"before": v} for name, v in versions.items()}
         if any(stage.needs_spark for stage in selected):
             spark_remote = params.spark.remote or ""
             if not spark_remote:
@@ -329,7 +327,7 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
                 failure = _first_failures(failures)
                 break
             if consumer in {stage.name for stage in group} and record.get("plan"):
-                _record_consumed(ctx)
+                record_consumed(ctx)
         if uses_lake:
             for name, after in lakehouse.versions(table_paths).items():
                 record["table_versions"][name]["after"] = after
@@ -474,7 +472,17 @@ def _marks_consumed(selected: list[Stage]) -> str | None:
     return "publish" if "publish" in names[names.index("gold"):] else "gold"
 
 
-def _record_consumed(ctx: context.RunContext) -> None:
+def recover_lake(ctx: context.RunContext, log) -> dict[str, int | None]:
+    """What a run does first, holding the lake lock: undo whatever an interrupted run left (a retired table
+    format, a first commit that never finished, a commit never checked); returns each table's version then."""
+    table_paths = {name: ctx.registry.table_path(name) for name in TABLES}
+    retired.refuse_or_remove(table_paths, ctx.full_refresh, log)  # a lake from before Delta Lake
+    _remove_uncommitted(table_paths, log)
+    _restore_unaudited(ctx.registry, ctx.run_id, log)
+    return lakehouse.versions(table_paths)
+
+
+def record_consumed(ctx: context.RunContext) -> None:
     """Silver and Gold (and publish, when it ran) built from the plan's Bronze versions: record them."""
     from gnp.silver import stage as silver_stage
 
