@@ -7,7 +7,10 @@ module starts. It stops after its stage, holding the lake lock, and the test kil
 starts from what the kill left: it takes over the dead run's lock, recovers, and is killed after the next
 stage; the last run, in this process on the shared session, is not killed. Meanwhile an uninterrupted run
 builds the same day on a lake of its own. Kills inside a first and a later commit are
-tests/lake/test_killed_commit.py; a kill between a commit and its check, tests/quality/test_audit.py.
+tests/lake/test_killed_commit.py; a kill between a commit and its check, tests/quality/test_audit.py; a run
+killed after its first commit while a second waits at the lock, tests/e2e/test_pipeline.py. Those are in
+`make test`; this one is heavy (`make test-heavy`): five Silver and four Gold passes and a Spark server, about
+4 minutes here, more than the suite's 15-minute budget has room for.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from gnp.core.schemas import TABLES
 from gnp.lake import lakehouse, lakelock
 from gnp.lake.spark import connect_server
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.heavy
 KILLED_RUN = Path(__file__).with_name("killed_run.py")
 DAY = "2025-10-26"
 KEY = "killed-run-test-key-0123456789abcdef"
