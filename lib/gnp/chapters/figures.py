@@ -68,7 +68,8 @@ def area_heatmap(area_days: pd.DataFrame, level: str, title: str) -> alt.TopLeve
     frame = area_days[area_days["area_level"] == level].copy()
     frame["day"] = pd.to_datetime(frame["measurement_date"]).dt.strftime("%Y-%m-%d")
     order = (frame.groupby("area")["download_median_mbps"].mean().sort_values(ascending=False).index.tolist())
-    rect = alt.Chart(frame).mark_rect().encode(
+    # invalid=None: a suppressed cell (no median) is drawn, grey; Vega-Lite's default would drop it unseen.
+    rect = alt.Chart(frame).mark_rect(invalid=None).encode(
         x=alt.X("day:O", title=None, axis=alt.Axis(labelAngle=-60)),
         y=alt.Y("area:N", sort=order, title=None),
         color=alt.condition("datum.is_suppressed", alt.value(SUPPRESSED_COLOR),
@@ -137,7 +138,7 @@ def retention_area(daily: pd.DataFrame, title: str) -> alt.TopLevelMixin:
 
 def cohort_heatmap(cohorts: pd.DataFrame, title: str) -> alt.TopLevelMixin:
     frame = cohorts.assign(week=pd.to_datetime(cohorts["cohort_week"]).dt.strftime("%Y-%m-%d"))
-    chart = alt.Chart(frame).mark_rect().encode(
+    chart = alt.Chart(frame).mark_rect(invalid=None).encode(  # suppressed cells drawn grey, not dropped
         x=alt.X("weeks_since_first:O", title="Weeks since first seen"),
         y=alt.Y("week:O", title="Cohort (week of first test)"),
         color=alt.condition("datum.is_suppressed", alt.value(SUPPRESSED_COLOR),
