@@ -50,7 +50,7 @@ def _cmd_bench_dashboard(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from gnp.devtools import bench
 
-    options = bench.BenchOptions(rows=args.rows, days=args.days, incremental=not args.no_incremental,
+    options = bench.BenchOptions(rows=args.rows, days=args.days, months=args.months, incremental=not args.no_incremental,
                                  keep_data=args.keep_data, fresh_bronze=args.fresh_bronze)
     _, markdown = bench.run_bench(args.params, options)
     print()
@@ -144,8 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="time Spark against the DuckDB SQL reference on generated sample rows")
     bench.add_argument("--params", default="params/local.yaml", help="Spark and semantics settings (default: %(default)s)")
     bench.add_argument("--rows", default="500000,1000000,5000000", help="history sizes in sample rows, comma-separated: "
-                       "each size is benched in turn, one report (default: %(default)s)")
+                       "each size is benched in turn, one report; none: only the --months history (default: %(default)s)")
     bench.add_argument("--days", type=int, default=30, help="days the rows are spread over (default: %(default)s)")
+    bench.add_argument("--months", type=int, default=24, help="also a history grown by this many months at the params' "
+                       "daily volume, as the real source grows (0: none; default: %(default)s)")
     bench.add_argument("--no-incremental", action="store_true", help="skip the one-day incremental run")
     bench.add_argument("--keep-data", action="store_true", help="keep the bench's lakehouse and DuckDB file")
     bench.add_argument("--fresh-bronze", action="store_true", help="generate Bronze again instead of reusing the cache")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gnp.core.errors import UsageError
+from gnp.devtools import bench
 from gnp.devtools.bench import BenchOptions, parse_sizes, server_startup_s
 from gnp.devtools.bench_goals import assemble_bench
 from gnp.devtools.bench_goals import to_markdown as bench_markdown
@@ -88,7 +89,7 @@ def test_server_startup_is_the_time_from_the_start_message_to_the_next_message()
 
 # --- several history sizes in one report, and the goals ---
 
-def _size(rows, spark_total, duckdb_total, daily_s, peak_mb=900.0, gold_differences=0):
+def _size(rows, spark_total, duckdb_total, daily_s, peak_mb=900.0, gold_differences=0, months=None, days=30):
     """A made-up size report: Spark's silver/gold split 60/40, DuckDB's 80/20; a daily run of ``daily_s``."""
     spark = _spark(round(spark_total * 0.6, 1), round(spark_total * 0.4, 1))
     spark["peak_rss_mb"] = peak_mb
@@ -97,7 +98,7 @@ def _size(rows, spark_total, duckdb_total, daily_s, peak_mb=900.0, gold_differen
              "date": "2025-10-31", "tests_per_day": 300, "new_day_records": 301}
     reference = _reference(stages={"silver": round(duckdb_total * 0.8, 1), "gold": round(duckdb_total * 0.2, 1)},
                            gold_differences={"regional_metrics": gold_differences})
-    meta = {**META, "bench_id": f"b1 at {rows:,} rows", "rows": rows, "days": 30}
+    meta = {**META, "bench_id": f"b1 at {rows:,} rows", "rows": rows, "days": days, "months": months}
     return assemble_report(meta, {**INGEST, "bronze_records": rows + 7}, spark, daily, reference)
 
 
@@ -111,6 +112,7 @@ def _goals(report):
 def test_sizes_come_from_a_comma_list_or_one_number_ascending_and_once_each():
     assert parse_sizes("5000000,500000, 1000000,500000") == (500_000, 1_000_000, 5_000_000)
     assert parse_sizes(20000) == (20000,) and parse_sizes("1_000_000") == (1_000_000,)
+    assert parse_sizes("none") == (), "no packed history: the grown one alone (--months)"
     assert BenchOptions().sizes == (500_000, 1_000_000, 5_000_000), "the default sizes: 0.5M, 1M, 5M rows"
     one = BenchOptions(rows="40000,20000").for_size(20000)
     assert (one.size, one.tests_per_day, one.new_day.isoformat()) == (20000, 667, "2025-10-31")
@@ -144,7 +146,7 @@ def test_one_report_over_sizes_has_a_line_per_size_and_each_goal_met_or_not():
 
     assert [s["rows"] for s in report["sizes"]] == [500_000, 1_000_000, 5_000_000], "sizes are smallest first"
     first = report["summary"][0]
-    assert first == {"rows": 500_000, "bronze_records": 500_007, "days": 30, "spark_silver_s": 30.0,
+    assert first == {"rows": 500_000, "months": None, "bronze_records": 500_007, "days": 30, "spark_silver_s": 30.0,
                      "spark_gold_s": 20.0, "spark_total_s": 50.0, "duckdb_s": 10.0, "ratio": 5.0,
                      "spark_peak_rss_mb": 900.0, "daily_wall_s": 20.0, "daily_new_day_records": 301,
                      "daily_server_startup_s": 5.0, "daily_stages": sizes[1]["daily_run"]["stages"], "equal": True}
@@ -161,7 +163,7 @@ def test_one_report_over_sizes_has_a_line_per_size_and_each_goal_met_or_not():
     assert ("- full refresh at 5,000,000 rows: Spark Silver+Gold within 2x of DuckDB: 500.0 s against 200.0 s: "
             "2.50x: **NOT MET**") in markdown, markdown
     assert "- daily run independent of history" in markdown and "1.15x: **met**" in markdown, markdown
-    assert "- 5,000,007 records of history, 301 new: 23.0 s wall clock; server start 5.00 s, ingest 1.00 s" in markdown
+    assert "- 5,000,007 records of history over 30 days, 301 new: 23.0 s wall clock; server start 5.00 s, ingest 1.00 s" in markdown
     assert markdown.count("### Benchmark b1 at ") == 3, "each size's full report follows the summary"
 
 
@@ -204,8 +206,79 @@ def test_run_bench_benches_each_size_smallest_first_and_writes_one_report(tmp_pa
     monkeypatch.setattr(bench, "bench_size", one_size)
     report, markdown = bench.run_bench(str(params_file), BenchOptions(rows="40000,20000"), log=lambda message: None)
 
-    assert benched == [(20000, "20000rows"), (40000, "40000rows")], benched
+    assert benched == [(20000, "20000rows"), (40000, "40000rows")], benched  # no --months: no grown history
     [written] = (tmp_path / "artifacts" / "bench").glob("*-20000-40000rows.json")
     assert json.loads(written.read_text())["goals"] == report["goals"]
     assert (tmp_path / "artifacts" / "bench" / "latest.md").read_text() == markdown
     assert report["goals"][0]["figure"] == "20.0 s at 20,007 records, 40.0 s at 40,007 records: 2.00x", report["goals"][0]
+
+
+def test_a_history_grown_by_months_ends_where_the_packed_ones_end_at_the_daily_volume():
+    grown = BenchOptions(rows="20000", months=24).for_months(2000)
+    packed = BenchOptions(rows="20000", months=24).for_size(20000)
+    assert (grown.first_day.isoformat(), grown.last_day.isoformat(), grown.days) == ("2023-10-31", "2025-10-30", 731)
+    assert (grown.size, grown.tests_per_day, grown.daily_tests) == (1_462_000, 2000, 2000), "the new day's volume too"
+    assert (packed.first_day.isoformat(), packed.days, packed.new_day) == ("2025-10-01", 30, grown.new_day)
+    assert (grown.label, grown.folder_name) == ("24 months at 2,000 tests a day (1,462,000 rows)", "24months")
+    assert bench.history_days(1) == 31 and bench.history_days(8) == 245  # from 2025-02-28: February has no 31st
+    with pytest.raises(UsageError, match="--months takes a number of months"):
+        bench.history_days(-1)
+
+
+def test_the_grown_history_has_its_own_goal_and_stays_out_of_the_packed_sizes_growth():
+    sizes = [_size(500_000, 50.0, 10.0, daily_s=20.0), _size(5_000_000, 500.0, 200.0, daily_s=23.0),
+             _size(1_462_000, 90.0, 30.0, daily_s=50.0, months=24, days=731)]
+
+    report = assemble_bench({**BENCH_META, "months": 24}, sizes)
+
+    figures = {goal["goal"]: (goal["figure"], goal["met"]) for goal in report["goals"]}
+    assert figures["daily run after 24 months of history: at most 45 s"] == (
+        "50.0 s at 1,462,007 records over 731 days", False)
+    growth = [f for g, f in figures.items() if g.startswith("daily run independent of history")]
+    assert growth == [("20.0 s at 500,007 records, 23.0 s at 5,000,007 records: 1.15x", True)], growth
+    assert figures["full refresh at 1,000,000 rows: Spark Silver+Gold within 4x of DuckDB"][1] is None
+    markdown = bench_markdown(report)
+    assert "| 24 months, 1,462,000 | 1,462,007 |" in markdown, markdown
+    assert "- 1,462,007 records of history over 731 days, 301 new: 50.0 s wall clock" in markdown, markdown
+    assert "rows over 30 days each; and 24 months at the daily volume." in markdown, markdown
+
+
+def test_run_bench_adds_the_grown_history_at_the_params_daily_volume(tmp_path, monkeypatch):
+    from gnp.devtools import bench as bench_module
+
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text("env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\n"
+                           "source: {kind: sample, sample_tests_per_day: 40}\n"
+                           f"storage: {{lake: {tmp_path / 'lake'}, artifacts: {tmp_path / 'artifacts'}}}\n"
+                           f"warehouse: {{duckdb_path: {tmp_path / 'warehouse.duckdb'}}}\n")
+    benched = []
+
+    def one_size(base, options, bench_dir, folder, meta, log):
+        benched.append((options.size, options.days, folder.name))
+        return _size(options.size, 10.0, 5.0, daily_s=1.0, months=options.months if options.grown else None,
+                     days=options.days)
+
+    monkeypatch.setattr(bench_module, "bench_size", one_size)
+    report, _ = bench_module.run_bench(str(params_file), BenchOptions(rows="20000", months=2), log=lambda m: None)
+
+    assert benched == [(20000, 30, "20000rows"), (61 * 40, 61, "2months")], benched
+    assert [(s["rows"], s["months"]) for s in report["summary"]] == [(2440, 2), (20000, None)], "by rows"
+    assert report["months"] == 2
+    assert len(list((tmp_path / "artifacts" / "bench").glob("*-20000rows-2months.json"))) == 1
+    with pytest.raises(UsageError, match="--rows none needs --months"):
+        bench_module.run_bench(str(params_file), BenchOptions(rows="none"), log=lambda m: None)
+
+
+def test_the_grown_historys_params_span_its_months_at_the_daily_volume_with_the_daily_runs_users(tmp_path):
+    from gnp.core.config import Params
+
+    base = Params(env="t", source={"kind": "sample", "sample_tests_per_day": 2000},
+                  dates={"date_from": "2025-01-01", "date_to": "2025-01-02"})
+    grown = BenchOptions(rows="none", months=24).for_months(2000)
+
+    params = bench.bench_params(base, grown, tmp_path, tmp_path / "bronze")
+    daily = bench.bench_params(base, grown, tmp_path, tmp_path / "bronze", tests_per_day=2000)
+
+    assert params["dates"] == {"date_from": "2023-10-31", "date_to": "2025-10-30", "lookback_days": 1}
+    assert (params["source"]["sample_tests_per_day"], params["source"]["sample_users"]) == (2000, 3000)
+    assert daily["source"] == params["source"], "the new day's tests come from the history's users"

@@ -36,7 +36,7 @@ def test_one_bench_reports_daily_runs_and_full_refresh_ratios_at_both_sizes(tmp_
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
 
-    result = subprocess.run([str(GNP), "bench", "--params", str(params_file), "--rows", "40000,20000"],
+    result = subprocess.run([str(GNP), "bench", "--params", str(params_file), "--rows", "40000,20000", "--months", "0"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=3500, env=dict(os.environ))
 
     assert result.returncode == 0, f"gnp bench failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"

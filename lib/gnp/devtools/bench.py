@@ -1,8 +1,13 @@
 """``gnp bench``: the Spark pipeline against the DuckDB SQL reference on the same generated Bronze.
 
-One bench runs one or several history sizes (``--rows 500000,1000000,5000000``),
-smallest first, and writes one report. Per size, one phase after another so
-they never share the CPU:
+One bench runs one or several histories and writes one report. Two kinds:
+- packed: ``--rows 500000,1000000,5000000``, each that many rows over one
+  month (``--days``, 30), sizes that stress the engine;
+- grown by months: ``--months 24``, two years at the base params' daily
+  volume (2,000 tests a day for the local params), the history a daily run
+  meets after the real source has run that long.
+Every history ends the day before the same new day, so every daily run meets
+the same day. Per history, one phase after another so they never share the CPU:
 1. Bronze: ``rows`` sample records over ``days`` days, ingested by the real
    ingest stage (timed, not compared). Each size has its own Bronze, kept in
    a cache under the bench folder and hard-linked into each bench (Bronze is
@@ -26,6 +31,7 @@ the reports (JSON, markdown) in ``<artifacts>/bench/``.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import json
 import math
@@ -46,7 +52,7 @@ from gnp.devtools import bench_goals, bench_report
 from gnp.devtools.bench_probe import PeakSampler, machine, spark_jvm_trees
 from gnp.orchestration import runner
 
-FIRST_DAY = dt.date(2025, 10, 1)  # 30 days from here include the DST change on 2025-10-26
+NEW_DAY = dt.date(2025, 10, 31)  # the daily run's day; a history is the days before it (30 include the DST change)
 USERS_PER_DAILY_TEST = 1.5  # the local params' ratio: 3000 users for 2000 tests a day
 MIN_USERS = 3000
 SERVER_START_MESSAGE = "starting the run's Spark Connect server"
@@ -55,12 +61,24 @@ SILVER_TABLES = ("measurements", "quarantine", "sessions")
 DEFAULT_SIZES = (500_000, 1_000_000, 5_000_000)
 
 
+def history_days(months: int) -> int:
+    """Days of a history of ``months`` calendar months ending the day before ``NEW_DAY``."""
+    if months < 1:
+        raise UsageError(f"--months takes a number of months of history, at least 1 (0: none); found {months}")
+    year, month = divmod(NEW_DAY.year * 12 + NEW_DAY.month - 1 - months, 12)
+    first = dt.date(year, month + 1, min(NEW_DAY.day, calendar.monthrange(year, month + 1)[1]))
+    return (NEW_DAY - first).days
+
+
 class BenchError(GnpError):
     """A phase of the benchmark failed; the message says which and where to look."""
 
 
 def parse_sizes(rows: int | str | tuple[int, ...]) -> tuple[int, ...]:
-    """History sizes from ``--rows``: one count or several separated by commas; ascending, each once."""
+    """History sizes from ``--rows``: one count or several separated by commas; ascending, each once ("none": no
+    packed history, for a bench of the grown one alone)."""
+    if isinstance(rows, str) and rows.strip().lower() == "none":
+        return ()
     items = [rows] if isinstance(rows, int) else rows.split(",") if isinstance(rows, str) else list(rows)
     try:
         sizes = sorted({int(str(item).strip().replace("_", "")) for item in items})
@@ -68,7 +86,7 @@ def parse_sizes(rows: int | str | tuple[int, ...]) -> tuple[int, ...]:
         sizes = []
     if not sizes or sizes[0] < 1:
         raise UsageError(f"--rows takes sample row counts separated by commas, e.g. 500000,1000000,5000000; "
-                         f"found {rows!r}")
+                         f"(or none, with --months); found {rows!r}")
     return tuple(sizes)
 
 
@@ -81,13 +99,32 @@ class BenchOptions:
     keep_data: bool = False  # keep the bench's lake, Bronze copy and DuckDB file
     fresh_bronze: bool = False  # generate Bronze again even if the cache has it
     daily_tests: int | None = None  # tests on the daily run's new day; None: the base params' sample rate
+    months: int = 0  # add a history grown by this many months at the daily volume (0: none)
+    grown: bool = False  # this options' one history is the grown one (set by ``for_months``)
 
     @property
     def sizes(self) -> tuple[int, ...]:
         return parse_sizes(self.rows)
 
     def for_size(self, rows: int) -> "BenchOptions":
-        return replace(self, rows=rows)
+        """The options of one packed history: ``rows`` over ``days``."""
+        return replace(self, rows=rows, grown=False)
+
+    def for_months(self, daily_tests: int) -> "BenchOptions":
+        """The options of the history grown by ``months`` at ``daily_tests`` a day (the new day's volume too)."""
+        days = history_days(self.months)
+        return replace(self, rows=days * daily_tests, days=days, grown=True, daily_tests=daily_tests)
+
+    @property
+    def label(self) -> str:
+        """How the report names this history."""
+        if self.grown:
+            return f"{self.months} months at {self.tests_per_day:,} tests a day ({self.size:,} rows)"
+        return f"{self.size:,} rows"
+
+    @property
+    def folder_name(self) -> str:
+        return f"{self.months}months" if self.grown else f"{self.size}rows"
 
     @property
     def size(self) -> int:
@@ -101,13 +138,17 @@ class BenchOptions:
         return math.ceil(self.size / self.days)
 
     @property
+    def first_day(self) -> dt.date:
+        return NEW_DAY - dt.timedelta(days=self.days)
+
+    @property
     def last_day(self) -> dt.date:
-        return FIRST_DAY + dt.timedelta(days=self.days - 1)
+        return NEW_DAY - dt.timedelta(days=1)
 
     @property
     def new_day(self) -> dt.date:
-        """The daily run's day: the first after the history."""
-        return FIRST_DAY + dt.timedelta(days=self.days)
+        """The daily run's day: the first after the history (the same for every history)."""
+        return NEW_DAY
 
 
 def bench_params(base: Params, options: BenchOptions, folder: Path, bronze: Path, tests_per_day: int | None = None) -> dict:
@@ -123,7 +164,7 @@ def bench_params(base: Params, options: BenchOptions, folder: Path, bronze: Path
         "source": {"kind": "sample", "sample_seed": options.seed,
                    "sample_tests_per_day": tests_per_day or options.tests_per_day,
                    "sample_users": max(MIN_USERS, int(options.tests_per_day * USERS_PER_DAILY_TEST))},
-        "dates": {"date_from": FIRST_DAY.isoformat(), "date_to": options.last_day.isoformat(), "lookback_days": 1},
+        "dates": {"date_from": options.first_day.isoformat(), "date_to": options.last_day.isoformat(), "lookback_days": 1},
         "storage": {"lake": str(folder / "lake"), "bronze": str(bronze), "artifacts": str(folder / "artifacts")},
         "warehouse": {"kind": "duckdb", "duckdb_path": str(folder / "warehouse.duckdb")},
         "spark": {**base.spark.model_dump(mode="json"), "remote": None},
@@ -248,20 +289,21 @@ def bench_size(base: Params, options: BenchOptions, bench_dir: Path, folder: Pat
     """Every phase for one history size; its report (``bench_report.assemble_report``)."""
     from gnp.devtools.bench_reference import reference_phase
 
-    rows = options.size
+    rows, label = options.size, options.label
     ingest = prepare_bronze(base, options, bench_dir, folder / "bronze", log)
     params_file = _write_params(bench_params(base, options, folder, folder / "bronze"), folder / "params.yaml")
-    log(f"{rows:,} rows: Spark full refresh of silver and gold ...")
+    log(f"{label}: Spark full refresh of silver and gold ...")
     spark_full = spark_phase(params_file, log, stages=["silver", "gold"], full_refresh=True)
     spark_full["input_rows"] = input_rows(load_params(params_file), spark_full["run_id"], full_refresh=True)
-    log(f"{rows:,} rows: DuckDB SQL reference on the same Bronze ...")
+    log(f"{label}: DuckDB SQL reference on the same Bronze ...")
     reference = reference_phase(params_file, folder)
     daily = None
     if options.incremental:
-        log(f"{rows:,} rows: daily run of {options.new_day} (every stage) ...")
+        log(f"{label}: daily run of {options.new_day} (every stage) ...")
         daily = daily_phase(base, options, folder, log)
-    report = bench_report.assemble_report({**meta, "bench_id": f"{meta['bench_id']} at {rows:,} rows", "rows": rows},
-                                          ingest, spark_full, daily, reference)
+    size_meta = {**meta, "bench_id": f"{meta['bench_id']} at {label}", "rows": rows, "days": options.days,
+                 "months": options.months if options.grown else None}
+    report = bench_report.assemble_report(size_meta, ingest, spark_full, daily, reference)
     if not options.keep_data:  # a size's lake goes before the next size's: the largest needs the disk
         for leftover in ("lake", "bronze", "reference.duckdb", "reference.duckdb.wal", "warehouse.duckdb"):
             path = folder / leftover
@@ -277,19 +319,27 @@ def run_bench(params_file: str, options: BenchOptions, log=print) -> tuple[dict,
     base = load_params(params_file)
     bench_dir = Path(Registry.from_params(base).bench_dir())
     sizes = options.sizes
-    bench_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{'-'.join(map(str, sizes))}rows"
+    histories = [options.for_size(rows) for rows in sizes]
+    if options.months:
+        histories.append(options.for_months(options.daily_tests or base.source.sample_tests_per_day))
+    if not histories:
+        raise UsageError("nothing to bench: --rows none needs --months N (a history grown by N months)")
+    grown = f"-{options.months}months" if options.months else ""
+    packed = f"-{'-'.join(map(str, sizes))}rows" if sizes else ""
+    bench_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}{packed}{grown}"
     started = time.monotonic()
 
     def progress(message: str) -> None:
         log(f"[bench {time.monotonic() - started:.0f} s] {message}")
 
-    meta = {"bench_id": bench_id, "rows": list(sizes), "days": options.days, "machine": machine(),
+    meta = {"bench_id": bench_id, "rows": list(sizes), "days": options.days, "months": options.months or None,
+            "machine": machine(),
             "versions": {"pyspark": pyspark.__version__, "duckdb": duckdb.__version__, "python": sys.version.split()[0]},
             "git": manifest.git_commit(runner.PROJECT_ROOT), "spark": base.spark.model_dump(mode="json")}
     size_reports = [
-        bench_size(base, options.for_size(rows), bench_dir, bench_dir / bench_id / f"{rows}rows",
-                   {key: meta[key] for key in ("bench_id", "days", "machine")}, progress)
-        for rows in sizes
+        bench_size(base, history, bench_dir, bench_dir / bench_id / history.folder_name,
+                   {key: meta[key] for key in ("bench_id", "machine")}, progress)
+        for history in histories
     ]
     report = bench_goals.assemble_bench(meta, size_reports)
     markdown = bench_goals.to_markdown(report)
