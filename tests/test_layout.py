@@ -200,3 +200,13 @@ def test_the_runtime_modules_load_no_developer_tool():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_runner_imports_no_run_machinery_until_a_run_needs_it():
+    """`gnp run` with a wrong argument answers before papermill, the kernels, the plan's Spark stages or the book load."""
+    heavy = ("papermill", "nbconvert", "altair", "gcsfs", "gnp.orchestration.kernels", "gnp.orchestration.book",
+             "gnp.orchestration.runplan")
+    code = (f"import sys\nimport gnp.cli, gnp.orchestration.runner\n"
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r} or m in {heavy!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip() == "[]", out.stdout

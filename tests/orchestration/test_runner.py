@@ -375,3 +375,8 @@ def test_an_interrupted_run_stops_the_notebooks_running_side_by_side_keeps_them_
         partial = nbformat.read(run_dir / f"{name}.ipynb", as_version=4)
         assert partial.cells[2].metadata["papermill"]["status"] == "completed", f"expected {name}'s first cell kept"
     assert _kernels_of_this_process() == [], "expected the stopped notebooks' kernels gone"
+
+
+def test_a_parameters_cells_names_are_its_top_level_assignments():
+    source = 'run_context = ""\nday: str = "2025-10-01"\nnested.attr = 1\nif False:\n    hidden = 2\nprint(run_context)\n'
+    assert runner.assigned_names(source) == {"run_context", "day"}
