@@ -241,6 +241,8 @@ def test_the_grown_history_has_its_own_goal_and_stays_out_of_the_packed_sizes_gr
     assert "| 24 months, 1,462,000 | 1,462,007 |" in markdown, markdown
     assert "- 1,462,007 records of history over 731 days, 301 new: 50.0 s wall clock" in markdown, markdown
     assert "rows over 30 days each; and 24 months at the daily volume." in markdown, markdown
+    alone = bench_markdown(assemble_bench({**BENCH_META, "rows": [], "months": 24}, sizes[2:]))
+    assert "; 24 months at the daily volume." in alone and "history sizes" not in alone, alone
 
 
 def test_run_bench_adds_the_grown_history_at_the_params_daily_volume(tmp_path, monkeypatch):

@@ -111,9 +111,11 @@ def _verdict(met: bool | None) -> str:
 
 def to_markdown(report: dict) -> str:
     """Summary per size, the daily runs' stage split, the goals; then each size's full report."""
-    grown = f"; and {report['months']} months at the daily volume" if report.get("months") else ""
-    lines = [f"## Benchmark {report['bench_id']}", "", f"Machine: {report['machine']}; history sizes "
-             f"{', '.join(f'{rows:,}' for rows in report['rows'])} rows over {report['days']} days each{grown}.", "",
+    histories = [f"history sizes {', '.join(f'{rows:,}' for rows in report['rows'])} rows over {report['days']} days "
+                 f"each"] if report["rows"] else []
+    if report.get("months"):
+        histories.append(f"{report['months']} months at the daily volume")
+    lines = [f"## Benchmark {report['bench_id']}", "", f"Machine: {report['machine']}; {'; and '.join(histories)}.", "",
              "| history rows (target) | Bronze records | Spark silver s | Spark gold s | Spark total s | DuckDB s | "
              "Spark / DuckDB | Spark peak RSS MB | results equal | daily run s |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
