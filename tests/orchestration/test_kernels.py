@@ -103,3 +103,36 @@ def test_a_kernel_started_ahead_has_its_notebooks_imports_loaded_before_the_firs
     finally:
         kernels.stop(km)
     assert out.strip() == "['decimal', 'fractions'] True 2", out  # a failed import is no failure; no history of it
+
+
+def test_a_stage_kernel_is_shut_down_without_an_interrupt_which_it_would_log_as_an_error(tmp_path):
+    """jupyter_client sends SIGINT before every shutdown; a kernel inside a message handler then logs "ERROR |
+    KeyboardInterrupt caught in kernel." on the run's console after its notebook succeeded. Real kernels; the
+    managers' signal calls are recorded."""
+    import signal
+
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    def recorded(km):
+        sent, send = [], km._async_signal_kernel
+
+        async def spy(signum):
+            sent.append(signum)
+            await send(signum)
+
+        km._async_signal_kernel = spy
+        return sent
+
+    stage_km = kernels.start("python3", tmp_path)
+    plain_km = AsyncKernelManager(kernel_name="python3")
+    run_sync(plain_km.start_kernel)(cwd=str(tmp_path))
+    stage_sent, plain_sent = recorded(stage_km), recorded(plain_km)
+
+    run_sync(stage_km.interrupt_kernel)()  # an interrupt asked for still reaches the kernel
+    for km in (stage_km, plain_km):
+        run_sync(km.shutdown_kernel)()  # graceful, as nbclient shuts a kernel down once its notebook ended
+        run_sync(km.cleanup_resources)()
+
+    assert plain_sent == [signal.SIGINT], f"jupyter_client's own manager interrupts on shutdown: {plain_sent}"
+    assert stage_sent == [signal.SIGINT], f"expected the one interrupt asked for, none on shutdown: {stage_sent}"

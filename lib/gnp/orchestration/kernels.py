@@ -58,6 +58,25 @@ class KernelStartFailed(GnpError):
     """The kernel exited before it answered, every time it was started."""
 
 
+class StageKernelManager(AsyncKernelManager):
+    """A stage's kernel manager: shutting the kernel down sends it no interrupt first.
+
+    jupyter_client interrupts a kernel (SIGINT) before asking it to shut down.
+    A kernel that is inside a message handler at that moment logs "ERROR |
+    KeyboardInterrupt caught in kernel." on the run's console, at random, after
+    its notebook has succeeded. A stage's kernel is shut down once its notebook
+    has ended, so there is nothing to interrupt; a run that is stopped kills
+    its kernels instead (``kill``).
+    """
+
+    async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
+
+    interrupt_kernel = _async_interrupt_kernel
+
+
 def imports_of(notebook: Path) -> str:
     """The notebook's top-level import statements, in order (cells IPython syntax makes unparsable are skipped)."""
     lines = []
@@ -79,9 +98,9 @@ def start(kernel_name: str, cwd: Path, timeout_s: float = START_TIMEOUT_S, warm:
     started again."""
     if os.name == "posix":
         sockets = os.path.join(tempfile.gettempdir(), f"gnp-kernel-{uuid.uuid4().hex[:12]}")  # + "-1" ... "-5"
-        km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=sockets)
+        km = StageKernelManager(kernel_name=kernel_name, transport="ipc", ip=sockets)
     else:  # no Unix sockets for ZeroMQ: loopback TCP, as nbclient would
-        km = AsyncKernelManager(kernel_name=kernel_name)
+        km = StageKernelManager(kernel_name=kernel_name)
     run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=[HISTORY_IN_MEMORY] if km.ipykernel else [])
     for attempt in range(1, START_ATTEMPTS + 1):
         if run_sync(_answers)(km, timeout_s, warm) or getattr(km, "gnp_killed", False):
