@@ -51,7 +51,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from gnp.devtools import bench
 
     options = bench.BenchOptions(rows=args.rows, days=args.days, months=args.months, incremental=not args.no_incremental,
-                                 keep_data=args.keep_data, fresh_bronze=args.fresh_bronze)
+                                 keep_data=args.keep_data, fresh_bronze=args.fresh_bronze,
+                                 first_run=not args.no_first_run)
     _, markdown = bench.run_bench(args.params, options)
     print()
     print(markdown)
@@ -149,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--months", type=int, default=24, help="also a history grown by this many months at the params' "
                        "daily volume, as the real source grows (0: none; default: %(default)s)")
     bench.add_argument("--no-incremental", action="store_true", help="skip the one-day incremental run")
+    bench.add_argument("--no-first-run", action="store_true", help="skip the first run on an empty lake (the params' "
+                       "own days, what make run does after the install) and its one new day")
     bench.add_argument("--keep-data", action="store_true", help="keep the bench's lakehouse and DuckDB file")
     bench.add_argument("--fresh-bronze", action="store_true", help="generate Bronze again instead of reusing the cache")
     bench.set_defaults(func=_cmd_bench)

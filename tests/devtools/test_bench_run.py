@@ -1,4 +1,4 @@
-"""`gnp bench --rows 20000,40000`, for real: two history sizes, one report with both sizes' figures.
+"""`gnp bench --rows 20000,40000`, for real: the first run and its new day, two history sizes, one report.
 
 The real console script in a subprocess: real ingest of generated Bronze, a real
 Spark Connect server and papermill for the full refresh and for each daily run,
@@ -40,8 +40,13 @@ def test_one_bench_reports_daily_runs_and_full_refresh_ratios_at_both_sizes(tmp_
                             cwd=tmp_path, capture_output=True, text=True, timeout=3500, env=dict(os.environ))
 
     assert result.returncode == 0, f"gnp bench failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    [report_file] = (tmp_path / "artifacts" / "bench").glob("*-20000-40000rows.json")
+    [report_file] = (tmp_path / "artifacts" / "bench").glob("*-first-run-20000-40000rows.json")
     report = json.loads(report_file.read_text())
+    first_run = report["first_run"]  # the params' own days (ci: 4) on an empty lake, then the day after
+    assert (first_run["date_from"], first_run["date_to"], first_run["days"]) == ("2025-10-25", "2025-10-28", 4)
+    assert list(first_run["empty_lake"]["stages"]) == [stage.name for stage in runner.discover_stages()]
+    assert first_run["one_day"]["date"] == "2025-10-29" and 0 < first_run["one_day"]["new_day_records"] < 1000
+    assert first_run["empty_lake"]["wall_s"] > sum(first_run["empty_lake"]["stages"].values()) / 2 > 0
     assert report["rows"] == list(SIZES) and [s["rows"] for s in report["summary"]] == list(SIZES)
     every_stage = [stage.name for stage in runner.discover_stages()]
     read_only = {stage.name for stage in runner.discover_stages() if stage.read_only}
@@ -73,6 +78,6 @@ def test_one_bench_reports_daily_runs_and_full_refresh_ratios_at_both_sizes(tmp_
     for summary in report["summary"]:
         assert f"| {summary['rows']:,} | {summary['bronze_records']:,} |" in printed, printed[-3000:]
     assert printed.count("Daily run (`gnp run --from 2025-10-31 --to 2025-10-31`, every stage") == 2, printed[-3000:]
-    assert "\nGoals:\n" in printed
+    assert "\nGoals:\n" in printed and "- make run on an empty lake, 2025-10-25..2025-10-28 (4 days): " in printed
     leftovers = [p for p in (tmp_path / "artifacts" / "bench").glob("*rows/*rows/lake")]
     assert not leftovers, f"a size's lake was kept without --keep-data: {leftovers}"

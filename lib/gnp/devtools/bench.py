@@ -24,6 +24,11 @@ the same day. Per history, one phase after another so they never share the CPU:
    the local params), every stage, the Spark Connect server start included,
    timed by the wall clock around the whole run; stage times from its manifest.
 
+Before the histories, what a new user meets first (``first_run_phase``; off
+with ``--no-first-run``): ``make run`` on an empty lake, the base params as
+they are (the local params: 33 days of the sample source), then one new day
+on the lake that run left, the sample lake's daily run.
+
 Peak memory is sampled with psutil: the Spark JVM process tree, and the
 DuckDB process. Everything lands in ``<artifacts>/bench/<bench id>/<rows>rows/``;
 the reports (JSON, markdown) in ``<artifacts>/bench/``.
@@ -57,7 +62,7 @@ USERS_PER_DAILY_TEST = 1.5  # the local params' ratio: 3000 users for 2000 tests
 MIN_USERS = 3000
 SERVER_START_MESSAGE = "starting the run's Spark Connect server"
 SILVER_TABLES = ("measurements", "quarantine", "sessions")
-# Issue 13's sizes: its daily run is measured at 0.5M and 5M rows of history, its full refresh at 1M and 5M.
+# The daily run is measured at 0.5M and 5M rows of history (its growth), the full refresh at 1M and 5M.
 DEFAULT_SIZES = (500_000, 1_000_000, 5_000_000)
 
 
@@ -101,6 +106,7 @@ class BenchOptions:
     daily_tests: int | None = None  # tests on the daily run's new day; None: the base params' sample rate
     months: int = 0  # add a history grown by this many months at the daily volume (0: none)
     grown: bool = False  # this options' one history is the grown one (set by ``for_months``)
+    first_run: bool = True  # first the base params' run on an empty lake, then one new day on it
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -285,6 +291,37 @@ def daily_phase(base: Params, options: BenchOptions, folder: Path, log) -> dict:
             "new_day_records": new_records}
 
 
+def first_run_params(base: Params, folder: Path) -> dict:
+    """The base params as ``make run`` takes them (source, days, Spark, semantics), every location inside ``folder``."""
+    data = base.model_dump(mode="json")
+    data["storage"] = {**data["storage"], "lake": str(folder / "lake"), "bronze": None,
+                       "artifacts": str(folder / "artifacts")}
+    data["warehouse"] = {"kind": "duckdb", "duckdb_path": str(folder / "warehouse.duckdb")}
+    data["privacy"] = {**data["privacy"], "pseudonym_key_file": str(folder / "secrets" / "pseudonym.key")}
+    data["spark"] = {**data["spark"], "remote": None}
+    return data
+
+
+def first_run_phase(base: Params, folder: Path, log) -> dict:
+    """What a new user meets: every stage of the base params' days on an empty lake (``make run`` after the
+    install), then ``gnp run --from D --to D`` of the next day on the lake that left (the sample lake's day)."""
+    from gnp.silver import parse
+
+    params_file = _write_params(first_run_params(base, folder), folder / "params.yaml")
+    first, last = base.dates.date_from, base.dates.date_to
+    log(f"first run: every stage of {first}..{last} on an empty lake (make run after the install) ...")
+    empty = spark_phase(params_file, log)
+    day = last + dt.timedelta(days=1)
+    log(f"first run: one new day, {day}, on the lake it left ...")
+    one_day = spark_phase(params_file, log, date_from=day.isoformat(), date_to=day.isoformat())
+    params = load_params(params_file, {"dates.date_from": day.isoformat(), "dates.date_to": day.isoformat()})
+    rows = input_rows(params, one_day["run_id"], full_refresh=False)
+    new_records = sum(f.record_count for f in parse.list_bronze_files(Registry.from_params(params), [day]))
+    return {"days": (last - first).days + 1, "date_from": first.isoformat(), "date_to": last.isoformat(),
+            "empty_lake": empty, "one_day": {**one_day, "input_rows": rows, "plan": rows["plan"],
+                                             "date": day.isoformat(), "new_day_records": new_records}}
+
+
 def bench_size(base: Params, options: BenchOptions, bench_dir: Path, folder: Path, meta: dict, log) -> dict:
     """Every phase for one history size; its report (``bench_report.assemble_report``)."""
     from gnp.devtools.bench_reference import reference_phase
@@ -322,11 +359,13 @@ def run_bench(params_file: str, options: BenchOptions, log=print) -> tuple[dict,
     histories = [options.for_size(rows) for rows in sizes]
     if options.months:
         histories.append(options.for_months(options.daily_tests or base.source.sample_tests_per_day))
-    if not histories:
-        raise UsageError("nothing to bench: --rows none needs --months N (a history grown by N months)")
+    if not histories and not options.first_run:
+        raise UsageError("nothing to bench: --rows none needs --months N (a history grown by N months), "
+                         "or the first run (without --no-first-run)")
     grown = f"-{options.months}months" if options.months else ""
     packed = f"-{'-'.join(map(str, sizes))}rows" if sizes else ""
-    bench_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}{packed}{grown}"
+    first = "-first-run" if options.first_run else ""
+    bench_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}{first}{packed}{grown}"
     started = time.monotonic()
 
     def progress(message: str) -> None:
@@ -336,12 +375,20 @@ def run_bench(params_file: str, options: BenchOptions, log=print) -> tuple[dict,
             "machine": machine(),
             "versions": {"pyspark": pyspark.__version__, "duckdb": duckdb.__version__, "python": sys.version.split()[0]},
             "git": manifest.git_commit(runner.PROJECT_ROOT), "spark": base.spark.model_dump(mode="json")}
+    first_run = None
+    if options.first_run:
+        folder = bench_dir / bench_id / "first-run"
+        first_run = first_run_phase(base, folder, progress)
+        if not options.keep_data:
+            for leftover in ("lake", "warehouse.duckdb"):
+                path = folder / leftover
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     size_reports = [
         bench_size(base, history, bench_dir, bench_dir / bench_id / history.folder_name,
                    {key: meta[key] for key in ("bench_id", "machine")}, progress)
         for history in histories
     ]
-    report = bench_goals.assemble_bench(meta, size_reports)
+    report = bench_goals.assemble_bench(meta, size_reports, first_run)
     markdown = bench_goals.to_markdown(report)
     bench_dir.mkdir(parents=True, exist_ok=True)
     (bench_dir / f"{bench_id}.json").write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
