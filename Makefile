@@ -79,7 +79,7 @@ test-heavy: $(STAMP) ## The heavy end-to-end tests left out of `make test`: the 
 dashboard: $(STAMP) ## Serve the dashboard with Voila on 127.0.0.1:PORT over PARAMS' Gold (run `make run` first)
 	$(VENV)/bin/gnp dashboard --params $(PARAMS) --port $(PORT)
 
-bench: $(STAMP) ## Benchmark Spark against the DuckDB SQL reference and time the daily run at each history size in ROWS (comma-separated, default 500000,1000000,5000000) and after MONTHS of history at the daily volume (default 24; 0: none), one report
+bench: $(STAMP) ## Time make run on an empty lake and a new day after it; benchmark Spark against the DuckDB SQL reference and time the daily run at each history size in ROWS (comma-separated, default 500000,1000000,5000000) and after MONTHS of history at the daily volume (default 24; 0: none), one report
 	$(VENV)/bin/gnp bench --rows $(ROWS) --months $(MONTHS)
 
 bench-dashboard: $(STAMP) ## Time the served dashboard in headless Chromium: 5 visitors, then filter changes (over PARAMS' Gold)
