@@ -105,6 +105,16 @@ def _size(rows, spark_total, duckdb_total, daily_s, peak_mb=900.0, gold_differen
 BENCH_META = {"bench_id": "b1", "rows": [500_000, 1_000_000, 5_000_000], "days": 30, "machine": META["machine"]}
 
 
+def _params_file(tmp_path, extra: str = ""):
+    """A base params file for run_bench, every location in ``tmp_path`` (``extra``: more YAML lines)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text("env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\n" + extra +
+                           f"storage: {{lake: {tmp_path / 'lake'}, artifacts: {tmp_path / 'artifacts'}}}\n"
+                           f"warehouse: {{duckdb_path: {tmp_path / 'warehouse.duckdb'}}}\n")
+    return params_file
+
+
 def _goals(report):
     return {goal["goal"].split(":")[0]: goal["met"] for goal in report["goals"]}
 
@@ -193,10 +203,7 @@ def test_run_bench_benches_each_size_smallest_first_and_writes_one_report(tmp_pa
 
     from gnp.devtools import bench
 
-    params_file = tmp_path / "params.yaml"
-    params_file.write_text("env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\n"
-                           f"storage: {{lake: {tmp_path / 'lake'}, artifacts: {tmp_path / 'artifacts'}}}\n"
-                           f"warehouse: {{duckdb_path: {tmp_path / 'warehouse.duckdb'}}}\n")
+    params_file = _params_file(tmp_path)
     benched = []
 
     def one_size(base, options, bench_dir, folder, meta, log):
@@ -249,11 +256,7 @@ def test_the_grown_history_has_its_own_goal_and_stays_out_of_the_packed_sizes_gr
 def test_run_bench_adds_the_grown_history_at_the_params_daily_volume(tmp_path, monkeypatch):
     from gnp.devtools import bench as bench_module
 
-    params_file = tmp_path / "params.yaml"
-    params_file.write_text("env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\n"
-                           "source: {kind: sample, sample_tests_per_day: 40}\n"
-                           f"storage: {{lake: {tmp_path / 'lake'}, artifacts: {tmp_path / 'artifacts'}}}\n"
-                           f"warehouse: {{duckdb_path: {tmp_path / 'warehouse.duckdb'}}}\n")
+    params_file = _params_file(tmp_path, "source: {kind: sample, sample_tests_per_day: 40}\n")
     benched = []
 
     def one_size(base, options, bench_dir, folder, meta, log):
@@ -337,10 +340,7 @@ def test_the_first_runs_params_are_the_base_params_with_every_location_in_its_fo
 
 
 def test_run_bench_runs_the_first_run_before_the_histories_and_alone_with_no_history(tmp_path, monkeypatch):
-    params_file = tmp_path / "params.yaml"
-    params_file.write_text("env: t\ndates: {date_from: 2025-01-01, date_to: 2025-01-02}\n"
-                           f"storage: {{lake: {tmp_path / 'lake'}, artifacts: {tmp_path / 'artifacts'}}}\n"
-                           f"warehouse: {{duckdb_path: {tmp_path / 'warehouse.duckdb'}}}\n")
+    params_file = _params_file(tmp_path)
     phases = []
 
     def first_run(base, folder, log):
@@ -362,3 +362,28 @@ def test_run_bench_runs_the_first_run_before_the_histories_and_alone_with_no_his
     reports = sorted(p.name for p in (tmp_path / "artifacts" / "bench").glob("*.json"))
     assert [name.split("Z", 1)[1] for name in reports] == ["-first-run-20000rows.json", "-first-run.json"], reports
     assert not list((tmp_path / "artifacts" / "bench").glob("*/first-run/lake")), "the first run's lake goes"
+
+
+def test_the_first_run_phase_runs_the_params_days_then_the_next_day_on_the_same_lake(tmp_path, monkeypatch):
+    # The phase's own logic only: which runs, on which params and days. The runs themselves are real in `make bench`
+    # and in the heavy bench test.
+    from gnp.core.config import load_params
+
+    base = load_params(str(_params_file(tmp_path / "base", "source: {kind: sample, sample_tests_per_day: 40}\n")))
+    runs = []
+
+    def phase(params_file, log, **run_kwargs):
+        runs.append((load_params(str(params_file)).storage.lake, run_kwargs))
+        return {"run_id": f"run-{len(runs)}", "wall_s": 10.0 * len(runs), "stages": {"ingest": 1.0}}
+
+    monkeypatch.setattr(bench, "spark_phase", phase)
+    monkeypatch.setattr(bench, "input_rows", lambda params, run_id, full_refresh: {"plan": f"plan of {run_id}"})
+
+    found = bench.first_run_phase(base, tmp_path / "first-run", log=lambda m: None)
+
+    lake = str(tmp_path / "first-run" / "lake")
+    assert runs == [(lake, {}), (lake, {"date_from": "2025-01-03", "date_to": "2025-01-03"})], runs
+    assert (found["days"], found["date_from"], found["date_to"]) == (2, "2025-01-01", "2025-01-02")
+    assert found["empty_lake"]["wall_s"] == 10.0 and found["one_day"]["wall_s"] == 20.0
+    assert (found["one_day"]["date"], found["one_day"]["plan"], found["one_day"]["new_day_records"]) == (
+        "2025-01-03", "plan of run-2", 0), "no Bronze was written: the new day has no records"
