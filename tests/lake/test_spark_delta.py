@@ -4,6 +4,7 @@ A Delta table written, restored and read through the run's Spark Connect server:
 module's server."""
 
 import pytest
+from pyspark.sql import functions as F
 from ci_params import CI_PARAMS
 
 from gnp.core.config import load_params
@@ -65,3 +66,23 @@ def test_a_stage_sizes_its_shuffles_to_the_rows_it_reads_within_the_params_ceili
     assert gnp_spark.shuffle_partitions_for(per * 1000, 64) == 64  # never above the params'
     assert gnp_spark.shuffle_partitions_for(None, 64) == 64  # rows not known: the params'
     assert gnp_spark.shuffle_partitions_for(2_000, 1) == 1
+
+
+def test_a_small_stage_runs_interpreted_and_a_large_one_compiles_with_the_same_results(spark):
+    params = load_params(CI_PARAMS)
+    threshold = params.spark.codegen_min_rows
+    assert gnp_spark.codegen_for(threshold - 1, threshold) is False and gnp_spark.codegen_for(threshold, threshold)
+    assert gnp_spark.codegen_for(None, threshold) and gnp_spark.codegen_for(0, 0)  # unknown, or 0: always compile
+    frame = spark.range(1_000).selectExpr("id % 7 AS g", "id * 1.5 AS x").groupBy("g").agg(
+        F.percentile("x", 0.5).alias("median"), F.sum("x").alias("total")).orderBy("g")
+    answers = {}
+    try:
+        for rows in (2_000, threshold):
+            size = gnp_spark.size_session(spark, rows, params)
+            conf = {key: spark.conf.get(key) for key in gnp_spark.INTERPRETED}
+            assert conf == (gnp_spark.GENERATED if size.codegen else gnp_spark.INTERPRETED), (rows, conf)
+            assert size.codegen == (rows >= threshold) and size.shuffle_partitions == 2, size
+            answers[size.codegen] = frame.collect()
+    finally:
+        gnp_spark.size_session(spark, 0, params)  # the suite's frames are small: back to the session's mode
+    assert answers[False] == answers[True] and len(answers[True]) == 7

@@ -137,6 +137,9 @@ class SparkParams(_Strict):
     # gnp.lake.spark.shuffle_partitions_for), and adaptive execution coalesces small ones further. A low fixed
     # number made 5M-record shuffles into blocks too large for a 2 GB driver to load back.
     shuffle_partitions: int = Field(64, ge=1)
+    # A stage that reads fewer rows than this runs its queries interpreted, without generating and compiling code
+    # for each (gnp.lake.spark.size_session): a day's run is dozens of small queries. 0: always generate code.
+    codegen_min_rows: int = Field(100_000, ge=0)
     driver_memory: str = "2g"
     # Extra options for the driver's JVM, e.g. ``-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m`` (the first
     # JIT tier only: a small, short run on few cores starts quicker, a long one runs slower; without the second

@@ -29,7 +29,7 @@ from gnp.gold.build import UserDayReductions, gold_tables, reduce_measurements
 from gnp.gold.periods import Period, days_of_periods, periods_to_rebuild
 from gnp.gold.retention import cohort_retention
 from gnp.lake import lakehouse, maintenance, parallel
-from gnp.lake.spark import size_shuffle
+from gnp.lake.spark import size_session
 from gnp.silver.stage import SilverPlan
 
 MONTHLY = {"speed_histogram"}
@@ -82,9 +82,9 @@ def build(
 ) -> tuple[dict[str, DataFrame], UserDayReductions]:
     """Every Gold table (but quality_results) for the plan, and the shared reductions to unpersist after writing."""
     measurements_path = registry.table_path(MEASUREMENTS.name)
-    # The stage's shuffles, sized to the measurements it reads (counted from the log's statistics).
+    # The stage's shuffles and code generation, sized to the measurements it reads (counted from the log's statistics).
     read = None if gold_plan.full_refresh else sorted(set(gold_plan.days) | set(gold_plan.read_days))
-    size_shuffle(spark, lakehouse.row_count(measurements_path, only=read), params)
+    size_session(spark, lakehouse.row_count(measurements_path, only=read), params)
     measurements = lakehouse.read_table(spark, measurements_path, MEASUREMENTS, only=gold_plan.days)
     # A full refresh reads every day anyway; an incremental run reads its weeks and months again, for the
     # histogram and the period table only.

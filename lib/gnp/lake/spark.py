@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from glob import glob
 from pathlib import Path
 from typing import Callable
@@ -148,12 +149,32 @@ def session_conf(params: Params) -> dict[str, str]:
     }
 
 
-# A stage sizes its shuffles to what it reads: a partition per this many input rows, at least two (the cores of a
-# small machine) and at most the params' ``spark.shuffle_partitions``. A day of the sample lake (2,000 tests, a month
-# read back for the period tables) gets two instead of 64: 64 map outputs per shuffle of a few thousand rows cost
-# about a third of a one-day Gold here. From 3.2 million rows on, a stage gets the 64 it always had (what a 2 GB
-# driver needed at five million).
+# A stage sizes its session to what it reads (``size_session``), in two ways.
+#
+# Shuffles: a partition per this many input rows, at least two (the cores of a small machine) and at most the
+# params' ``spark.shuffle_partitions``. A day of the sample lake (2,000 tests, a month read back for the period
+# tables) gets two instead of 64: 64 map outputs per shuffle of a few thousand rows cost about a third of a one-day
+# Gold here. From 3.2 million rows on, a stage gets the 64 it always had (what a 2 GB driver needed at five million).
 ROWS_PER_SHUFFLE_PARTITION = 50_000
+# Code generation: below the params' ``spark.codegen_min_rows`` rows, Spark evaluates every expression and operator
+# as it is (its interpreted mode, the path it falls back to when generated code fails to compile) instead of
+# generating and compiling Java for each query. On a few thousand rows, compiling is most of a query's time.
+INTERPRETED = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+GENERATED = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}  # Spark's own
+
+
+@dataclass(frozen=True)
+class SessionSize:
+    """What ``size_session`` set for a stage: its shuffle partitions, and whether queries compile code."""
+
+    rows: int | None
+    shuffle_partitions: int
+    codegen: bool
+
+    def describe(self) -> str:
+        read = "unknown rows" if self.rows is None else f"{self.rows:,} rows"
+        return (f"{read} read: {self.shuffle_partitions} shuffle partitions, "
+                f"{'generated code' if self.codegen else 'interpreted (no code generation)'}")
 
 
 def shuffle_partitions_for(rows: int | None, ceiling: int) -> int:
@@ -163,11 +184,19 @@ def shuffle_partitions_for(rows: int | None, ceiling: int) -> int:
     return max(min(2, ceiling), min(ceiling, math.ceil(rows / ROWS_PER_SHUFFLE_PARTITION)))
 
 
-def size_shuffle(spark, rows: int | None, params: Params) -> int:
-    """Set the session's shuffle partitions for a stage reading ``rows`` rows; returns the number set."""
-    partitions = shuffle_partitions_for(rows, params.spark.shuffle_partitions)
-    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
-    return partitions
+def codegen_for(rows: int | None, min_rows: int) -> bool:
+    """Whether a stage reading ``rows`` rows (None: not known) compiles its queries: at ``min_rows`` rows or more."""
+    return rows is None or rows >= min_rows
+
+
+def size_session(spark, rows: int | None, params: Params) -> SessionSize:
+    """Size the session's shuffles and code generation for a stage that reads ``rows`` rows; returns what was set."""
+    size = SessionSize(rows, shuffle_partitions_for(rows, params.spark.shuffle_partitions),
+                       codegen_for(rows, params.spark.codegen_min_rows))
+    spark.conf.set("spark.sql.shuffle.partitions", str(size.shuffle_partitions))
+    for key, value in (GENERATED if size.codegen else INTERPRETED).items():
+        spark.conf.set(key, value)
+    return size
 
 
 def _static_conf(params: Params, local_dir: str) -> dict[str, str]:

@@ -36,7 +36,7 @@ from gnp.core.dates import days_between
 from gnp.core.registry import Registry
 from gnp.core.schemas import MEASUREMENTS, QUARANTINE, SESSIONS
 from gnp.lake import lakehouse
-from gnp.lake.spark import size_shuffle
+from gnp.lake.spark import size_session
 from gnp.silver import accounting, measurements, parse, pseudonym, sessions
 
 DAY_FOLDER_PREFIX = "measurement_date="
@@ -198,7 +198,7 @@ class FlaggedBronze:
 def flag_bronze(spark: SparkSession, params: Params, registry: Registry, silver_plan: SilverPlan) -> FlaggedBronze:
     """Read the planned Bronze days, flag every record, and check that each is accounted for."""
     files = parse.list_bronze_files(registry, silver_plan.bronze_days)
-    size_shuffle(spark, sum(f.record_count for f in files), params)  # the stage's shuffles, to the records it reads
+    size_session(spark, sum(f.record_count for f in files), params)  # shuffles and codegen, to the records read
     key = pseudonym.load_checked_key(params, registry, silver_plan.full_refresh)
     flagged = measurements.flag_records(parse.read_bronze(spark, files), pseudonym.key_frame(spark, key),
                                         params.semantics)
