@@ -171,11 +171,6 @@ class SessionSize:
     shuffle_partitions: int
     codegen: bool
 
-    def describe(self) -> str:
-        read = "unknown rows" if self.rows is None else f"{self.rows:,} rows"
-        return (f"{read} read: {self.shuffle_partitions} shuffle partitions, "
-                f"{'generated code' if self.codegen else 'interpreted (no code generation)'}")
-
 
 def shuffle_partitions_for(rows: int | None, ceiling: int) -> int:
     """Shuffle partitions for a stage that reads ``rows`` rows (None: not known, the ceiling)."""
