@@ -15,7 +15,8 @@ STAMP := $(VENV)/.installed
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.8
 # Spark's extra jars (Delta, the GCS connector): pinned in image/jars/pom.xml,
-# copied from Maven Central once, found by gnp.lake.spark inside the venv.
+# copied from Maven Central once, found by gnp.lake.spark inside the venv; the
+# same pom builds the project's own (a faster local file system, image/jars/src).
 JARS := $(VENV)/share/gnp-jars
 # Test tools whose pins clash with the project's get venvs of their own: checkov
 # (an older HCL parser), bqemulator (protobuf 6, DuckDB 1.5), local-bigquery (Python 3.13).
@@ -34,13 +35,13 @@ export SPARK_LOCAL_IP := 127.0.0.1
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml constraints.txt image/jars/pom.xml
+$(STAMP): pyproject.toml constraints.txt image/jars/pom.xml $(wildcard image/jars/src/gnp/hadoop/*.java)
 	@bash .ci/system-deps.sh
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==26.3" "uv==$(UV_VERSION)"
 	$(UV) pip install --quiet --python $(PY) -c constraints.txt -e '.[test]'
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Greek Net Pulse (venv)" >/dev/null
-	rm -rf $(JARS) && mvn -q -B -f image/jars/pom.xml dependency:copy-dependencies -Djars.dir=$(abspath $(JARS))
+	rm -rf $(JARS) && mvn -q -B -f image/jars/pom.xml package dependency:copy-dependencies -Djars.dir=$(abspath $(JARS))
 	touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies and the project kernel

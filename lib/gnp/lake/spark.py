@@ -55,6 +55,11 @@ DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
 GCS_FILESYSTEM = "com.google.cloud.hadoop.fs.gcs.GoogleHadoopFileSystem"
 GCS_ABSTRACT_FILESYSTEM = "com.google.cloud.hadoop.fs.gcs.GoogleHadoopFS"
+# Hadoop's local file system with Java NIO instead of a shell command per file created and per rename
+# (image/jars/src/gnp/hadoop, built by image/jars/pom.xml): on the JVM's own class path, as Hadoop loads it early.
+LOCAL_FS_JAR = "gnp-localfs.jar"
+LOCAL_FILESYSTEM = "gnp.hadoop.NioLocalFileSystem"
+LOCAL_ABSTRACT_FILESYSTEM = "gnp.hadoop.NioLocalFs"
 GCS_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"  # set only when testing against fake-gcs-server
 MIB = 1024 * 1024
 GCS_SIZES_MIB = {"block.size": 64, "rewrite.max.chunk.size": 512, "outputstream.buffer.size": 8,
@@ -68,7 +73,8 @@ def jars_dir() -> str:
 
 
 def jar_files() -> list[str]:
-    """The jars every Spark JVM of the pipeline loads; a clear error when they were never installed."""
+    """The jars every Spark JVM of the pipeline loads (but the local file system's, see ``local_fs_jar``);
+    a clear error when they were never installed."""
     folder = jars_dir()
     jars = sorted(glob(os.path.join(folder, "*.jar")))
     if not any(os.path.basename(j).startswith("delta-spark") for j in jars):
@@ -76,7 +82,18 @@ def jar_files() -> list[str]:
             f"Delta Lake's jars are not in {folder}: run `make install` (it copies them from Maven Central "
             f"with image/jars/pom.xml), or set {JARS_ENV} to a folder that holds them."
         )
-    return jars
+    return [jar for jar in jars if os.path.basename(jar) != LOCAL_FS_JAR]
+
+
+def local_fs_jar() -> str:
+    """The project's own jar: Hadoop's local file system without a process started per file (see the pom)."""
+    jar = os.path.join(jars_dir(), LOCAL_FS_JAR)
+    if not os.path.isfile(jar):
+        raise SetupError(
+            f"{LOCAL_FS_JAR} is not in {jars_dir()}: run `make install` (image/jars/pom.xml builds it), "
+            f"or set {JARS_ENV} to a folder that holds it."
+        )
+    return jar
 
 
 def gcs_conf() -> dict[str, str]:
@@ -109,6 +126,12 @@ def lakehouse_conf() -> dict[str, str]:
     """Jars and settings for Delta Lake tables on local folders and gs:// (fixed when the JVM starts)."""
     return {
         "spark.jars": ",".join(jar_files()),
+        # file:// through Java NIO rather than a chmod or readlink process per file and per rename: the JVM's
+        # own class path (Hadoop makes its first local file system before spark.jars are loaded).
+        "spark.driver.extraClassPath": local_fs_jar(),
+        "spark.executor.extraClassPath": local_fs_jar(),
+        "spark.hadoop.fs.file.impl": LOCAL_FILESYSTEM,
+        "spark.hadoop.fs.AbstractFileSystem.file.impl": LOCAL_ABSTRACT_FILESYSTEM,
         "spark.sql.extensions": DELTA_EXTENSION,
         "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
         # Delta rebuilds a table's state from its log in this many tasks (default 50):
