@@ -18,7 +18,8 @@ from gnp.lake.spark import connect_server
 from gnp.orchestration import runner
 
 # Whole pipelines (two each) on 2 cores: far longer than the suite's 900 s default per test.
-# Two pipelines and three extra JVMs: about 6 min on 2 cores, so outside the default suite (`make test-heavy`).
+# Two pipelines and three extra JVMs: 2 min 11 s alone on 2 cores (2026-12-07 evening; its executors load the NIO
+# file system from their own class path), so outside the default suite (`make test-heavy`).
 pytestmark = [pytest.mark.slow, pytest.mark.heavy, pytest.mark.timeout(2700)]
 
 
