@@ -21,12 +21,12 @@ def spark():
     from pyspark.sql import SparkSession
 
     from gnp.core.config import load_params
-    from gnp.lake.spark import INTERPRETED, lakehouse_conf, session_conf
+    from gnp.lake.spark import CLASSIC_CONF, INTERPRETED, lakehouse_conf, session_conf
 
     from ci_params import CI_PARAMS, JAVA_OPTIONS, SHUFFLE_PARTITIONS
 
     builder = SparkSession.builder
-    for key, value in lakehouse_conf().items():  # Delta Lake and the GCS connector, as in a run
+    for key, value in {**lakehouse_conf(), **CLASSIC_CONF}.items():  # Delta Lake and the GCS connector, as in a run
         builder = builder.config(key, value)
     session = (
         builder.master("local[2]")

@@ -86,3 +86,15 @@ def test_a_small_stage_runs_interpreted_and_a_large_one_compiles_with_the_same_r
     finally:
         gnp_spark.size_session(spark, 0, params)  # the suite's frames are small: back to the session's mode
     assert answers[False] == answers[True] and len(answers[True]) == 7
+
+
+def test_a_session_in_this_process_sends_no_python_call_sites_to_the_jvm(spark):
+    """PySpark's call-site capture costs four py4j round trips per DataFrame or function call: off in every session
+    made in-process (``get_session`` without a server, and the suite's own), as PySpark itself then reads it."""
+    from pyspark.errors import utils as pyspark_errors
+
+    params = load_params(CI_PARAMS)
+    assert gnp_spark.local_session_conf(params, "/tmp/work")["spark.python.sql.dataFrameDebugging.enabled"] == "false"
+    assert spark.conf.get("spark.python.sql.dataFrameDebugging.enabled") == "false"
+    F.col("x")  # any wrapped call reads the setting once
+    assert pyspark_errors.is_debugging_enabled() is False
