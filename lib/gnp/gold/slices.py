@@ -15,6 +15,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from gnp.core.columns import quoted, sql_string
 from gnp.core.schemas import (
     ALL_ISPS,
     AREA_COUNTRY,
@@ -30,50 +31,56 @@ PLACE_COLUMNS = ("periphery_id", "periphery", "regional_unit_id", "regional_unit
 _AREA = "__area"
 
 
-def _text(df: DataFrame, name: str) -> SparkColumn:
-    return F.col(name) if name in df.columns else F.lit(None).cast("string")
+_NULL = "CAST(NULL AS STRING)"
 
 
-def _area(level: str, area_id: SparkColumn, area: SparkColumn, periphery_id: SparkColumn,
-          periphery: SparkColumn) -> SparkColumn:
-    return F.struct(
-        F.lit(level).alias("area_level"), area_id.alias("area_id"), area.alias("area"),
-        periphery_id.alias("periphery_id"), periphery.alias("periphery"),
-    )
+def _area(level: str, area_id: str, area: str, periphery_id: str, periphery: str) -> str:
+    return (f"named_struct('area_level', {sql_string(level)}, 'area_id', {area_id}, 'area', {area}, "
+            f"'periphery_id', {periphery_id}, 'periphery', {periphery})")
+
+
+def _areas(columns: set[str]) -> str:
+    text = {name: quoted(name) if name in columns else _NULL for name in PLACE_COLUMNS}
+    periphery_id, periphery, unit_id = text["periphery_id"], text["periphery"], text["regional_unit_id"]
+    candidates = ", ".join((
+        _area(AREA_COUNTRY, sql_string(COUNTRY_ID), sql_string(COUNTRY_NAME), _NULL, _NULL),
+        f"CASE WHEN {periphery_id} IS NOT NULL THEN "
+        f"{_area(AREA_PERIPHERY, periphery_id, periphery, periphery_id, periphery)} END",
+        f"CASE WHEN {unit_id} IS NOT NULL THEN "
+        f"{_area(AREA_REGIONAL_UNIT, unit_id, text['regional_unit'], periphery_id, periphery)} END",
+    ))
+    return f"filter(array({candidates}), a -> a IS NOT NULL)"
+
+
+def _isps(columns: set[str]) -> str:
+    isp = quoted("isp") if "isp" in columns else _NULL
+    return f"filter(array({sql_string(ALL_ISPS)}, {isp}), i -> i IS NOT NULL)"
 
 
 def areas(df: DataFrame) -> SparkColumn:
     """The areas a row belongs to: the country always, its periphery and regional unit when known."""
-    none = F.lit(None).cast("string")
-    periphery_id, periphery = _text(df, "periphery_id"), _text(df, "periphery")
-    unit_id = _text(df, "regional_unit_id")
-    candidates = F.array(
-        _area(AREA_COUNTRY, F.lit(COUNTRY_ID), F.lit(COUNTRY_NAME), none, none),
-        F.when(periphery_id.isNotNull(),
-               _area(AREA_PERIPHERY, periphery_id, periphery, periphery_id, periphery)),
-        F.when(unit_id.isNotNull(),
-               _area(AREA_REGIONAL_UNIT, unit_id, _text(df, "regional_unit"), periphery_id, periphery)),
-    )
-    return F.filter(candidates, lambda a: a.isNotNull())
+    return F.expr(_areas(set(df.columns)))
 
 
 def isps(df: DataFrame) -> SparkColumn:
     """'all' always, and the row's own provider when it has one."""
-    return F.filter(F.array(F.lit(ALL_ISPS), _text(df, "isp")), lambda i: i.isNotNull())
+    return F.expr(_isps(set(df.columns)))
 
 
 def with_slices(df: DataFrame) -> DataFrame:
     """One row per input row and slice it belongs to: ``area_level, area_id, isp`` and the area labels.
 
     The input's place columns (periphery, regional unit, their names, isp) are
-    replaced by the slice columns; every other column is kept as it is.
+    replaced by the slice columns; every other column is kept as it is. (SQL text:
+    see ``gnp.core.columns``.)
     """
-    kept = [c for c in df.columns if c not in PLACE_COLUMNS]
-    by_area = df.select(*kept, F.explode(areas(df)).alias(_AREA), isps(df).alias("__isps"))
-    exploded = by_area.select(*kept, _AREA, F.explode("__isps").alias("isp"))  # one generator per select
-    return exploded.select(
-        *kept, *[F.col(f"{_AREA}.{c}").alias(c) for c in ("area_level", "area_id")], "isp",
-        *[F.col(f"{_AREA}.{c}").alias(c) for c in SLICE_LABELS],
+    columns = df.columns
+    kept = [quoted(c) for c in columns if c not in PLACE_COLUMNS]
+    by_area = df.selectExpr(*kept, f"explode({_areas(set(columns))}) AS {_AREA}", f"{_isps(set(columns))} AS __isps")
+    exploded = by_area.selectExpr(*kept, _AREA, "explode(__isps) AS isp")  # one generator per select
+    return exploded.selectExpr(
+        *kept, *[f"{_AREA}.{c} AS {c}" for c in ("area_level", "area_id")], "isp",
+        *[f"{_AREA}.{c} AS {c}" for c in SLICE_LABELS],
     )
 
 

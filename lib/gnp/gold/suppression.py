@@ -12,6 +12,8 @@ from functools import reduce
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from gnp.core.columns import quoted
+
 IS_SUPPRESSED = "is_suppressed"
 
 
@@ -20,10 +22,10 @@ def with_suppression(df: DataFrame, users_col: str, k: int, nulled: list[str]) -
 
     ``users_col`` is read before it is nulled, so it may appear in ``nulled``.
     """
-    is_small_cell = F.coalesce(F.col(users_col) < F.lit(k), F.lit(True))
+    is_small_cell = F.expr(f"coalesce({quoted(users_col)} < {int(k)}, true)")
     flagged = df.withColumn(IS_SUPPRESSED, is_small_cell)
     return flagged.withColumns(
-        {c: F.when(~F.col(IS_SUPPRESSED), F.col(c)) for c in nulled}
+        {c: F.expr(f"CASE WHEN NOT {quoted(IS_SUPPRESSED)} THEN {quoted(c)} END") for c in nulled}
     )
 
 
