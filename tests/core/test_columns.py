@@ -7,7 +7,9 @@ from gnp.core.columns import (
     conform_to_spec,
     distinct_count,
     log_average,
+    quoted,
     ratio,
+    sql_string,
     sorted_list,
     with_quantiles,
     without_float_noise,
@@ -82,3 +84,15 @@ def test_conform_to_spec_orders_casts_and_drops(spark):
     found_types = [f.dataType.simpleString() for f in found.schema.fields]
     expected_types = [c.type for c in HOURLY_PROFILE.columns]
     assert found_types == expected_types, f"expected {expected_types}, found {found_types}"
+
+
+def test_sql_text_quotes_any_column_name_and_refuses_a_literal_that_would_need_escaping(spark):
+    """The helpers that write expressions as SQL text (one JVM call per expression) quote every name they are given."""
+    df = spark.createDataFrame([(1.0, 2.0)], "`odd name` double, `back``tick` double")
+
+    found = df.selectExpr(f"{quoted('odd name')} + {quoted('back`tick')} AS total", f"{sql_string('ΕΛΛΑΔΑ')} AS area")
+
+    assert [tuple(r) for r in found.collect()] == [(3.0, "ΕΛΛΑΔΑ")]
+    for unsafe in ("it's", "back\\slash"):
+        with pytest.raises(ValueError, match="not a plain SQL string literal"):
+            sql_string(unsafe)

@@ -11,9 +11,7 @@ follow still need no shuffle (see build).
 
 from __future__ import annotations
 
-from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from gnp.core.columns import quoted, sql_string
 from gnp.core.schemas import (
@@ -40,6 +38,7 @@ def _area(level: str, area_id: str, area: str, periphery_id: str, periphery: str
 
 
 def _areas(columns: set[str]) -> str:
+    """SQL: the areas a row belongs to: the country always, its periphery and regional unit when known."""
     text = {name: quoted(name) if name in columns else _NULL for name in PLACE_COLUMNS}
     periphery_id, periphery, unit_id = text["periphery_id"], text["periphery"], text["regional_unit_id"]
     candidates = ", ".join((
@@ -53,18 +52,9 @@ def _areas(columns: set[str]) -> str:
 
 
 def _isps(columns: set[str]) -> str:
+    """SQL: 'all' always, and the row's own provider when it has one."""
     isp = quoted("isp") if "isp" in columns else _NULL
     return f"filter(array({sql_string(ALL_ISPS)}, {isp}), i -> i IS NOT NULL)"
-
-
-def areas(df: DataFrame) -> SparkColumn:
-    """The areas a row belongs to: the country always, its periphery and regional unit when known."""
-    return F.expr(_areas(set(df.columns)))
-
-
-def isps(df: DataFrame) -> SparkColumn:
-    """'all' always, and the row's own provider when it has one."""
-    return F.expr(_isps(set(df.columns)))
 
 
 def with_slices(df: DataFrame) -> DataFrame:
@@ -84,4 +74,4 @@ def with_slices(df: DataFrame) -> DataFrame:
     )
 
 
-__all__ = ["PLACE_COLUMNS", "SLICE_KEY", "SLICE_LABELS", "areas", "isps", "with_slices"]
+__all__ = ["PLACE_COLUMNS", "SLICE_KEY", "SLICE_LABELS", "with_slices"]
