@@ -40,6 +40,9 @@ $(STAMP): pyproject.toml constraints.txt image/jars/pom.xml $(wildcard image/jar
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==26.3" "uv==$(UV_VERSION)"
 	$(UV) pip install --quiet --python $(PY) -c constraints.txt -e '.[test]'
+	@# pyspark comes as a source archive: where the index sends no caching headers, uv builds
+	@# it again on each install and keeps every build (1.4 GB each). Drop the unused ones.
+	$(UV) cache prune --quiet
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Greek Net Pulse (venv)" >/dev/null
 	rm -rf $(JARS) && mvn -q -B -f image/jars/pom.xml package dependency:copy-dependencies -Djars.dir=$(abspath $(JARS))
 	touch $(STAMP)
