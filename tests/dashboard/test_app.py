@@ -267,15 +267,18 @@ def test_charts_built_unvalidated_are_the_validated_charts_and_validation_comes_
         raise AssertionError("expected Altair to validate again after unvalidated()")
 
 
-def test_the_dashboards_imports_skip_the_slow_iri_grammar():
-    """Nor do a stage kernel's (the views import Altair) or the runner's (nbformat): a second of CPU each."""
+def test_the_dashboards_imports_skip_the_slow_iri_grammar_and_the_bigquery_client():
+    """Nor do a stage kernel's (the views import Altair) or the runner's (nbformat): a second of CPU each. On
+    DuckDB, neither a visitor's kernel nor a chapter's loads google.cloud.bigquery, another second."""
     import subprocess
     import sys
 
-    code = ("import sys, gnp.orchestration.runner, gnp.display.gold, gnp.dashboard.app, jsonschema; "
-            "print(sys.modules.get('rfc3987_syntax'))")
+    code = ("import sys, gnp.orchestration.runner, gnp.display.gold, gnp.dashboard.app, gnp.chapters.data, "
+            "gnp.dashboard.report, jsonschema; print(sys.modules.get('rfc3987_syntax'), "
+            "sys.modules.get('google.cloud.bigquery'))")
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-    assert found == "None", f"expected rfc3987_syntax left unimported by the runner and the kernels, found {found}"
+    assert found == "None None", (f"expected rfc3987_syntax and google.cloud.bigquery left unimported by the runner "
+                                  f"and the kernels, found {found}")
 
 
 def test_a_runs_report_shows_gold_as_of_the_runs_last_day_and_is_written_once(gold_params):

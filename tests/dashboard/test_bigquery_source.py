@@ -10,6 +10,7 @@ import datetime as dt
 from google.cloud import bigquery
 
 from gnp.dashboard import source
+from gnp.serving import bigquery_tables
 from gnp.dashboard.queries import Filters
 from gnp.dashboard.selection import filter_options, has_data
 from gnp.dashboard.source import query_parameters, used_params
@@ -62,7 +63,7 @@ class _RecordingClient:
 
 def test_every_dashboard_query_job_caps_the_bytes_it_may_bill(gold_params, monkeypatch):
     client = _RecordingClient()
-    monkeypatch.setattr(source, "bigquery_client", lambda params: client)
+    monkeypatch.setattr(bigquery_tables, "bigquery_client", lambda params: client)  # open_gold imports it on use
     on_bigquery = gold_params.model_copy(update={"warehouse": gold_params.warehouse.model_copy(
         update={"kind": "bigquery", "project": "p", "maximum_bytes_billed": 123_456_789})})
 

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pandas as pd
-from google.cloud import bigquery
 
 from gnp.core.config import Params
 from gnp.core.errors import GnpError
 from gnp.core.registry import Registry
 from gnp.core.schemas import TABLES
 from gnp.serving import warehouse
-from gnp.serving.bigquery_tables import bigquery_client
+
+# google.cloud.bigquery is imported where it is used: on DuckDB, a chapter's or a dashboard visitor's kernel
+# would spend a second importing a client it never calls.
 
 _PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
 GOLD_LAYER = "gold"
@@ -89,6 +90,8 @@ _BIGQUERY_PARAM_TYPES = {
 
 def query_parameters(params: dict[str, Any]) -> list[bigquery.ScalarQueryParameter]:
     """BigQuery named parameters; a None is a typed null (STRING: only text filters are ever None)."""
+    from google.cloud import bigquery
+
     return [bigquery.ScalarQueryParameter(name, _BIGQUERY_PARAM_TYPES[type(value)], value)
             for name, value in params.items()]
 
@@ -99,6 +102,8 @@ def query_job_config(params: dict[str, Any], maximum_bytes_billed: int) -> bigqu
     The dashboard is public: a query over the cap fails (unbilled) instead of charging for a scan
     nobody planned, and the visitor sees the figure's error placeholder.
     """
+    from google.cloud import bigquery
+
     return bigquery.QueryJobConfig(query_parameters=query_parameters(params),
                                    maximum_bytes_billed=maximum_bytes_billed)
 
@@ -121,6 +126,8 @@ def open_gold(params: Params) -> Iterator[GoldSource]:
     """
     registry = Registry.from_params(params)
     if registry.warehouse_kind == "bigquery":
+        from gnp.serving.bigquery_tables import bigquery_client
+
         client = bigquery_client(params)
         try:
             yield GoldSource(registry, bigquery_executor(client, params.warehouse.maximum_bytes_billed))
