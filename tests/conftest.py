@@ -21,7 +21,7 @@ def spark():
     from pyspark.sql import SparkSession
 
     from gnp.core.config import load_params
-    from gnp.lake.spark import CLASSIC_CONF, INTERPRETED, lakehouse_conf, session_conf
+    from gnp.lake.spark import CLASSIC_CONF, SMALL_STAGE, lakehouse_conf, session_conf
 
     from ci_params import CI_PARAMS, JAVA_OPTIONS, SHUFFLE_PARTITIONS
 
@@ -41,9 +41,10 @@ def spark():
     # What every run's session gets (gnp.lake.spark.session_conf): Parquet timestamps as a run writes them, etc.
     for key, value in session_conf(load_params(CI_PARAMS)).items():
         session.conf.set(key, value)
-    # The suite's frames are all as small as a small stage's, which runs its queries without code generation
-    # (gnp.lake.spark.size_session): compiling each query's code was a fifth of the in-process stage tests' time.
-    for key, value in INTERPRETED.items():
+    # The suite's frames are all as small as a small stage's, which runs its queries without code generation or
+    # adaptive execution (gnp.lake.spark.size_session): compiling each query's code was a fifth of the in-process
+    # stage tests' time.
+    for key, value in SMALL_STAGE.items():
         session.conf.set(key, value)
     yield session
     session.stop()

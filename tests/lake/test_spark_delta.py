@@ -68,7 +68,7 @@ def test_a_stage_sizes_its_shuffles_to_the_rows_it_reads_within_the_params_ceili
     assert gnp_spark.shuffle_partitions_for(2_000, 1) == 1
 
 
-def test_a_small_stage_runs_interpreted_and_a_large_one_compiles_with_the_same_results(spark):
+def test_a_small_stage_runs_interpreted_without_adaptive_execution_and_a_large_one_with_both_alike(spark):
     params = load_params(CI_PARAMS)
     threshold = params.spark.codegen_min_rows
     assert gnp_spark.codegen_for(threshold - 1, threshold) is False and gnp_spark.codegen_for(threshold, threshold)
@@ -79,8 +79,8 @@ def test_a_small_stage_runs_interpreted_and_a_large_one_compiles_with_the_same_r
     try:
         for rows in (2_000, threshold):
             size = gnp_spark.size_session(spark, rows, params)
-            conf = {key: spark.conf.get(key) for key in gnp_spark.INTERPRETED}
-            assert conf == (gnp_spark.GENERATED if size.codegen else gnp_spark.INTERPRETED), (rows, conf)
+            conf = {key: spark.conf.get(key) for key in gnp_spark.SMALL_STAGE}
+            assert conf == (gnp_spark.LARGE_STAGE if size.codegen else gnp_spark.SMALL_STAGE), (rows, conf)
             assert size.codegen == (rows >= threshold) and size.shuffle_partitions == 2, size
             answers[size.codegen] = frame.collect()
     finally:

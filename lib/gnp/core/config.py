@@ -138,7 +138,8 @@ class SparkParams(_Strict):
     # number made 5M-record shuffles into blocks too large for a 2 GB driver to load back.
     shuffle_partitions: int = Field(64, ge=1)
     # A stage that reads fewer rows than this runs its queries interpreted, without generating and compiling code
-    # for each (gnp.lake.spark.size_session): a day's run is dozens of small queries. 0: always generate code.
+    # for each, and without adaptive execution (gnp.lake.spark.size_session): a day's run is dozens of small
+    # queries. 0: always generate code and plan adaptively.
     codegen_min_rows: int = Field(100_000, ge=0)
     driver_memory: str = "2g"
     # Extra options for the driver's JVM, e.g. ``-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m`` (the first

@@ -172,18 +172,25 @@ def session_conf(params: Params) -> dict[str, str]:
     }
 
 
-# A stage sizes its session to what it reads (``size_session``), in two ways.
+# A stage sizes its session to what it reads (``size_session``): its shuffles, and whether it is a small stage.
 #
 # Shuffles: a partition per this many input rows, at least two (the cores of a small machine) and at most the
 # params' ``spark.shuffle_partitions``. A day of the sample lake (2,000 tests, a month read back for the period
 # tables) gets two instead of 64: 64 map outputs per shuffle of a few thousand rows cost about a third of a one-day
 # Gold here. From 3.2 million rows on, a stage gets the 64 it always had (what a 2 GB driver needed at five million).
 ROWS_PER_SHUFFLE_PARTITION = 50_000
-# Code generation: below the params' ``spark.codegen_min_rows`` rows, Spark evaluates every expression and operator
-# as it is (its interpreted mode, the path it falls back to when generated code fails to compile) instead of
-# generating and compiling Java for each query. On a few thousand rows, compiling is most of a query's time.
-INTERPRETED = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
-GENERATED = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}  # Spark's own
+# Small stages: below the params' ``spark.codegen_min_rows`` rows,
+# - Spark evaluates every expression and operator as it is (its interpreted mode, the path it falls back to when
+#   generated code fails to compile) instead of generating and compiling Java for each query. On a few thousand
+#   rows, compiling is most of a query's time.
+# - No adaptive execution: with two shuffle partitions it has nothing to coalesce or split, and it runs each
+#   shuffle's stage as a job of its own and plans the rest again after it. Off, the in-process Silver stage tests
+#   took 64-71 s instead of 76-78 s, and a new day on the sample lake 84-88 s instead of 94-100 s (Silver 24-29 s
+#   instead of 31-34 s, Gold 29-32 s instead of 34-36 s); the Gold tables are the same.
+SMALL_STAGE = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+               "spark.sql.adaptive.enabled": "false"}
+LARGE_STAGE = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK",  # Spark's own
+               "spark.sql.adaptive.enabled": "true"}
 
 
 @dataclass(frozen=True)
@@ -208,11 +215,12 @@ def codegen_for(rows: int | None, min_rows: int) -> bool:
 
 
 def size_session(spark, rows: int | None, params: Params) -> SessionSize:
-    """Size the session's shuffles and code generation for a stage that reads ``rows`` rows; returns what was set."""
+    """Size the session's shuffles, code generation and adaptive execution for a stage that reads ``rows`` rows;
+    returns what was set."""
     size = SessionSize(rows, shuffle_partitions_for(rows, params.spark.shuffle_partitions),
                        codegen_for(rows, params.spark.codegen_min_rows))
     spark.conf.set("spark.sql.shuffle.partitions", str(size.shuffle_partitions))
-    for key, value in (GENERATED if size.codegen else INTERPRETED).items():
+    for key, value in (LARGE_STAGE if size.codegen else SMALL_STAGE).items():
         spark.conf.set(key, value)
     return size
 
