@@ -2,19 +2,19 @@
 another on one lake: each next run recovers on its own, and the lake ends equal to an uninterrupted run's.
 
 Each killed run is a process of its own (tests/orchestration/killed_run.py) that runs the stages' library steps
-in the runner's order (tests/orchestration/stepwise_run.py), as a Spark Connect client of one server that this
-module starts. It stops after its stage, holding the lake lock, and the test kills it there. The next run
-starts from what the kill left: it takes over the dead run's lock, recovers, and is killed after the next
-stage; the last run, in this process on the shared session, is not killed. Meanwhile an uninterrupted run
-builds the same day on a lake of its own. Kills inside a first and a later commit are
+in the runner's order (tests/orchestration/stepwise_run.py), as a Spark Connect client of the shared session's
+JVM: the test starts Spark Connect's service on it (``connect_service``), so no second JVM starts and the
+killed runs find it warm. A killed run stops after its stage, holding the lake lock, and the test kills it
+there. The next run starts from what the kill left: it takes over the dead run's lock, recovers, and is killed
+after the next stage; the last run, in this process on the shared session, is not killed. Meanwhile an
+uninterrupted run builds the same day on a lake of its own. Kills inside a first and a later commit are
 tests/lake/test_killed_commit.py; a kill between a commit and its check, tests/quality/test_audit.py; a run
-killed after its first commit while a second waits at the lock, tests/e2e/test_pipeline.py. Those are in
-`make test`; this one is heavy (`make test-heavy`): five Silver and four Gold passes and a Spark server, about
-4 minutes here, more than the suite's 15-minute budget has room for.
+killed after its first commit while a second waits at the lock, tests/e2e/test_pipeline.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -32,9 +32,8 @@ from gnp.core.config import load_params
 from gnp.core.registry import Registry
 from gnp.core.schemas import TABLES
 from gnp.lake import lakehouse, lakelock
-from gnp.lake.spark import connect_server
 
-pytestmark = pytest.mark.heavy
+pytestmark = pytest.mark.slow  # processes of their own: in `make test`, not in `make test-fast`
 KILLED_RUN = Path(__file__).with_name("killed_run.py")
 DAY = "2025-10-26"
 KEY = "killed-run-test-key-0123456789abcdef"
@@ -73,8 +72,24 @@ def killed_at(stage: str, params_file: Path, spark_remote: str) -> list[str]:
     return lines
 
 
+@contextlib.contextmanager
+def connect_service(spark):
+    """Spark Connect's service on the shared session's JVM, on a free loopback port: yields its sc:// URL."""
+    sc = spark.sparkContext
+    sc._conf.set("spark.connect.grpc.binding.address", "127.0.0.1")
+    sc._conf.set("spark.connect.grpc.binding.port", "0")
+    service = spark._jvm.org.apache.spark.sql.connect.service.SparkConnectService
+    service.start(sc._jsc.sc())
+    try:
+        module = spark._jvm.java.lang.Class.forName(f"{service._fqn}$").getField("MODULE$").get(None)
+        yield f"sc://localhost:{module.localPort()}"
+    finally:
+        none = spark._jvm.scala.Option.empty()
+        service.stop(none, none)
+
+
 @pytest.fixture(scope="module")
-def killed(tmp_path_factory):
+def killed(spark, tmp_path_factory):
     """Runs killed after each stage in turn on one lake: (its params, {stage: (the run's lines, tables then)})."""
     params_file = write_ci_params(tmp_path_factory.mktemp("killed"),
                                   dates={"date_from": DAY, "date_to": DAY, "lookback_days": 0})
@@ -82,7 +97,7 @@ def killed(tmp_path_factory):
     registry = Registry.from_params(params)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("GNP_PSEUDONYM_KEY", KEY)
-        with connect_server(params) as url:
+        with connect_service(spark) as url:
             for stage in BOUNDARIES:
                 lines = killed_at(stage, params_file, url)
                 kills[stage] = (lines, tables(registry), lakelock.holder(registry.lake))
