@@ -136,3 +136,61 @@ def test_a_stage_kernel_is_shut_down_without_an_interrupt_which_it_would_log_as_
 
     assert plain_sent == [signal.SIGINT], f"jupyter_client's own manager interrupts on shutdown: {plain_sent}"
     assert stage_sent == [signal.SIGINT], f"expected the one interrupt asked for, none on shutdown: {stage_sent}"
+
+
+def _run(client, code: str) -> tuple[int, str]:
+    """Execute ``code`` as a notebook cell would: its execution count and what it printed."""
+    sent = client.execute(code)
+    out = ""
+    while True:
+        msg = client.get_iopub_msg(timeout=30)
+        if msg["msg_type"] == "stream":
+            out += msg["content"]["text"]
+        if (msg["parent_header"].get("msg_id") == sent and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"):
+            break
+    reply = client.get_shell_msg(timeout=30)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return reply["content"]["execution_count"], out
+
+
+def test_prepare_leaves_the_next_notebook_a_kernel_as_new_with_the_environment_it_gained(tmp_path, monkeypatch):
+    """Between two notebooks the run's kernel is reset (names, history, execution count) and handed what the
+    runner's environment gained since the kernel started (the Spark server's token), silently."""
+    km = kernels.start("python3", tmp_path, warm="import fractions")
+    monkeypatch.setenv("GNP_TEST_GAINED", "after the kernel started")
+    try:
+        first = km.blocking_client()  # the first notebook's connection, as nbclient's
+        first.start_channels()
+        try:
+            first.wait_for_ready(timeout=30)
+            _, own = _run(first, "left_behind = 1\nprint(sorted(k for k in dir() if k.startswith('__')))")
+            assert _run(first, "import os\nprint(os.environ.get('GNP_TEST_GAINED'))") == (2, "None\n")
+        finally:
+            first.stop_channels()
+
+        kernels.prepare(km, {"GNP_TEST_GAINED": "after the kernel started"})
+
+        second = km.blocking_client()
+        second.start_channels()
+        try:
+            second.wait_for_ready(timeout=30)
+            count, out = _run(second, "import os, sys\nprint('left_behind' in dir(), len(In), "
+                                      "os.environ['GNP_TEST_GAINED'], 'fractions' in sys.modules)")
+            _, own_after = _run(second, "print(sorted(k for k in dir() if k.startswith('__')))")
+        finally:
+            second.stop_channels()
+        assert (count, out) == (1, "False 2 after the kernel started True\n"), (count, out)
+        assert own_after == own and "__spec__" in own, f"the main module's own names: {own_after}, new: {own}"
+    finally:
+        kernels.stop(km)
+
+
+def test_prepare_names_a_kernel_that_died_between_two_notebooks(tmp_path):
+    km = kernels.start("python3", tmp_path)
+    try:
+        kernels.kill(km)
+        with pytest.raises(kernels.KernelNotReady, match="died between two notebooks.*gnp run"):
+            kernels.prepare(km, {}, timeout_s=5)
+    finally:
+        kernels.stop(km)

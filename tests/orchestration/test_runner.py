@@ -242,38 +242,17 @@ def test_a_run_that_fails_before_its_stages_still_leaves_a_manifest_saying_why(t
     assert lakelock.holder(registry.lake) is None, "the failed run kept the lake locked"
 
 
-# In a stub: wait until every stamp of ``names`` is in ``folder`` (each stub stamps its own), or fail saying which
-# are missing. A stub run alone would wait for the others for ever, so the wait has a bound.
-AWAIT_STAMPS = (
-    "import pathlib, time\n"
-    "def await_stamps(folder, names, bound_s=240):\n"
-    "    folder, deadline = pathlib.Path(folder), time.monotonic() + bound_s\n"
-    "    while not all((folder / n).exists() for n in names):\n"
-    "        missing = [n for n in names if not (folder / n).exists()]\n"
-    "        assert time.monotonic() < deadline, f'still waiting for {missing}: they are not running beside this one'\n"
-    "        time.sleep(0.05)"
-)
 RECORD = ("from gnp.core import manifest\n"
           "manifest.record_outputs(ctx.params, run_id, {stage!r}, [{{'name': {stage!r}, 'location': 'x', 'rows': 1}}])")
 
 
-def test_read_only_stages_run_side_by_side_and_a_failing_one_is_named(tmp_path, params_file):
-    books, stamps = tmp_path / "notebooks", tmp_path / "stamps"
+def test_a_read_only_groups_notebooks_all_run_after_one_fails_and_each_failure_is_named(tmp_path, params_file):
+    books = tmp_path / "notebooks"
     books.mkdir()
-    stamps.mkdir()
     notebook(books / "10_first.ipynb", "x = 1")
-    # Three read-only stubs: each stamps, then waits until all three have stamped (a barrier), so the run
-    # completes only if they run at once. The middle one then fails; the last records before the first does.
-    notebook(books / "50_report.ipynb", AWAIT_STAMPS, f"(pathlib.Path({str(stamps)!r}) / 'report').touch()",
-             f"await_stamps({str(stamps)!r}, ['report', 'regions', 'providers'])",
-             f"await_stamps({str(stamps)!r}, ['providers-recorded'])", RECORD.format(stage="report"),
-             read_only=True)
-    notebook(books / "60_regions.ipynb", AWAIT_STAMPS, f"(pathlib.Path({str(stamps)!r}) / 'regions').touch()",
-             f"await_stamps({str(stamps)!r}, ['report', 'regions', 'providers'])",
-             "raise ValueError('the regions chapter broke on purpose')", read_only=True)
-    notebook(books / "70_providers.ipynb", AWAIT_STAMPS, f"(pathlib.Path({str(stamps)!r}) / 'providers').touch()",
-             f"await_stamps({str(stamps)!r}, ['report', 'regions', 'providers'])", RECORD.format(stage="providers"),
-             f"(pathlib.Path({str(stamps)!r}) / 'providers-recorded').touch()", read_only=True)
+    notebook(books / "50_report.ipynb", RECORD.format(stage="report"), read_only=True)
+    notebook(books / "60_regions.ipynb", "raise ValueError('the regions chapter broke on purpose')", read_only=True)
+    notebook(books / "70_providers.ipynb", RECORD.format(stage="providers"), read_only=True)
     notebook(books / "85_after.ipynb", "raise SystemExit('must not run after a failed stage')")
     logged = []
 
@@ -283,9 +262,9 @@ def test_read_only_stages_run_side_by_side_and_a_failing_one_is_named(tmp_path, 
     saved = json.loads((Path(result.run_dir) / "manifest.json").read_text())
     found = [(s["stage"], s["status"]) for s in saved["stages"]]
     expected = [("first", "succeeded"), ("report", "succeeded"), ("regions", "failed"), ("providers", "succeeded")]
-    assert found == expected, f"expected {expected} (in stage order, nothing after the failure), found {found}"
+    assert found == expected, f"expected {expected} (in stage order, nothing after the failed group), found {found}"
     error = saved["stages"][2]["error"]
-    assert "stage regions failed in 60_regions.ipynb" in error and "cell 6" in error and "broke on purpose" in error, error
+    assert "stage regions failed in 60_regions.ipynb" in error and "cell 3" in error and "broke on purpose" in error, error
     assert any(line.startswith(f"run {result.run_id} FAILED: stage regions failed in 60_regions.ipynb")
                for line in logged), logged
     assert saved["status"] == "failed"
@@ -296,33 +275,29 @@ def test_read_only_stages_run_side_by_side_and_a_failing_one_is_named(tmp_path, 
         "10_first.html", "50_report.html", "60_regions.html", "70_providers.html", "index.html"]
 
 
-def test_the_next_stages_kernel_is_running_while_the_current_stage_runs(tmp_path, params_file):
-    books = tmp_path / "notebooks"
+def test_every_stage_runs_in_the_runs_one_kernel_each_notebook_as_in_a_new_kernel(tmp_path, params_file):
+    books, stamps = tmp_path / "notebooks", tmp_path / "stamps"
     books.mkdir()
-    # The runner's kernels are its children running ipykernel: this stage's and, started ahead, the next one's.
-    kernels_of_the_runner = (
-        "import os, pathlib, time\n"
-        "def kernels():\n"
-        "    found = []\n"
-        "    for proc in pathlib.Path('/proc').iterdir():\n"
-        "        try:\n"
-        "            ppid = int((proc / 'stat').read_text().rsplit(')', 1)[1].split()[1])\n"
-        "            if ppid == os.getppid() and b'ipykernel' in (proc / 'cmdline').read_bytes():\n"
-        "                found.append(proc.name)\n"
-        "        except (OSError, ValueError, IndexError):\n"
-        "            pass\n"
-        "    return found\n"
-        "deadline = time.monotonic() + 120\n"
-        "while len(kernels()) < 2:\n"
-        "    assert time.monotonic() < deadline, f'expected the next stage kernel beside this one, found {kernels()}'\n"
-        "    time.sleep(0.05)"
-    )
-    notebook(books / "10_first.ipynb", kernels_of_the_runner)
-    notebook(books / "20_second.ipynb", "import os\nassert os.getcwd() == " + repr(str(books)) + ", os.getcwd()")
+    stamps.mkdir()
+    notebook(books / "10_first.ipynb", "import os, pathlib\nleft_behind = 42",
+             f"pathlib.Path({str(stamps)!r}, 'first').write_text(str(os.getpid()))")
+    # The second stage's imports ran in the kernel before its first cell: `wave` is imported nowhere else.
+    notebook(books / "20_second.ipynb",
+             "import os, pathlib, sys\n"
+             "assert 'left_behind' not in globals(), 'the first notebook left its names'\n"
+             f"assert os.getpid() == int(pathlib.Path({str(stamps)!r}, 'first').read_text()), 'another kernel'\n"
+             f"assert os.getcwd() == {str(books)!r}, os.getcwd()\n"
+             "assert 'wave' in sys.modules, 'the stage imports were not loaded ahead'",
+             "import wave")
 
     result = runner.run(str(params_file), notebooks=books, log=lambda *_: None)
 
     assert result.ok, json.dumps(result.manifest["stages"], indent=1)
+    for name in ("10_first", "20_second"):
+        executed = nbformat.read(Path(result.run_dir) / f"{name}.ipynb", as_version=4)
+        counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
+        assert counts == list(range(1, len(counts) + 1)), f"{name}: execution counts {counts}, expected from 1"
+    assert _kernels_of_this_process() == [], "expected the run's kernel gone once the run ended"
 
 
 def _kernels_of_this_process() -> list[str]:
@@ -338,9 +313,8 @@ def _kernels_of_this_process() -> list[str]:
     return found
 
 
-def test_an_interrupted_run_stops_the_notebooks_running_side_by_side_keeps_them_and_says_why(
-    tmp_path, params_file, monkeypatch
-):
+def test_an_interrupted_run_stops_its_kernel_keeps_the_running_notebook_and_says_why(tmp_path, params_file,
+                                                                                      monkeypatch):
     from concurrent.futures import ALL_COMPLETED
 
     books, stamps = tmp_path / "notebooks", tmp_path / "stamps"
@@ -352,29 +326,28 @@ def test_an_interrupted_run_stops_the_notebooks_running_side_by_side_keeps_them_
                  "while True:\n    time.sleep(0.1)", read_only=True)
     real_wait = runner.wait
 
-    def ctrl_c_once_both_run(futures, timeout=None, return_when=ALL_COMPLETED):
+    def ctrl_c_once_the_report_runs(futures, timeout=None, return_when=ALL_COMPLETED):
         if timeout is not None:
             return real_wait(futures, timeout=timeout, return_when=return_when)
-        while sorted(p.name for p in stamps.iterdir()) != ["50_report", "60_regions"]:
+        while not (stamps / "50_report").exists():
             done, pending = real_wait(futures, timeout=0.1, return_when=return_when)
             if done:
                 return done, pending
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner, "wait", ctrl_c_once_both_run)
+    monkeypatch.setattr(runner, "wait", ctrl_c_once_the_report_runs)
     with pytest.raises(KeyboardInterrupt):
         runner.run(str(params_file), notebooks=books, run_id="run-interrupted", log=lambda *_: None)
 
     run_dir = tmp_path / "artifacts" / "runs" / "run-interrupted"
     saved = json.loads((run_dir / "manifest.json").read_text())
     found = [(s["stage"], s["status"], s.get("error")) for s in saved["stages"]]
-    expected = [("first", "succeeded", None), ("report", "failed", "interrupted (Ctrl-C)"),
-                ("regions", "failed", "interrupted (Ctrl-C)")]
+    expected = [("first", "succeeded", None), ("report", "failed", "interrupted (Ctrl-C)")]
     assert saved["status"] == "failed" and found == expected, f"expected {expected}, found {found}"
-    for name in ("50_report", "60_regions"):
-        partial = nbformat.read(run_dir / f"{name}.ipynb", as_version=4)
-        assert partial.cells[2].metadata["papermill"]["status"] == "completed", f"expected {name}'s first cell kept"
-    assert _kernels_of_this_process() == [], "expected the stopped notebooks' kernels gone"
+    partial = nbformat.read(run_dir / "50_report.ipynb", as_version=4)
+    assert partial.cells[2].metadata["papermill"]["status"] == "completed", "expected the report's first cell kept"
+    assert not (stamps / "60_regions").exists() and not (run_dir / "60_regions.ipynb").exists(), "regions ran"
+    assert _kernels_of_this_process() == [], "expected the stopped kernel gone"
 
 
 def test_a_parameters_cells_names_are_its_top_level_assignments():

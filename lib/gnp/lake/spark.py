@@ -272,6 +272,12 @@ def with_token(url: str) -> str:
     return url
 
 
+def client_env() -> dict[str, str]:
+    """What a client in another process (the run's kernel) needs of this one's environment to reach the run's
+    server: its token and the URL it is for, while the server runs (empty otherwise)."""
+    return {name: os.environ[name] for name in (TOKEN_ENV, TOKEN_URL_ENV) if name in os.environ}
+
+
 def get_session(params: Params, spark_remote: str = "", run_id: str = ""):
     """A SparkSession: a Connect client when an endpoint is known, else a local session.
 

@@ -1,17 +1,26 @@
-"""A stage's kernel, started before its notebook runs, and the papermill engine that runs a notebook on it.
+"""The run's kernel, started once, and the papermill engine that runs each stage's notebook on it.
 
 Starting a kernel (a Python process and ipykernel's imports) takes about a
 second, and a stage notebook's own imports (pyspark, pandas, altair, the
-library) a few more; the runner starts the next stage's kernel while the
-current stage runs, and that kernel runs the notebook's import statements
-(``imports_of``) silently before the notebook is handed to it. The kernel is
-started as nbclient would start it (the notebook's kernelspec, the notebooks'
-folder as its working directory, its history in memory), and nbclient, handed
-a kernel manager whose kernel is alive, connects to it instead of starting one
-and, told to (``cleanup_kc``), shuts it down at the end as it would its own.
-Only the moment of the start and of the imports moves: the notebook's cells,
-its imports included, run as they are, and the executed notebook is the same
-(the first cell shorter).
+library) about three more, of CPU on a machine whose two cores a run keeps
+busy. So a run starts one kernel, at its start, and that kernel runs every
+stage's notebook in turn. It runs the stages' import statements
+(``imports_of``) silently while the runner takes the lock and starts Spark.
+Before each notebook, ``prepare`` clears what the notebook before it left
+(IPython's ``reset``: the namespace, the history, ``Out``, the execution count
+back to 1) and hands it the environment the runner gained since the kernel
+started (the Spark server's token), silently: none of it enters a notebook.
+The modules stay loaded; a notebook's own import cells run as they are and
+find them loaded. Each notebook's cells and its executed copy are what they
+would be in a kernel of its own (execution counts from 1); only the moment of
+the imports moves. A notebook that changes the process itself (the working
+directory, the environment, a library's global settings) would leave it
+changed for the next: the stage notebooks do none of that.
+
+The kernel is started as nbclient would start it (the notebook's kernelspec,
+the notebooks' folder as its working directory, its history in memory), and
+nbclient, handed a kernel manager whose kernel is alive, connects to it
+instead of starting one, and leaves it running at the end (``keep_kernel``).
 
 The kernel and the runner talk over Unix sockets in the temporary folder
 (ZeroMQ's ipc transport), not TCP ports on the loopback: no other process can
@@ -22,11 +31,10 @@ warning to print for each stage. (Where there are no Unix sockets, loopback
 TCP, as nbclient would.) A kernel that dies while it starts all the same is
 started again, twice at most, then named in one error.
 
-A kernel manager is used from the thread that started it (each stage's
-notebook runs in a thread of its own, ``runner._Launch``): its client's
-sockets belong to that thread's event loop.
+A kernel manager is used from the thread that started it (the run's kernel
+runs its notebooks in a thread of its own, ``runner._RunKernel``): its
+client's sockets belong to that thread's event loop.
 """
-
 from __future__ import annotations
 
 import ast
@@ -52,10 +60,15 @@ ENGINE = "gnp-started-kernel"  # the papermill engine name of ``StartedKernelEng
 HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"  # what nbclient gives an ipykernel it starts
 START_ATTEMPTS = 3  # a kernel that dies while starting is started again
 START_TIMEOUT_S = 60  # nbclient's own wait for a new kernel
+PREPARE_TIMEOUT_S = 60  # a reset of the namespace takes milliseconds; a kernel silent this long is stuck
 
 
 class KernelStartFailed(GnpError):
     """The kernel exited before it answered, every time it was started."""
+
+
+class KernelNotReady(GnpError):
+    """The kernel could not be prepared for the next notebook (it died, or did not answer)."""
 
 
 class StageKernelManager(AsyncKernelManager):
@@ -141,6 +154,47 @@ async def _answers(km: AsyncKernelManager, timeout_s: float, warm: str = "") -> 
         kc.stop_channels()
 
 
+# IPython's reset also drops the main module's own names (``__spec__``, ``__loader__``, ...), which a new kernel
+# has and some libraries look for (PySpark's Connect client reads ``__main__.__spec__``): they are put back.
+RESET = """\
+def _gnp_reset(shell=get_ipython(), env={env!r}):
+    import os
+    own = {{k: v for k, v in shell.user_ns.items() if k.startswith("__") and k.endswith("__")}}
+    shell.reset(new_session=True)
+    for name, value in own.items():
+        shell.user_ns.setdefault(name, value)
+    os.environ.update(env)
+_gnp_reset()  # which the reset removed with the rest
+"""
+
+
+def prepare(km: AsyncKernelManager, env: dict[str, str], timeout_s: float = PREPARE_TIMEOUT_S) -> None:
+    """Make the kernel as a new one for the next notebook: clear what the last one left (namespace, history,
+    ``Out``, execution count) and set ``env`` in its environment; silently, outside any notebook."""
+    run_sync(_run_silently)(km, RESET.format(env=env), timeout_s)
+
+
+async def _run_silently(km: AsyncKernelManager, code: str, timeout_s: float) -> None:
+    kc = km.client()
+    kc.start_channels()
+    try:
+        sent = kc.execute(code, silent=True, store_history=False)
+        while True:
+            try:
+                reply = await kc.get_shell_msg(timeout=timeout_s)
+            except Exception:  # noqa: BLE001 - queue.Empty, or a closed socket when the kernel died
+                alive = await km.is_alive()
+                raise KernelNotReady(f"the run's kernel {'did not answer within %.0f s' % timeout_s if alive else 'died'} "
+                                     "between two notebooks; run again (`gnp run`)") from None
+            if reply["parent_header"].get("msg_id") == sent:
+                break
+        if reply["content"]["status"] != "ok":
+            raise KernelNotReady(f"the run's kernel could not be reset between two notebooks: "
+                                 f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+    finally:
+        kc.stop_channels()
+
+
 def stop(km: AsyncKernelManager) -> None:
     """Shut down a kernel no notebook was given (a run that stopped before its stage)."""
     if km.has_kernel:
@@ -162,11 +216,13 @@ def kill(km: AsyncKernelManager | None) -> None:
 
 
 class StartedKernelEngine(NBClientEngine):
-    """papermill's nbclient engine, on the kernel given as ``km``; nbclient shuts it down at the end."""
+    """papermill's nbclient engine, on the kernel given as ``km``; nbclient shuts it down at the end, unless
+    ``keep_kernel`` (the run's kernel, which runs the next stage's notebook)."""
 
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
-                                 start_timeout=60, execution_timeout=None, *, km: AsyncKernelManager, **kwargs):
+                                 start_timeout=60, execution_timeout=None, *, km: AsyncKernelManager,
+                                 keep_kernel: bool = False, **kwargs):
         # The arguments as NBClientEngine merges them (papermill 2.x), plus the kernel manager.
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
         final_kwargs = merge_kwargs(
@@ -179,7 +235,12 @@ class StartedKernelEngine(NBClientEngine):
             stdout_file=stdout_file,
             stderr_file=stderr_file,
         )
-        return PapermillNotebookClient(nb_man, km=km, **final_kwargs).execute(cleanup_kc=True)
+        client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
+        try:
+            return client.execute(cleanup_kc=not keep_kernel)
+        finally:
+            if keep_kernel and client.kc is not None:
+                client.kc.stop_channels()  # this notebook's connection; the kernel runs on
 
 
 papermill_engines.register(ENGINE, StartedKernelEngine)

@@ -23,14 +23,16 @@ whose notebook says it uses it (``"plan": true`` in its ``gnp`` metadata):
 after ingest, whose fetches it must see. It is written once as ``plan.json``
 beside the context, which names it, and the stages load it from there.
 
-Fixed costs. Each stage's notebook runs in a kernel of its own, started while
-the stage before it runs (``kernels``), so a stage waits for no kernel start.
+Fixed costs. The stages' notebooks run one after another in one kernel, the
+run's (``kernels``): it starts with the run and imports what the stages import
+while the runner takes the lock and starts Spark, and before each notebook it
+is reset to a clean namespace (its execution count back to 1), so a notebook
+runs as it would in a kernel of its own, with its modules already loaded.
 Stages whose notebook writes nothing that another stage reads (``"read_only":
 true`` in its ``gnp`` metadata: the report and the chapters, which read
-finished Gold) run side by side when they follow each other, once every stage
-before them is done; the manifest lists them in their order all the same, each
-with its own status and times, and the run fails, naming each notebook that
-failed, when any of them fails.
+finished Gold) form a group when they follow each other: every notebook of the
+group runs even after one of them failed, and the run then fails, naming each
+notebook that failed.
 
 The machinery of a run (papermill and the kernels, the plan, the book) is
 imported where it is used, not by this module: `gnp run` with a mistake in
@@ -43,13 +45,14 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import queue
 import re
 import shutil
 import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,9 +158,9 @@ def _failed_cell(source: Path, executed: Path) -> str:
 
 
 def _execute(stage: Stage, output: str, parameters: dict, kept_at: str, km) -> None:
-    """Run the notebook on the started kernel ``km``, saving it to the local ``output`` as it goes; ``kept_at`` is
+    """Run the notebook on the run's kernel ``km``, saving it to the local ``output`` as it goes; ``kept_at`` is
     where it will be kept. The kernel was started in the notebooks' folder (papermill's ``cwd`` would change the
-    whole process's working directory, which notebooks running side by side share)."""
+    whole process's working directory, which the runner's threads share)."""
     import papermill
 
     from gnp.orchestration import kernels
@@ -170,6 +173,7 @@ def _execute(stage: Stage, output: str, parameters: dict, kept_at: str, km) -> N
             kernel_name=kernel_name(),
             engine_name=kernels.ENGINE,
             km=km,
+            keep_kernel=True,
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=True,
@@ -292,12 +296,8 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
     uses_lake = any(stage.needs_spark or stage.needs_plan for stage in selected)
     groups = _groups(selected)
     with contextlib.ExitStack() as stack:
-        launches = stack.enter_context(_Launches())  # at the end, kernels no stage was given are shut down
-        # A kernel inherits the runner's environment when it starts, and the Spark server's token enters that
-        # environment only once the server is up: a first stage that uses Spark gets its kernel after it.
-        early = bool(groups) and not any(stage.needs_spark for stage in groups[0])
-        if early:
-            launches.start(groups[0])  # the first stage's kernel starts beside the lock
+        # The run's one kernel starts at once and imports what the stages import, beside the lock and Spark's start.
+        kernel = stack.enter_context(_RunKernel(selected))
         if uses_lake:
             # One run writes the lake at a time; the versions are read under the lock.
             stack.enter_context(lakelock.holding(registry.lake, run_id, params.storage.lock_wait_s))
@@ -309,20 +309,16 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
                 log("starting the run's Spark Connect server (loopback) ...")
                 spark_remote = stack.enter_context(_spark_server(params, run_dir))
             ctx = dataclasses.replace(ctx, spark_remote=spark_remote)
-        if groups and not early:
-            launches.start(groups[0])
         record["context"] = context.record(ctx)  # once, before the first stage: every stage reads this file
         consumer = _marks_consumed(selected)
         number = 0
-        for index, group in enumerate(groups):
+        for group in groups:
             if any(stage.needs_plan for stage in group) and "plan" not in record:
                 failure = _record_plan(ctx, group[0], record, log)
                 if failure:
                     break
-            if index + 1 < len(groups):
-                launches.start(groups[index + 1])  # their kernels start while this group runs
-            running = []
-            for stage in group:
+            failures = []
+            for stage in group:  # a read-only group's stages all run, even after one of them failed
                 number += 1
                 output = join(run_dir, stage.notebook.name)
                 scratch = output if scratch_dir == run_dir else str(Path(scratch_dir) / stage.notebook.name)
@@ -330,17 +326,14 @@ def _run_stages(ctx: context.RunContext, scratch_dir: str, selected: list[Stage]
                          "started_at": manifest.utc_now(), "status": "running"}
                 record["stages"].append(entry)
                 log(f"[{number}/{len(selected)}] {stage.name} ...")
-                running.append((number, entry, launches.go(stage, scratch, output, {RUN_CONTEXT: ctx.location})))
-            failures = []
-            for number_of, entry, launch in _in_completion_order(running, log):
-                stage_failure = launch.outcome()  # re-raises what is no stage's failure (a kernel that never started)
+                job = kernel.run(stage, scratch, output, {RUN_CONTEXT: ctx.location})
+                stage_failure = _outcome(job, kernel, log)  # re-raises what is no stage's failure (a dead kernel)
                 entry["status"] = "failed" if stage_failure else "succeeded"
                 if stage_failure:
                     entry["error"] = str(stage_failure)
-                    failures.append((number_of, stage_failure))
-                entry["ended_at"], entry["duration_s"] = launch.ended_at, launch.duration_s
-                log(f"[{number_of}/{len(selected)}] {launch.stage.name} {entry['status']} in {entry['duration_s']} s")
-            for stage in group:
+                    failures.append((number, stage_failure))
+                entry["ended_at"], entry["duration_s"] = job.ended_at, job.duration_s
+                log(f"[{number}/{len(selected)}] {stage.name} {entry['status']} in {entry['duration_s']} s")
                 for out in manifest.read_outputs(registry, run_id, stage.name):
                     record["outputs"].append({"stage": stage.name, **out})
             if failures:
@@ -365,118 +358,112 @@ def _groups(selected: list[Stage]) -> list[list[Stage]]:
     return groups
 
 
-class _Launch:
-    """One stage's notebook, in a thread of its own: its kernel starts at once, the notebook when ``go`` says."""
+@dataclass
+class _Job:
+    """One stage's notebook for the run's kernel; ``done`` resolves to its failure (or None) when it has ended."""
 
-    def __init__(self, stage: Stage):
-        self.stage = stage
-        self.ended_at: str | None = None
-        self.duration_s: float | None = None
-        self._job: tuple[str, str, dict] | None = None  # (scratch, output, parameters), given by ``go``
-        self._given = threading.Event()
-        self._done: Future = Future()
+    stage: Stage
+    scratch: str
+    output: str
+    parameters: dict
+    done: Future = field(default_factory=Future)
+    ended_at: str | None = None
+    duration_s: float | None = None
+
+
+class _RunKernel:
+    """The run's one kernel (``kernels``), in a thread of its own: started at once, it runs the stages' notebooks
+    one after another, each on a kernel prepared as new; on leaving, it is shut down."""
+
+    def __init__(self, stages: list[Stage]):
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._km = None
-        threading.Thread(target=self._main, name=f"gnp-stage-{stage.name}", daemon=True).start()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._main, args=(stages,), name="gnp-run-kernel", daemon=True)
+        self._thread.start()
 
-    def go(self, scratch: str, output: str, parameters: dict) -> _Launch:
-        self._job = (scratch, output, parameters)
-        self._given.set()
+    def __enter__(self) -> _RunKernel:
         return self
 
-    def cancel(self) -> None:
-        """No notebook for this kernel (the run stopped before the stage): shut it down."""
-        self._given.set()
+    def __exit__(self, *exc) -> None:
+        self._jobs.put(None)
+        self._thread.join(STOP_WAIT_S)
+
+    def run(self, stage: Stage, scratch: str, output: str, parameters: dict) -> _Job:
+        """Queue the stage's notebook; it runs once the notebooks queued before it have ended."""
+        job = _Job(stage, scratch, output, parameters)
+        self._jobs.put(job)
+        return job
 
     def stop(self) -> None:
-        """The run was interrupted while this notebook ran: kill its kernel; nbclient then ends the notebook."""
+        """The run was interrupted: kill the kernel (nbclient then ends the running notebook); run no other."""
         from gnp.orchestration import kernels
 
+        self._stopped.set()
         kernels.kill(self._km)
 
-    @property
-    def done(self) -> Future:
-        """Resolved when the notebook has ended (or its kernel could not start)."""
-        return self._done
-
-    def outcome(self) -> StageFailed | None:
-        """Wait for the notebook: its stage's failure, or None; anything else it raised is raised here."""
-        return self._done.result()
-
-    def _main(self) -> None:
+    def _main(self, stages: list[Stage]) -> None:
         from gnp.orchestration import kernels
 
-        km, handed = None, False
+        km, started = None, None
         try:
-            km = self._km = kernels.start(kernel_name(), self.stage.notebook.parent,
-                                          warm=kernels.imports_of(self.stage.notebook))
-            self._given.wait()
-            if self._job is None:
-                self._done.set_result(None)
-                return
-            scratch, output, parameters = self._job
-            started = time.monotonic()
-            handed = True  # nbclient shuts the kernel down, whatever the notebook does
+            if stages:
+                warm = "\n".join(dict.fromkeys(line for stage in stages
+                                               for line in kernels.imports_of(stage.notebook).splitlines()))
+                try:
+                    km = self._km = kernels.start(kernel_name(), stages[0].notebook.parent, warm=warm)
+                except BaseException as exc:  # noqa: BLE001 - each notebook's job raises it in the runner's thread
+                    started = exc
+            while (job := self._jobs.get()) is not None:
+                if self._stopped.is_set():
+                    job.done.set_exception(KeyboardInterrupt())
+                elif started is not None:
+                    job.done.set_exception(started)
+                else:
+                    self._execute(job, km)
+        finally:
+            if km is not None:
+                with contextlib.suppress(Exception):
+                    kernels.stop(km)
+
+    @staticmethod
+    def _execute(job: _Job, km) -> None:
+        from gnp.lake.spark import client_env
+        from gnp.orchestration import kernels
+
+        try:
+            kernels.prepare(km, client_env())  # as a new kernel, with the Spark server's token once it is up
+            began = time.monotonic()
             try:
-                _execute(self.stage, scratch, parameters, kept_at=output, km=km)
+                _execute(job.stage, job.scratch, job.parameters, kept_at=job.output, km=km)
                 failure = None
             except StageFailed as exc:
                 failure = exc
             finally:
-                _keep(scratch, output)  # the partial notebook too, with its traceback
-                self.ended_at = manifest.utc_now()
-                self.duration_s = round(time.monotonic() - started, 1)
-            self._done.set_result(failure)
+                _keep(job.scratch, job.output)  # the partial notebook too, with its traceback
+                job.ended_at = manifest.utc_now()
+                job.duration_s = round(time.monotonic() - began, 1)
+            job.done.set_result(failure)
         except BaseException as exc:  # noqa: BLE001 - handed to the runner's thread, which raises it
-            self._done.set_exception(exc)
-        finally:
-            if km is not None and not handed:
-                with contextlib.suppress(Exception):
-                    kernels.stop(km)
+            job.done.set_exception(exc)
 
 
-class _Launches:
-    """The stages whose kernels are started; on leaving, those no notebook was given are shut down."""
+def _outcome(job: _Job, kernel: _RunKernel, log) -> StageFailed | None:
+    """Wait for the stage's notebook: its failure, or None; anything else it raised is raised here.
 
-    def __init__(self):
-        self._waiting: dict[str, _Launch] = {}
-
-    def __enter__(self) -> _Launches:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for launch in self._waiting.values():
-            launch.cancel()
-        self._waiting.clear()
-
-    def start(self, group: list[Stage]) -> None:
-        for stage in group:
-            self._waiting[stage.name] = _Launch(stage)
-
-    def go(self, stage: Stage, scratch: str, output: str, parameters: dict) -> _Launch:
-        launch = self._waiting.pop(stage.name, None) or _Launch(stage)
-        return launch.go(scratch, output, parameters)
-
-
-def _in_completion_order(running: list[tuple[int, dict, _Launch]], log):
-    """The running stages' (number, entry, launch), each as its notebook ends.
-
-    Interrupted while they run (Ctrl-C, SIGTERM), it stops their kernels and waits a little for their threads to
-    keep the partial notebooks, then lets the interruption go on: the run's manifest says why.
+    Interrupted meanwhile (Ctrl-C, SIGTERM), it stops the kernel and waits a little for the partial notebook to be
+    kept, then lets the interruption go on: the run's manifest says why.
     """
-    pending = {launch.done: (number, entry, launch) for number, entry, launch in running}
     try:
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: pending[f][0]):
-                yield pending.pop(future)
+        wait([job.done])
     except BaseException:
-        for _, _, launch in pending.values():
-            launch.stop()
-        _, late = wait(pending, timeout=STOP_WAIT_S)
+        kernel.stop()
+        _, late = wait([job.done], timeout=STOP_WAIT_S)
         if late:
-            log(f"stage(s) {', '.join(pending[f][2].stage.name for f in late)} still running after their kernels "
-                f"were stopped; their notebooks may be partial or missing")
+            log(f"stage {job.stage.name} still running after its kernel was stopped; its notebook may be partial "
+                "or missing")
         raise
+    return job.done.result()
 
 
 def _first_failures(failures: list[tuple[int, StageFailed]]) -> StageFailed:
