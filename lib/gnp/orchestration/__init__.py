@@ -2,7 +2,7 @@
 
 Owns ``runner`` (papermill, the run's Spark Connect server, the lake lock, the
 manifest), ``runplan`` (what a run reads and rewrites, computed once per run
-and loaded by the stages), ``kernels`` (a stage's kernel started ahead of its
-notebook) and ``book`` (a run's executed notebooks as static
+and loaded by the stages), ``kernels`` (the run's one kernel, which runs every stage's
+notebook in turn) and ``book`` (a run's executed notebooks as static
 HTML). May import every runtime layer below it; never ``gnp.devtools``.
 """
