@@ -350,6 +350,43 @@ def test_an_interrupted_run_stops_its_kernel_keeps_the_running_notebook_and_says
     assert _kernels_of_this_process() == [], "expected the stopped kernel gone"
 
 
+def test_a_run_stopped_by_sigterm_stops_its_kernel_keeps_the_notebook_and_says_why(tmp_path, params_file):
+    """``kill`` (SIGTERM) of a local run: Python's own SIGTERM would end it at once, with no manifest and its
+    kernel left to notice alone. A real process of its own, given the signal once its notebook runs."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    books, stamps = tmp_path / "notebooks", tmp_path / "stamps"
+    books.mkdir()
+    stamps.mkdir()
+    notebook(books / "10_first.ipynb", f"import pathlib, time, os\n(pathlib.Path({str(stamps)!r}) / 'kernel')"
+                                       ".write_text(str(os.getpid()))", "while True:\n    time.sleep(0.1)")
+    notebook(books / "20_never.ipynb", "raise SystemExit('must not run')")
+    code = (f"from pathlib import Path\nfrom gnp.orchestration import runner\n"
+            f"runner.run({str(params_file)!r}, notebooks=Path({str(books)!r}), run_id='run-terminated')")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (stamps / "kernel").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.poll() else "slow"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    assert proc.returncode == 128 + signal.SIGTERM, (proc.returncode, out[-2000:])
+    saved = json.loads((tmp_path / "artifacts" / "runs" / "run-terminated" / "manifest.json").read_text())
+    assert saved["status"] == "failed" and saved["error"] == "stopped (exit 143, e.g. SIGTERM)", saved.get("error")
+    assert [(s["stage"], s["status"]) for s in saved["stages"]] == [("first", "failed")], saved["stages"]
+    kernel = int((stamps / "kernel").read_text())
+    assert not Path(f"/proc/{kernel}").exists() or "Z" in Path(f"/proc/{kernel}/stat").read_text().split()[2], \
+        "expected the run's kernel stopped with the run"
+
+
 def test_a_parameters_cells_names_are_its_top_level_assignments():
     source = 'run_context = ""\nday: str = "2025-10-01"\nnested.attr = 1\nif False:\n    hidden = 2\nprint(run_context)\n'
     assert runner.assigned_names(source) == {"run_context", "day"}

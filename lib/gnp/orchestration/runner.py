@@ -48,6 +48,7 @@ import dataclasses
 import queue
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -243,7 +244,8 @@ def run(
     raised: BaseException | None = None
     try:
         try:
-            failure = _run_stages(ctx, scratch_dir, selected, record, log)
+            with _sigterm_stops_the_run():
+                failure = _run_stages(ctx, scratch_dir, selected, record, log)
         except BaseException as exc:  # the lock, Spark's start, storage, SIGTERM: the manifest says why, then raise
             failure, raised = None, exc
             record["error"] = _why(exc)
@@ -263,6 +265,26 @@ def run(
     if failure:
         log(f"run {run_id} FAILED: {failure}")
     return RunResult(run_id=run_id, run_dir=run_dir, ok=failure is None, manifest=record, registry=registry)
+
+
+@contextlib.contextmanager
+def _sigterm_stops_the_run():
+    """SIGTERM (``kill``, a container's stop) stops the run as Ctrl-C does: its kernel is stopped, the partial
+    notebook kept and the manifest says why. Python's own SIGTERM ends the process at once, with none of that.
+    Only from the main thread, and only where SIGTERM has Python's default; the earlier handler comes back."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGTERM) is stop:  # (the lake lock's handler, when it took over, restores ours)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _why(exc: BaseException) -> str:
