@@ -232,6 +232,7 @@ def test_a_run_that_fails_before_its_stages_still_leaves_a_manifest_saying_why(t
         lakelock.release(registry.lake, "another-run")
     saved = json.loads((Path(registry.run_dir("run-locked")) / "manifest.json").read_text())
     assert saved["status"] == "failed" and "locked by run another-run" in saved["error"], saved.get("error")
+    assert _kernels_of_this_process() == [], "the run's kernel, started beside the lock, outlived the run"
 
     (tmp_path / "no-jars").mkdir()
     monkeypatch.setenv("GNP_JARS_DIR", str(tmp_path / "no-jars"))

@@ -43,7 +43,9 @@ import os
 import signal
 import sys
 import tempfile
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -105,15 +107,19 @@ def imports_of(notebook: Path) -> str:
     return "\n".join(lines)
 
 
-def start(kernel_name: str, cwd: Path, timeout_s: float = START_TIMEOUT_S, warm: str = "") -> AsyncKernelManager:
+def start(kernel_name: str, cwd: Path, timeout_s: float = START_TIMEOUT_S, warm: str = "",
+          on_manager: Callable[[AsyncKernelManager], None] | None = None) -> AsyncKernelManager:
     """Start a kernel and return once it answers and has run ``warm`` (silently, outside its history: a
     notebook's ``imports_of``, so that its first cell finds them loaded); one that dies while starting is
-    started again."""
+    started again. ``on_manager`` gets the kernel's manager before the kernel starts, so that another thread
+    may ``kill`` it meanwhile: ``start`` then returns within a second."""
     if os.name == "posix":
         sockets = os.path.join(tempfile.gettempdir(), f"gnp-kernel-{uuid.uuid4().hex[:12]}")  # + "-1" ... "-5"
         km = StageKernelManager(kernel_name=kernel_name, transport="ipc", ip=sockets)
     else:  # no Unix sockets for ZeroMQ: loopback TCP, as nbclient would
         km = StageKernelManager(kernel_name=kernel_name)
+    if on_manager is not None:
+        on_manager(km)
     run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=[HISTORY_IN_MEMORY] if km.ipykernel else [])
     for attempt in range(1, START_ATTEMPTS + 1):
         if run_sync(_answers)(km, timeout_s, warm) or getattr(km, "gnp_killed", False):
@@ -146,9 +152,14 @@ async def _answers(km: AsyncKernelManager, timeout_s: float, warm: str = "") -> 
             # An import that fails here fails again, visibly, in the notebook's own cell; a slow one is
             # waited for there. Either way the notebook runs as it would have.
             sent = kc.execute(warm, silent=True, store_history=False)
-            with contextlib.suppress(Exception):
-                while (await kc.get_shell_msg(timeout=timeout_s))["parent_header"].get("msg_id") != sent:
-                    pass
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline and not getattr(km, "gnp_killed", False):
+                try:
+                    if (await kc.get_shell_msg(timeout=1))["parent_header"].get("msg_id") == sent:
+                        break
+                except Exception:  # noqa: BLE001 - nothing within the second (or a closed socket): look again
+                    if not await km.is_alive():
+                        break
         return True
     finally:
         kc.stop_channels()

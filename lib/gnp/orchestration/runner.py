@@ -407,7 +407,9 @@ class _RunKernel:
     def __enter__(self) -> _RunKernel:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None:  # the run stopped before its stages ended (the lock, Spark, Ctrl-C): no notebook
+            self.stop()           # waits for the kernel, even one still starting
         self._jobs.put(None)
         self._thread.join(STOP_WAIT_S)
 
@@ -424,6 +426,13 @@ class _RunKernel:
         self._stopped.set()
         kernels.kill(self._km)
 
+    def _manage(self, km) -> None:
+        self._km = km
+        if self._stopped.is_set():  # stopped before the kernel's manager existed
+            from gnp.orchestration import kernels
+
+            kernels.kill(km)
+
     def _main(self, stages: list[Stage]) -> None:
         from gnp.orchestration import kernels
 
@@ -433,7 +442,7 @@ class _RunKernel:
                 warm = "\n".join(dict.fromkeys(line for stage in stages
                                                for line in kernels.imports_of(stage.notebook).splitlines()))
                 try:
-                    km = self._km = kernels.start(kernel_name(), stages[0].notebook.parent, warm=warm)
+                    km = kernels.start(kernel_name(), stages[0].notebook.parent, warm=warm, on_manager=self._manage)
                 except BaseException as exc:  # noqa: BLE001 - each notebook's job raises it in the runner's thread
                     started = exc
             while (job := self._jobs.get()) is not None:
